@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+/**
+ * The `alpha-spin` command: one entry point, one sub-command per job. Each sub-command lives in
+ * its own module under cli/ and is loaded only when asked for, so `alpha-spin backends` does not
+ * pay for loading the models.
+ *
+ * @example
+ * ```sh
+ * alpha-spin backends          # which tfjs backends work here, with a matmul self-test
+ * alpha-spin --help
+ * ```
+ *
+ * @module
+ */
+import process from "node:process";
+
+/** A sub-command: its one-line summary and how to run it (resolves to the exit code). */
+interface SubCommand {
+  readonly summary: string;
+  readonly run: (args: string[]) => Promise<number>;
+}
+
+const commands: Record<string, SubCommand> = {
+  backends: {
+    summary: "list the tfjs backends, whether each initializes here, and a matmul self-test",
+    run: async (args) => (await import("./backends.ts")).backendsCommand(args),
+  },
+};
+
+const usage = (): string =>
+  [
+    "alpha-spin: regularized self-play fine-tuning (α-SPIN) of language models",
+    "",
+    "usage: alpha-spin <command> [options]     (alpha-spin <command> --help for its options)",
+    "",
+    "commands:",
+    ...Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`),
+  ].join("\n");
+
+/** Run the CLI on `argv` (without the runtime and script) and resolve to the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    console.log(usage());
+    return name === undefined ? 2 : 0;
+  }
+  const command = commands[name];
+  if (command === undefined) {
+    console.error(`alpha-spin: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    return await command.run(rest);
+  } catch (error) {
+    console.error(`alpha-spin ${name}: ${error instanceof Error ? error.message : String(error)}`);
+    if (process.env.ALPHA_SPIN_DEBUG) console.error(error);
+    return 1;
+  }
+}
