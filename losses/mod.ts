@@ -1,2 +1,68 @@
-/** @module */
-export {};
+/**
+ * Preference losses: one file per family, each a value carrying its name, a strict io-ts codec for
+ * its parameters with TRL defaults, its invariance flags and `compute(ops)(pair, params)`; the
+ * registry; the α-SPIN objective; and a property kit to check any loss in one line.
+ *
+ * @example
+ * ```ts
+ * import { referenceOps as ops } from "../backends/reference.ts";
+ * import { alphaSpin, checkLossProperties, lossRegistry } from "./mod.ts";
+ * lossRegistry.names();                                   // ["apo_down", "apo_zero", ...]
+ * await checkLossProperties(ops, lossRegistry.get("ipo"));
+ * ```
+ *
+ * @module
+ */
+export type {
+  AnyLoss,
+  InputName,
+  Loss,
+  LossKernel,
+  LossOutput,
+  LossSpec,
+  PairExtras,
+  PreferencePair,
+} from "./types.ts";
+export {
+  decodeParams,
+  finiteNumber,
+  formatParamErrors,
+  nonNegativeNumber,
+  numberInRange,
+  numberWhere,
+  paramsCodec,
+  type ParamsProps,
+  positiveNumber,
+} from "./params.ts";
+export {
+  checkPairShapes,
+  defineLoss,
+  type LogRatios,
+  logRatios,
+  negLogSigmoid,
+  pairInput,
+  preferenceMetrics,
+  requireInput,
+  rewardMetrics,
+  mulScalar,
+} from "./define.ts";
+export { robustLoss, sigmoidLoss, type SigmoidParams } from "./sigmoid.ts";
+export { hingeLoss, type HingeParams, slicLoss, type SlicParams } from "./hinge.ts";
+export { ipoLoss, type IpoParams, ipoUnnormalizedLoss } from "./ipo.ts";
+export { type ExoPairParams, exoPairLoss } from "./exo.ts";
+export { ncaPairLoss, type NcaPairParams } from "./nca.ts";
+export { bcoPairLoss, type BcoPairParams, type RunningMean, updateRunningMean } from "./bco.ts";
+export { sppoHardLoss, sppoLoss, type SppoParams } from "./sppo.ts";
+export { apoDownLoss, type ApoParams, apoZeroLoss } from "./apo.ts";
+export { discopopLoss, type DiscopopParams } from "./discopop.ts";
+export { spacLoss, type SpacParams } from "./spac.ts";
+export { type BtRewardParams, btRewardLoss } from "./bt-reward.ts";
+export { builtinLosses, createLossRegistry, lossRegistry, type LossRegistry } from "./registry.ts";
+export {
+  alphaSpin,
+  type AlphaSpinInputs,
+  type AlphaSpinOptions,
+  type AlphaSpinOutput,
+  alphaSpinRefusal,
+} from "./alpha-spin.ts";
+export { checkLossProperties, type LossPropertyOptions, type LossPropertyReport } from "./property-kit.ts";
