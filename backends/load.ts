@@ -1,0 +1,92 @@
+/**
+ * Pick and start a tfjs backend at run time: `loadBackend("wasm")`, or `loadBackend("auto")` for
+ * the fastest that starts here (node-gpu, then webgpu on a hardware adapter, then node, wasm, cpu).
+ * tfjs has one active backend per process: loading one switches every later tfjs op to it.
+ *
+ * @module
+ */
+import { tfjsOps } from "./tfjs.ts";
+import { initCpu } from "./cpu.ts";
+import { initWasm, type WasmOptions } from "./wasm.ts";
+import { initWebgpu } from "./webgpu.ts";
+import { initNode } from "./node.ts";
+import { initNodeGpu } from "./node-gpu.ts";
+import {
+  type BackendInfo,
+  backendNames,
+  type BackendRequest,
+  BackendUnavailableError,
+  type LoadedBackend,
+  type TfjsBackendName,
+} from "./types.ts";
+
+/** Options of `loadBackend`. */
+export interface LoadBackendOptions {
+  /** Where the wasm backend's `.wasm` files are (see `initWasm`). */
+  readonly wasmPaths?: string;
+}
+
+/**
+ * Start one named backend (no fallback); for `"webgpu"`, `allowFallbackAdapter` says whether a
+ * software adapter is acceptable (default yes).
+ *
+ * @example
+ * ```ts
+ * const info = await initBackend("cpu"); // { name: "cpu", tfBackend: "cpu", details: "..." }
+ * ```
+ */
+export const initBackend = (
+  name: TfjsBackendName,
+  options: LoadBackendOptions & { readonly allowFallbackAdapter?: boolean } = {},
+): Promise<BackendInfo> => {
+  switch (name) {
+    case "cpu":
+      return initCpu();
+    case "wasm":
+      return initWasm(options as WasmOptions);
+    case "webgpu":
+      return initWebgpu({ allowFallbackAdapter: options.allowFallbackAdapter });
+    case "node":
+      return initNode();
+    case "node-gpu":
+      return initNodeGpu();
+  }
+};
+
+const isBackendRequest = (name: string): name is BackendRequest =>
+  name === "auto" || (backendNames as readonly string[]).includes(name);
+
+/**
+ * Start the tfjs backend `name` and return it with the tensor ops. `"auto"` tries node-gpu, webgpu
+ * (hardware adapters only), node, wasm, cpu and takes the first that starts. Throws a
+ * BackendUnavailableError saying why (and what to install) when the named backend cannot start,
+ * and a RangeError listing the valid names for an unknown one.
+ *
+ * @example
+ * ```ts
+ * const { ops, name } = await loadBackend("auto");
+ * const y = ops.logSumExp(ops.fromArray([1, 2, 3], [3]));
+ * console.log(name, await ops.toArray(y));
+ * ```
+ */
+export const loadBackend = async (
+  name: BackendRequest,
+  options: LoadBackendOptions = {},
+): Promise<LoadedBackend> => {
+  if (!isBackendRequest(name)) {
+    throw new RangeError(
+      `unknown backend "${name}": expected one of auto, cpu, wasm, webgpu, node, node-gpu`,
+    );
+  }
+  if (name !== "auto") return { ...(await initBackend(name, options)), ops: tfjsOps };
+  const failures: string[] = [];
+  for (const candidate of backendNames) {
+    try {
+      const info = await initBackend(candidate, { ...options, allowFallbackAdapter: false });
+      return { ...info, ops: tfjsOps };
+    } catch (e) {
+      failures.push(e instanceof Error ? e.message : String(e));
+    }
+  }
+  throw new BackendUnavailableError("cpu", `no tfjs backend could start:\n  ${failures.join("\n  ")}`);
+};
