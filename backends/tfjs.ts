@@ -6,7 +6,8 @@
  * Choices that matter:
  * - Float tensors are float32; `fromInts` makes int32 tensors (used only as indices).
  * - Comparisons return float 0/1; `where` treats any non-zero condition as true.
- * - `softplus` / `logSigmoid` are tfjs's thresholded kernels: finite at ±1e3 in float32, with
+ * - `softplus` is tfjs's thresholded kernel and `logSigmoid` is −softplus(−x) (tf.logSigmoid's gradient
+ *   fails inside tf.tidy): both finite at ±1e3 in float32, with
  *   gradients σ(x) and σ(−x).
  * - `logSumExp` shifts by the max with the shift outside the gradient, and replaces a non-finite
  *   max by 0, so a row of all −∞ gives −∞ (tf.logSumExp gives NaN there).
@@ -196,7 +197,8 @@ export const tfjsOps: TensorOps<tf.Tensor> = {
   log1p: (t) => tf.log1p(t),
   softplus: (t) => tf.softplus(floatOf(t)),
   sigmoid: (t) => tf.sigmoid(t),
-  logSigmoid: (t) => tf.logSigmoid(floatOf(t)),
+  // tf.logSigmoid's gradient reads a tensor it did not keep, so it fails inside tf.tidy: use −softplus(−x).
+  logSigmoid: (t) => tf.neg(tf.softplus(tf.neg(floatOf(t)))),
   square: (t) => tf.square(t),
   sqrt: (t) => tf.sqrt(t),
   abs: (t) => tf.abs(t),
