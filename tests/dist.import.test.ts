@@ -13,7 +13,12 @@ import { assert, isDeno, test } from "./harness.ts";
 const root = join(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "..");
 
 test("dist/ builds, packs, and imports from a plain Node ESM program", () => {
-  execFileSync(process.execPath, ["scripts/build.mjs"], { cwd: root, stdio: "pipe" });
+  try {
+    execFileSync(process.execPath, ["scripts/build.mjs"], { cwd: root, encoding: "utf8", stdio: "pipe" });
+  } catch (e) {
+    const { stdout = "", stderr = "" } = e as { stdout?: string; stderr?: string };
+    throw new Error(`npm run build failed:\n${stdout}${stderr}`);
+  }
   mkdirSync(join(root, ".tmp"), { recursive: true });
   const consumer = mkdtempSync(join(root, ".tmp", "consumer-"));
   try {
