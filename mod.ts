@@ -14,3 +14,5 @@ export * from "./core/mod.ts";
 export * from "./backends/mod.ts";
 export * from "./losses/mod.ts";
 export * from "./samplers/mod.ts";
+export * from "./models/mod.ts";
+export * from "./data/mod.ts";
