@@ -16,3 +16,4 @@ export * from "./losses/mod.ts";
 export * from "./samplers/mod.ts";
 export * from "./models/mod.ts";
 export * from "./data/mod.ts";
+export * from "./eval/mod.ts";

@@ -3,3 +3,4 @@ export * from "./jsonl.ts";
 export * from "./parquet.ts";
 export * from "./sft.ts";
 export * from "./export.ts";
+export * from "./synthetic.ts";
