@@ -56,8 +56,19 @@ if (only !== "--deno") {
 if (only !== "--node") {
   const deno = join(root, "node_modules", ".bin", "deno");
   console.log(`\n=== Deno: deno test on ${testFiles.length} files ===`);
-  const r = await run(deno, ["test", "-A", "--no-check", ...testFiles], { NO_COLOR: "1" });
-  const m = [...plain(r.output).matchAll(/(?:ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/g)].pop();
+  const denoRun = () => run(deno, ["test", "-A", "--no-check", ...testFiles], { NO_COLOR: "1" });
+  const summary = (output) =>
+    [...plain(output).matchAll(/(?:ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/g)].pop();
+  let r = await denoRun();
+  const first = summary(r.output);
+  if (r.code !== 0 && first && Number(first[2]) === 0) {
+    // Mesa's software Vulkan driver (lavapipe) behind WebGPU occasionally aborts the process at exit
+    // ("corrupted size vs. prev_size") after every test has passed. Say so and run the suite again
+    // once; a second crash counts as a failure.
+    console.log(`\nnote: deno exited with code ${r.code} after reporting 0 failures; running the Deno suite once more`);
+    r = await denoRun();
+  }
+  const m = summary(r.output);
   const passed = m ? Number(m[1]) : 0;
   const failed = m ? Number(m[2]) : 1;
   results.push({ runtime: "deno", passed, failed: failed + (r.code !== 0 && failed === 0 ? 1 : 0) });
