@@ -1,0 +1,166 @@
+/**
+ * `alpha-spin train --config run.json [--resume] [--backend NAME] [--quiet] [--log FILE]`: run (or
+ * resume) α-SPIN as the run config says. The config is decoded by its io-ts codec (every problem
+ * reported by path and rule); progress bars with rate and ETA show generation, the reference
+ * pre-compute and training (plain lines when the output is not a terminal, nothing with --quiet);
+ * every training step's metrics go to `<outputDir>/iter-<t>/metrics.jsonl` and
+ * `<outputDir>/metrics.jsonl`, and every event to the JSON-lines log (`<outputDir>/events.jsonl`
+ * unless --log says otherwise).
+ *
+ * Relative paths in the config (model, data, outputDir) are taken from the current folder.
+ *
+ * @example
+ * ```sh
+ * alpha-spin train --config run.json
+ * alpha-spin train --config run.json --resume --backend wasm
+ * ```
+ *
+ * @module
+ */
+import { appendFile, mkdir, readFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import process from "node:process";
+import type { BackendRequest } from "../backends/types.ts";
+import type { SelfPlayEvent } from "../selfplay/events.ts";
+import { runSelfPlay } from "../selfplay/loop.ts";
+import { ArgsError, type CommandSpec, formatHelp, parseArgs } from "./args.ts";
+import { type Progress, startProgress } from "./progress.ts";
+
+/** The flags of `alpha-spin train`. */
+export const trainCommandSpec = {
+  name: "alpha-spin train",
+  summary: "run α-SPIN self-play iterations as a run config says",
+  flags: {
+    config: { type: "string", short: "c", valueName: "file", description: "the run config (JSON; see docs/config.md)", required: true },
+    resume: { type: "boolean", description: "continue a killed run in the same output folder from its last complete state" },
+    backend: { type: "string", valueName: "name", description: "tfjs backend (auto, cpu, wasm, webgpu, node, node-gpu); overrides the config's" },
+    quiet: { type: "boolean", short: "q", description: "no progress output (errors only)" },
+    log: { type: "string", valueName: "file", description: "JSON-lines event log (default: <outputDir>/events.jsonl)" },
+  },
+  positionals: [],
+  examples: ["alpha-spin train --config run.json", "alpha-spin train --config run.json --resume --backend wasm"],
+} as const satisfies CommandSpec;
+
+const backendNames = ["auto", "cpu", "wasm", "webgpu", "node", "node-gpu"];
+
+const readConfigFile = async (path: string): Promise<unknown> => {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    throw new Error(code === "ENOENT" ? `config file ${path} does not exist` : `cannot read ${path}: ${(e as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${path} is not valid JSON: ${(e as Error).message}`);
+  }
+};
+
+const fmt = (x: number | undefined): string => (x === undefined ? "?" : Math.abs(x) >= 100 || Number.isInteger(x) ? String(x) : x.toPrecision(4));
+
+/** Turns run events into progress bars and lines on stderr, and JSON lines in the log. */
+const eventPrinter = (quiet: boolean, logPath: string | undefined): { handle: (event: SelfPlayEvent) => Promise<void>; close: () => void } => {
+  let bar: Progress | null = null;
+  let shown = 0;
+  let log: string | null = null;
+  const say = (line: string): void => {
+    if (!quiet) process.stderr.write(line + "\n");
+  };
+  const handle = async (event: SelfPlayEvent): Promise<void> => {
+    if (event.type === "run-start") {
+      log = logPath ?? join(event.runDir, "events.jsonl");
+      await mkdir(dirname(log), { recursive: true });
+      say(
+        `${event.resumed ? "resuming" : "starting"} ${event.runDir}: ${event.examples} examples, ` +
+          `iterations ${event.startAt}..${event.iterations}, backend ${event.backend}`,
+      );
+    }
+    if (log !== null && event.type !== "progress") {
+      await appendFile(log, JSON.stringify({ time: new Date().toISOString(), ...event }) + "\n");
+    }
+    switch (event.type) {
+      case "warning":
+        say(`warning: ${event.message}`);
+        break;
+      case "iteration-start":
+        say(`iteration ${event.iteration}: alpha ${event.params.alpha}, beta ${event.params.beta}, lr ${event.params.lr}, epochs ${event.params.epochs}`);
+        break;
+      case "window":
+        say(`  opponent: ${event.members.map((m) => `${m.id} (${m.pairs} pairs)`).join(", ")}`);
+        break;
+      case "phase-start":
+        bar?.stop();
+        if (event.note !== undefined) say(`  ${event.note}`);
+        bar = startProgress(`  iter ${event.iteration} ${event.phase}`, event.total, { quiet });
+        shown = 0;
+        break;
+      case "progress":
+        if (bar !== null) {
+          bar.tick(event.done - shown, event.payload);
+          shown = event.done;
+        }
+        break;
+      case "phase-end":
+        bar?.stop();
+        bar = null;
+        if (event.note !== undefined) say(`  ${event.phase}: ${event.note}`);
+        break;
+      case "iteration-complete":
+        say(
+          `  done: ${event.dir} (loss ${fmt(event.summary.loss)}, margin ${fmt(event.summary["rewards/margins"])}, ` +
+            `accuracy ${fmt(event.summary["rewards/accuracies"])})`,
+        );
+        break;
+      case "run-complete":
+        say(`finished ${event.iterations} iterations in ${event.runDir}`);
+        break;
+    }
+  };
+  return { handle, close: () => bar?.stop() };
+};
+
+/**
+ * Run `alpha-spin train` on its arguments; resolves to the exit code (0 done, 2 bad arguments;
+ * other failures throw, and cli/main.ts prints them).
+ *
+ * @example
+ * ```ts
+ * process.exitCode = await trainCommand(["--config", "run.json", "--quiet"]);
+ * ```
+ */
+export const trainCommand = async (args: string[]): Promise<number> => {
+  let parsed;
+  try {
+    parsed = parseArgs(trainCommandSpec, args);
+  } catch (e) {
+    if (e instanceof ArgsError) {
+      console.error(e.message);
+      return 2;
+    }
+    throw e;
+  }
+  if (parsed.help) {
+    console.log(formatHelp(trainCommandSpec));
+    return 0;
+  }
+  const { config: configPath, resume, backend, quiet, log } = parsed.flags;
+  if (backend !== undefined && !backendNames.includes(backend)) {
+    console.error(`--backend must be one of ${backendNames.join(", ")} (got "${backend}")`);
+    return 2;
+  }
+  const raw = await readConfigFile(configPath);
+  const printer = eventPrinter(quiet, log);
+  try {
+    await runSelfPlay({
+      config: raw,
+      resume,
+      ...(backend === undefined ? {} : { backend: backend as BackendRequest }),
+      onEvent: printer.handle,
+    });
+  } finally {
+    printer.close(); // a bar left open by an error ends its line before the message
+  }
+  return 0;
+};

@@ -1,0 +1,203 @@
+/**
+ * The reference pre-compute of one iteration: the sequence log-probs lp_prev and lp_base of every
+ * winner and loser, computed once before training (no reference model is held while training, and
+ * the reference cannot change while the policy does). Winners are scored once per example, losers
+ * once per pair, and each distinct model once (at iteration 1 π_prev is π_base: one pass).
+ *
+ * "prev" may be several models with weights (the arithmetic-mixture reference over the opponent
+ * window): then lp_prev = log Σ_i w_i·π_i(y|x), computed in float64 by core/mixture's
+ * `arithmeticReference` on the exact reference backend; the per-model values are kept in the cache.
+ *
+ * The result is cached in `iter-<t>/reference/<fingerprint>.json`, where the fingerprint covers the
+ * scored token ids and both models, so a re-run with the same data and models skips the pre-compute.
+ * Work in progress is kept per chunk in the work folder, so a killed pre-compute resumes where it
+ * stopped.
+ *
+ * @example
+ * ```ts
+ * const refs = await computeReferences({ pairs, prev, base, batchSize: 8, ... });
+ * refs[0]; // { lpPrevChosen, lpPrevRejected, lpBaseChosen, lpBaseRejected }
+ * ```
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { referenceOps, refToArraySync } from "../backends/reference.ts";
+import { sha256Hex } from "../core/hash.ts";
+import { arithmeticReference } from "../core/mixture.ts";
+import type { Policy } from "../models/policy.ts";
+
+/** A pair to score: the example (winner shared by its pairs) and the loser ids. */
+export interface PairToScore {
+  readonly exampleIndex: number;
+  readonly promptIds: readonly number[];
+  readonly chosenIds: readonly number[];
+  readonly rejectedIds: readonly number[];
+}
+
+/** The reference log-probs of one pair. */
+export interface ReferenceLogProbs {
+  /** lp_prev(y_w): π_{t−1}'s (or the EMA's, or the window mixture's). */
+  readonly lpPrevChosen: number;
+  readonly lpPrevRejected: number;
+  readonly lpBaseChosen: number;
+  readonly lpBaseRejected: number;
+  /** With several prev models: each one's log-prob of y_w and y_l, in `prevModels` order. */
+  readonly prevParts?: { readonly chosen: readonly number[]; readonly rejected: readonly number[] };
+}
+
+/** The cache file's content. */
+export interface ReferenceCache {
+  readonly fingerprint: string;
+  /** The prev models' fingerprints and mixture weights. */
+  readonly prevModels: readonly { readonly id: string; readonly weight: number }[];
+  readonly baseModel: string;
+  readonly rows: readonly ReferenceLogProbs[];
+}
+
+/** A model to score with: its policy (loaded lazily) and its fingerprint. */
+export interface ScoringModel {
+  /** Fingerprint of the model (the cache key includes it). */
+  readonly id: string;
+  readonly load: () => Promise<{ readonly policy: Policy; dispose(): void }>;
+}
+
+/** Options of {@link computeReferences}. */
+export interface ComputeReferencesOptions {
+  readonly pairs: readonly PairToScore[];
+  /** π_{t−1} (or the EMA policy, or the window's members); an `id` equal to `base.id` is the same model. */
+  readonly prev: readonly ScoringModel[];
+  /** Mixture weights of `prev` (default: 1 for a single model). */
+  readonly prevWeights?: readonly number[];
+  readonly base: ScoringModel;
+  /** Sequences per forward pass. */
+  readonly batchSize: number;
+  /** iter-<t>/reference: where the cache file goes. */
+  readonly cacheDir: string;
+  /** Work folder for chunks of a running pre-compute. */
+  readonly workDir: string;
+  readonly readJson: (path: string) => Promise<unknown>;
+  readonly writeJson: (path: string, value: unknown) => Promise<void>;
+  readonly onProgress?: (done: number, total: number) => void | Promise<void>;
+  /** Called instead of computing when the cache already holds the result. */
+  readonly onCached?: (path: string) => void | Promise<void>;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * The cache key of a pre-compute: SHA-256 over both models' ids and every scored id sequence.
+ *
+ * @example
+ * ```ts
+ * referenceFingerprint(pairs, [{ id: prevId, weight: 1 }], baseId); // 64 hex digits
+ * ```
+ */
+export const referenceFingerprint = (
+  pairs: readonly PairToScore[],
+  prev: readonly { readonly id: string; readonly weight: number }[],
+  baseId: string,
+): string =>
+  sha256Hex(
+    [
+      ...prev.map((p) => `prev:${p.id}:${p.weight}`),
+      `base:${baseId}`,
+      ...pairs.map((p) => `${p.promptIds.join(",")}|${p.chosenIds.join(",")}|${p.rejectedIds.join(",")}`),
+    ].join("\n"),
+  );
+
+const CHUNK_SEQUENCES = 64;
+
+/**
+ * Compute (or read from the cache) the reference log-probs of every pair, in pair order.
+ *
+ * @example
+ * ```ts
+ * const rows = await computeReferences(options);
+ * ```
+ */
+export const computeReferences = async (o: ComputeReferencesOptions): Promise<{ rows: ReferenceLogProbs[]; path: string; cached: boolean }> => {
+  const weights = o.prevWeights ?? o.prev.map(() => 1 / o.prev.length);
+  if (o.prev.length === 0 || weights.length !== o.prev.length) throw new RangeError("computeReferences: need prev models with one weight each");
+  const prevModels = o.prev.map((m, i) => ({ id: m.id, weight: weights[i] }));
+  const fingerprint = referenceFingerprint(o.pairs, prevModels, o.base.id);
+  const path = join(o.cacheDir, `${fingerprint.slice(0, 32)}.json`);
+  const cached = await o.readJson(path) as ReferenceCache | null;
+  if (cached !== null && cached.fingerprint === fingerprint && cached.rows.length === o.pairs.length) {
+    await o.onCached?.(path);
+    return { rows: [...cached.rows], path, cached: true };
+  }
+  // Sequences to score: one winner per example, one loser per pair.
+  const winnerOf = new Map<number, number>();
+  const prompts: (readonly number[])[] = [], completions: (readonly number[])[] = [];
+  const chosenIndex: number[] = [], rejectedIndex: number[] = [];
+  for (const p of o.pairs) {
+    let w = winnerOf.get(p.exampleIndex);
+    if (w === undefined) {
+      w = prompts.length;
+      winnerOf.set(p.exampleIndex, w);
+      prompts.push(p.promptIds);
+      completions.push(p.chosenIds);
+    }
+    chosenIndex.push(w);
+  }
+  for (const p of o.pairs) {
+    rejectedIndex.push(prompts.length);
+    prompts.push(p.promptIds);
+    completions.push(p.rejectedIds);
+  }
+  // Each distinct model once: the base first, then the prev models it is not.
+  const models = [o.base, ...o.prev.filter((m, i) => m.id !== o.base.id && o.prev.findIndex((n) => n.id === m.id) === i)];
+  const total = prompts.length * models.length;
+  const scores = new Map<string, number[]>();
+  let done = 0;
+  for (const [m, model] of models.entries()) {
+    const values: number[] = [];
+    let loaded: { readonly policy: Policy; dispose(): void } | null = null;
+    try {
+      for (let start = 0; start < prompts.length; start += CHUNK_SEQUENCES) {
+        if (o.signal?.aborted) throw o.signal.reason instanceof Error ? o.signal.reason : new Error("aborted");
+        const end = Math.min(prompts.length, start + CHUNK_SEQUENCES);
+        const chunkPath = join(o.workDir, `model${m}-${start}.json`);
+        const stored = await o.readJson(chunkPath) as { fingerprint: string; model: string; values: number[] } | null;
+        let part: number[];
+        if (stored !== null && stored.fingerprint === fingerprint && stored.model === model.id && stored.values.length === end - start) {
+          part = stored.values;
+        } else {
+          loaded ??= await model.load();
+          part = (await loaded.policy.sequenceLogProbs(prompts.slice(start, end), completions.slice(start, end), {
+            batchSize: o.batchSize,
+          })).logProbs;
+          await o.writeJson(chunkPath, { fingerprint, model: model.id, values: part });
+        }
+        values.push(...part);
+        done += end - start;
+        await o.onProgress?.(done, total);
+      }
+    } finally {
+      loaded?.dispose();
+    }
+    scores.set(model.id, values);
+  }
+  const baseScores = scores.get(o.base.id)!;
+  const parts = o.prev.map((m) => scores.get(m.id)!);
+  const prevScores = parts.length === 1 ? parts[0] : mixture(parts, weights);
+  const rows = o.pairs.map((_, i): ReferenceLogProbs => ({
+    lpPrevChosen: prevScores[chosenIndex[i]],
+    lpPrevRejected: prevScores[rejectedIndex[i]],
+    lpBaseChosen: baseScores[chosenIndex[i]],
+    lpBaseRejected: baseScores[rejectedIndex[i]],
+    ...(parts.length === 1 ? {} : {
+      prevParts: { chosen: parts.map((p) => p[chosenIndex[i]]), rejected: parts.map((p) => p[rejectedIndex[i]]) },
+    }),
+  }));
+  const content: ReferenceCache = { fingerprint, prevModels, baseModel: o.base.id, rows };
+  await o.writeJson(path, content);
+  return { rows, path, cached: false };
+};
+
+/** log Σ_i w_i·exp(parts[i][j]) for every j, in float64 (core/mixture on the exact reference backend). */
+const mixture = (parts: readonly number[][], weights: readonly number[]): number[] => {
+  const n = parts[0].length;
+  const mixed = arithmeticReference(referenceOps)(parts.map((p) => referenceOps.fromArray(p, [n])), weights);
+  return Array.from(refToArraySync(mixed));
+};

@@ -1,0 +1,201 @@
+/**
+ * Everything a run checks and loads before it writes anything: the config (io-ts, every problem by
+ * path and rule), the loss and its parameters for every iteration, the loss/α combination, the
+ * backend, the base model, the tokenizer (and that its vocabulary fits the model), the training data
+ * (every bad row with file:line), and the fingerprints that guard a resume. A bad input stops here,
+ * so a refused run leaves no folder behind.
+ *
+ * @example
+ * ```ts
+ * const ready = await prepareRun({ config: JSON.parse(text) });
+ * ready.examples.length; // tokenized, truncated SFT examples
+ * ```
+ *
+ * @module
+ */
+import { loadBackend } from "../backends/load.ts";
+import type { BackendRequest } from "../backends/types.ts";
+import * as tf from "@tensorflow/tfjs";
+import { loadSftExamples, type SftExample } from "../data/sft.ts";
+import { alphaSpinRefusal } from "../losses/alpha-spin.ts";
+import { lossRegistry as defaultRegistry, type LossRegistry } from "../losses/registry.ts";
+import type { AnyLoss } from "../losses/types.ts";
+import { applyChatTemplate } from "../models/chat-template.ts";
+import { pathExists } from "../models/fs.ts";
+import { loadHfModel } from "../models/hf-load.ts";
+import { loadTokenizer } from "../models/hf-tokenizer.ts";
+import type { Tokenizer } from "../models/tokenizer.ts";
+import type { Transformer } from "../models/transformer.ts";
+import { configFingerprint, fingerprintIgnoredKeys, iterationParams, resolveRunConfig, type RunConfig } from "./config.ts";
+import { checkTokenizerFits, examplesFingerprint, type PreparedExample, prepareExamples } from "./examples.ts";
+import { folderFingerprint, modelFingerprint } from "./fingerprint.ts";
+import { embeddedModelDir } from "./default-run.ts";
+import type { FinetuneSpec } from "./params.ts";
+import type { RunFingerprints } from "./store.ts";
+import { selfPlayLossInputs } from "./train.ts";
+
+/** What {@link prepareRun} takes (the inputs of `runSelfPlay`). */
+export interface PrepareRunOptions {
+  /** The run config: raw JSON (decoded and checked here) or an already resolved config. */
+  readonly config: unknown;
+  /** The base model, already loaded (else loaded from `config.model`). */
+  readonly model?: Transformer;
+  /** The tokenizer (else loaded from `config.tokenizer`, or the model folder). */
+  readonly tokenizer?: Tokenizer;
+  /** The SFT examples (else loaded from `config.data`). */
+  readonly data?: readonly SftExample[];
+  /** The tfjs backend: a name, or "current" to keep the active one. Default: the config's. */
+  readonly backend?: BackendRequest | "current";
+  /** Maps a `model` value that is not a folder (e.g. "embedded") to a folder. */
+  readonly resolveModel?: (name: string) => string | Promise<string>;
+  /** The loss registry (default: the shared one). */
+  readonly lossRegistry?: LossRegistry;
+  /** Passed to alphaSpin: allows a non-margin-only loss with 0 < α < 1. */
+  readonly allowNonInvariant?: "per-prompt-normalizer-ignored";
+}
+
+/** A run ready to start. */
+export interface PreparedRun {
+  readonly config: RunConfig;
+  readonly loss: AnyLoss;
+  readonly base: Transformer;
+  /** Whether `base` was loaded here (and must be disposed by the run). */
+  readonly ownsBase: boolean;
+  /** The base model's folder, when it came from one. */
+  readonly modelDir: string | null;
+  readonly tokenizer: Tokenizer;
+  readonly tokenizerDir: string | null;
+  readonly examples: readonly PreparedExample[];
+  readonly fingerprints: RunFingerprints;
+  readonly spec: FinetuneSpec;
+  readonly backend: string;
+  readonly warnings: readonly string[];
+}
+
+/** The finetune spec of a config (LoRA target "auto" = PEFT's per-architecture default). */
+export const finetuneSpec = (config: RunConfig): FinetuneSpec => ({
+  finetune: config.finetune,
+  lora: {
+    r: config.lora.r,
+    alpha: config.lora.alpha,
+    dropout: config.lora.dropout,
+    ...(config.lora.targetModules === "auto" ? {} : { targetModules: config.lora.targetModules }),
+  },
+});
+
+/** Check the loss against every iteration's α and β (parameters, required inputs, invariance). */
+const checkLoss = (config: RunConfig, registry: LossRegistry, allowNonInvariant: PrepareRunOptions["allowNonInvariant"]): AnyLoss => {
+  const loss = registry.get(config.loss.name);
+  const missing = (loss.requires ?? []).filter((name) => !selfPlayLossInputs.includes(name));
+  if (missing.length > 0) {
+    throw new RangeError(
+      `loss "${loss.name}" needs inputs self-play does not provide (${missing.join(", ")}); ` +
+        `self-play provides ${selfPlayLossInputs.join(", ")}`,
+    );
+  }
+  for (let t = 1; t <= config.iterations; t++) {
+    const { alpha, beta } = iterationParams(config, t);
+    try {
+      loss.resolveParams({ ...config.loss.params, ...("beta" in loss.defaults ? { beta } : {}) });
+    } catch (e) {
+      throw new RangeError(`loss.params: ${(e as Error).message}`);
+    }
+    const refusal = alphaSpinRefusal(loss, alpha, allowNonInvariant === undefined ? {} : { allowNonInvariant });
+    if (refusal !== undefined) throw new RangeError(`iteration ${t}: ${refusal}`);
+  }
+  return loss;
+};
+
+const resolveModelDir = async (config: RunConfig, resolve: PrepareRunOptions["resolveModel"]): Promise<string> => {
+  if (await pathExists(config.model)) return config.model;
+  if (resolve !== undefined) return await resolve(config.model);
+  if (config.model === "embedded") return embeddedModelDir();
+  throw new Error(`model folder ${config.model} does not exist (set "model" to a Hugging Face model folder)`);
+};
+
+/**
+ * Check and load everything a run needs (see the module doc). Throws with a clear message on the
+ * first bad input; writes nothing.
+ *
+ * @example
+ * ```ts
+ * const ready = await prepareRun({ config: raw, backend: "cpu" });
+ * ```
+ */
+export const prepareRun = async (o: PrepareRunOptions): Promise<PreparedRun> => {
+  const registry = o.lossRegistry ?? defaultRegistry;
+  const config = resolveRunConfig(o.config, { knownLosses: registry.names() });
+  const loss = checkLoss(config, registry, o.allowNonInvariant);
+  const backendName = o.backend ?? config.backend;
+  if (backendName !== "current") await loadBackend(backendName);
+  const backend = tf.getBackend();
+  const warnings: string[] = [];
+
+  let modelDir: string | null = null;
+  let base: Transformer;
+  let ownsBase = false;
+  if (o.model !== undefined) base = o.model;
+  else {
+    modelDir = await resolveModelDir(config, o.resolveModel);
+    base = await loadHfModel(modelDir, { trainable: false });
+    ownsBase = true;
+  }
+  try {
+    const tokenizerDir = config.tokenizer ?? modelDir ??
+      (config.model === "embedded" ? embeddedModelDir() : (await pathExists(config.model)) ? config.model : null);
+    let tokenizer: Tokenizer;
+    if (o.tokenizer !== undefined) tokenizer = o.tokenizer;
+    else if (tokenizerDir === null) throw new Error('no tokenizer: pass one, or set "tokenizer" in the run config to a folder');
+    else tokenizer = await loadTokenizer(tokenizerDir);
+    checkTokenizerFits(tokenizer, base.config.vocabSize);
+
+    const chatTemplate = tokenizer.chatTemplate === undefined ? undefined : (
+      messages: readonly { role: string; content: string }[],
+      addGenerationPrompt: boolean,
+    ) => applyChatTemplate(tokenizer, messages, { addGenerationPrompt });
+    const sft = o.data ?? await loadSftExamples(config.data.train, {
+      schema: config.data.schema,
+      turns: config.data.turns,
+      format: config.data.format,
+      maxExamples: config.data.maxExamples,
+      ...(chatTemplate === undefined ? {} : { chatTemplate }),
+    });
+    const limited = config.data.maxExamples === null ? sft : sft.slice(0, config.data.maxExamples);
+    const prepared = prepareExamples(limited, tokenizer, {
+      maxLength: config.maxLength,
+      maxPromptLength: config.maxPromptLength,
+      vocabSize: base.config.vocabSize,
+    });
+    if (prepared.boundaryWarning !== null) {
+      warnings.push(`${prepared.boundaryCount} example(s): ${prepared.boundaryWarning}`);
+    }
+    if (prepared.promptsTruncated > 0) {
+      warnings.push(`${prepared.promptsTruncated} prompt(s) were cut to their last ${config.maxPromptLength} tokens (maxPromptLength)`);
+    }
+    if (prepared.completionsTruncated > 0) {
+      warnings.push(`${prepared.completionsTruncated} answer(s) were cut to fit maxLength ${config.maxLength}`);
+    }
+    const fingerprints: RunFingerprints = {
+      config: configFingerprint(config, [...fingerprintIgnoredKeys, "backend"]),
+      data: examplesFingerprint(prepared.examples),
+      model: modelDir !== null ? await folderFingerprint(modelDir) : await modelFingerprint(base),
+    };
+    return {
+      config,
+      loss,
+      base,
+      ownsBase,
+      modelDir,
+      tokenizer,
+      tokenizerDir,
+      examples: prepared.examples,
+      fingerprints,
+      spec: finetuneSpec(config),
+      backend,
+      warnings,
+    };
+  } catch (e) {
+    if (ownsBase) base.dispose();
+    throw e;
+  }
+};
