@@ -91,7 +91,7 @@ export const parseSafetensorsHeader = (
   headerText: string,
   dataLength: number,
   source = "safetensors",
-  dataStart = 8 + new TextEncoder().encode(headerText).length,
+  dataStart: number = 8 + new TextEncoder().encode(headerText).length,
 ): SafetensorsHeader => {
   const fail = (message: string): never => {
     throw new SafetensorsError(`${source}: ${message}`);
