@@ -18,7 +18,7 @@ const silu = (x: number): number => x / (1 + Math.exp(-x));
 /** Plain-JS logits [T][V] of one sequence. */
 const referenceLogits = (c: ModelConfig, w: Weights, ids: number[]): number[][] => {
   const gpt2 = c.family === "gpt2";
-  const d = c.hiddenSize, h = c.headDim, T = ids.length;
+  const d = c.hiddenSize, h = c.headDim;
   const row = (name: string, i: number): number[] => {
     const { shape, data } = w[name];
     return [...data.subarray(i * shape[1], (i + 1) * shape[1])];
