@@ -1,0 +1,107 @@
+/**
+ * One benchmark cell, run in its own process by bench/run.ts (so each cell's peak memory and tensor
+ * counts are its own). Prints one line `@@bench {json}` with the result.
+ *
+ *   deno run -A bench/case.ts matmul  <backend>
+ *   deno run -A bench/case.ts config  <backend> <config> '<plan json>'
+ *   deno run -A bench/case.ts workers <n> <config> <steps>
+ *
+ * Add `--stock-kernels` to measure wasm without the fast matrix-product kernels.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { readFileSync } from "node:fs";
+import process from "node:process";
+import { loadBackend } from "../backends/load.ts";
+import type { TfjsBackendName } from "../backends/types.ts";
+import { createDataParallelTrainer } from "../parallel/data-parallel.ts";
+import { installFastWasmKernels } from "../parallel/wasm-kernels.ts";
+import {
+  type BenchConfigName,
+  benchConfigs,
+  benchModelConfig,
+  generationPrompts,
+  generationShape,
+  preferenceBatch,
+} from "./configs.ts";
+import { matmulGflops, measureConfig, type MeasurePlan } from "./measure.ts";
+
+/** Peak resident memory of this process in MiB (VmHWM on Linux; current RSS elsewhere). */
+const peakRssMb = (): number => {
+  try {
+    const m = readFileSync("/proc/self/status", "utf8").match(/VmHWM:\s+(\d+)\s+kB/);
+    if (m) return Number(m[1]) / 1024;
+  } catch {
+    // not Linux
+  }
+  return process.memoryUsage().rss / 2 ** 20;
+};
+
+const emit = (result: unknown): void => console.log(`@@bench ${JSON.stringify(result)}`);
+
+const start = async (name: string, stock: boolean): Promise<string> => {
+  const loaded = await loadBackend(name as TfjsBackendName);
+  const fast = loaded.name === "wasm" && !stock && installFastWasmKernels();
+  return `${loaded.details}${
+    loaded.name === "wasm" ? (fast ? ", fast matMul kernels" : ", stock kernels") : ""
+  }`;
+};
+
+const [mode, ...rest] = process.argv.slice(2).filter((a) => a !== "--stock-kernels");
+const stock = process.argv.includes("--stock-kernels");
+
+if (mode === "matmul") {
+  const details = await start(rest[0], stock);
+  const reps = rest[0] === "cpu" ? 2 : rest[0] === "webgpu" ? 3 : 10;
+  emit({ details, tfjs: tf.version.tfjs, matmul1024_gflops: await matmulGflops(1024, reps) });
+} else if (mode === "config") {
+  const [backend, configName, planJson] = rest;
+  await start(backend, stock);
+  const plan = JSON.parse(planJson) as MeasurePlan;
+  const figures = await measureConfig(benchConfigs[configName as BenchConfigName], plan);
+  emit({ ...figures, peak_rss_mb: peakRssMb() });
+} else if (mode === "workers") {
+  const [workers, configName, steps] = rest;
+  const c = benchConfigs[configName as BenchConfigName];
+  const trainer = await createDataParallelTrainer({
+    workers: Number(workers),
+    modelConfig: benchModelConfig(c),
+    seed: 1,
+    reference: "initial",
+    loss: "sigmoid",
+    lossParams: { beta: 0.1 },
+    optimizer: { weightDecay: 0.01, maxGradNorm: 1 },
+    learningRate: 1e-5,
+    fastKernels: !stock,
+  });
+  const batch = preferenceBatch(c, 1);
+  await trainer.step(batch);
+  const begin = performance.now();
+  const profile = { gradients: 0, apply: 0 };
+  for (let i = 0; i < Number(steps); i++) {
+    const { workerSeconds } = await trainer.step(batch);
+    profile.gradients += Math.max(...workerSeconds.gradients) / Number(steps);
+    profile.apply += Math.max(...workerSeconds.apply) / Number(steps);
+  }
+  const seconds = (performance.now() - begin) / 1000 / Number(steps);
+  // Generation split over the workers: the generate benchmark's batch, L new tokens.
+  const prompts = generationPrompts(c.vocabSize, 2);
+  const options = { maxNewTokens: generationShape.newTokens, eosTokenIds: [], seed: 3 };
+  await trainer.generate(prompts, { ...options, maxNewTokens: 4 });
+  const genStart = performance.now();
+  await trainer.generate(prompts, options);
+  const genSeconds = (performance.now() - genStart) / 1000;
+  await trainer.close();
+  emit({
+    tokens_per_s: (2 * c.batch * c.ctx) / seconds,
+    seconds_per_step: seconds,
+    steps: Number(steps),
+    generate_tokens_per_s: (prompts.length * generationShape.newTokens) / genSeconds,
+    slowest_worker_seconds: profile,
+  });
+} else {
+  console.error(`bench/case.ts: unknown mode ${mode}`);
+  process.exit(2);
+}
+process.exit(0);

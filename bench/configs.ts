@@ -1,0 +1,138 @@
+/**
+ * The benchmark's standard model configurations (GPT-2-style blocks, untied head, random init),
+ * the parameter counts its FLOP formulas use, and the synthetic preference batches it trains on.
+ *
+ * @example
+ * ```ts
+ * import { benchConfigs, benchModelConfig, flopParameters } from "./configs.ts";
+ * const config = benchModelConfig(benchConfigs.small);
+ * flopParameters(config); // N: every parameter except the token and position embeddings
+ * ```
+ *
+ * @module
+ */
+import { makeConfig, type ModelConfig } from "../models/config.ts";
+import { parameterCount, projections } from "../models/weights.ts";
+import type { PreferenceBatch } from "../parallel/preference-step.ts";
+
+/** One standard configuration: model dimensions and the training batch. */
+export interface BenchConfig {
+  readonly name: BenchConfigName;
+  readonly vocabSize: number;
+  readonly hiddenSize: number;
+  readonly numLayers: number;
+  readonly numHeads: number;
+  /** Sequence length of every training sequence (prompt + completion). */
+  readonly ctx: number;
+  /** Preference pairs per step (2·batch sequences). */
+  readonly batch: number;
+}
+
+/** The names of the standard configurations. */
+export type BenchConfigName = "tiny" | "small" | "medium";
+
+/** The standard configurations of issue 8, so figures compare with outside measurements. */
+export const benchConfigs: Readonly<Record<BenchConfigName, BenchConfig>> = {
+  tiny: { name: "tiny", vocabSize: 256, hiddenSize: 128, numLayers: 2, numHeads: 4, ctx: 64, batch: 8 },
+  small: { name: "small", vocabSize: 512, hiddenSize: 256, numLayers: 4, numHeads: 4, ctx: 128, batch: 8 },
+  medium: { name: "medium", vocabSize: 8192, hiddenSize: 512, numLayers: 6, numHeads: 8, ctx: 256, batch: 4 },
+};
+
+/** Generation benchmark: batch, prompt length and the shorter number of new tokens L. */
+export const generationShape = { batch: 8, prompt: 16, newTokens: 64 } as const;
+
+/** LoRA of the `dpo_step_lora` benchmark: rank 8 on q, k, v (GPT-2's fused c_attn) and o (attn.c_proj). */
+export const benchLora = { r: 8, alpha: 16, targetModules: ["c_attn", "attn.c_proj"] } as const;
+
+/**
+ * The model of a configuration: GPT-2 family, untied head, enough positions for the training
+ * sequences and for generating 2L tokens after the prompt.
+ *
+ * @example
+ * ```ts
+ * benchModelConfig(benchConfigs.tiny).maxPositions; // 144 = 16 + 2·64
+ * ```
+ */
+export const benchModelConfig = (c: BenchConfig): ModelConfig =>
+  makeConfig({
+    family: "gpt2",
+    vocabSize: c.vocabSize,
+    hiddenSize: c.hiddenSize,
+    numLayers: c.numLayers,
+    numHeads: c.numHeads,
+    maxPositions: Math.max(c.ctx, generationShape.prompt + 2 * generationShape.newTokens),
+    tieWordEmbeddings: false,
+  });
+
+/**
+ * N of the FLOP formulas: all parameters minus the token and position embeddings (the head is
+ * counted). A forward pass costs about 2N FLOPs per token, a backward pass 4N.
+ *
+ * @example
+ * ```ts
+ * flopParameters(benchModelConfig(benchConfigs.tiny)); // 429568
+ * ```
+ */
+export const flopParameters = (config: ModelConfig): number =>
+  parameterCount(config) - config.vocabSize * config.hiddenSize -
+  (config.family === "gpt2" ? config.maxPositions * config.hiddenSize : 0);
+
+/**
+ * Σ (in + out) over the LoRA-adapted projections; the adapters cost 6·r·Σ(in + out) FLOPs per
+ * token in a training step (forward 2·r·(in + out), backward twice that).
+ *
+ * @example
+ * ```ts
+ * loraWidthSum(config, ["c_attn", "attn.c_proj"]); // Σ over layers of (d + 3d) + (d + d)
+ * ```
+ */
+export const loraWidthSum = (config: ModelConfig, targets: readonly string[]): number =>
+  projections(config)
+    .filter((p) => targets.some((t) => p.module === t || p.module.endsWith(`.${t}`)))
+    .reduce((s, p) => s + p.inFeatures + p.outFeatures, 0);
+
+/** A tiny deterministic generator of token ids (32-bit LCG), so every run trains on the same data. */
+const tokenStream = (seed: number, vocab: number): () => number => {
+  let state = (seed * 2654435761 + 12345) >>> 0;
+  return () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state % vocab;
+  };
+};
+
+/**
+ * A synthetic batch of `c.batch` preference pairs: each sequence has `c.ctx` tokens, the first
+ * ctx/4 of them the prompt shared by the chosen and the rejected response.
+ *
+ * @example
+ * ```ts
+ * const batch = preferenceBatch(benchConfigs.small, 1); // 8 pairs of 32 + 96 tokens
+ * ```
+ */
+export const preferenceBatch = (c: BenchConfig, seed: number): PreferenceBatch => {
+  const next = tokenStream(seed, c.vocabSize);
+  const promptLength = c.ctx / 4, completionLength = c.ctx - promptLength;
+  const row = (n: number): number[] => Array.from({ length: n }, next);
+  const prompts = Array.from({ length: c.batch }, () => row(promptLength));
+  return {
+    prompts,
+    chosen: prompts.map(() => row(completionLength)),
+    rejected: prompts.map(() => row(completionLength)),
+  };
+};
+
+/**
+ * Prompts for the generation benchmark: `generationShape.batch` rows of `generationShape.prompt` tokens.
+ *
+ * @example
+ * ```ts
+ * generationPrompts(256, 3).length; // 8
+ * ```
+ */
+export const generationPrompts = (vocab: number, seed: number): number[][] => {
+  const next = tokenStream(seed, vocab);
+  return Array.from(
+    { length: generationShape.batch },
+    () => Array.from({ length: generationShape.prompt }, next),
+  );
+};

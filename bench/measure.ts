@@ -1,0 +1,246 @@
+/**
+ * The measurements of one (backend, configuration) cell, on the tfjs backend already active in
+ * this process: matrix-product throughput, the DPO training step (full and LoRA), no-gradient
+ * log-probs, KV-cached generation, tensor growth. Every step ends with one read-back of its loss
+ * (the only host round trip, needed to time asynchronous backends); nothing else waits on the host.
+ *
+ * FLOP conventions (N = parameters minus token and position embeddings, head counted):
+ * - dpo_step: 8N per token (policy forward 2N + backward 4N, reference forward 2N);
+ * - dpo_step_lora: 4N + 6·r·Σ(in + out) per token (forward 2N through base and adapters, backward
+ *   2N for the activation gradients through the frozen base, no weight gradients; the adapters add
+ *   2·r·(in + out) forward and twice that backward per adapted projection);
+ * tokens per step = 2·batch·ctx (chosen and rejected sequences, prompt included).
+ *
+ * @example
+ * ```ts
+ * const cell = await measureConfig(benchConfigs.tiny, { steps: 5, loraSteps: 5, logprobReps: 3, generateRuns: 1 });
+ * ```
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { lossRegistry } from "../losses/registry.ts";
+import { generate } from "../models/generate.ts";
+import { createLoraAdapter } from "../models/lora.ts";
+import { TransformerPolicy } from "../models/policy.ts";
+import { createTransformer } from "../models/transformer.ts";
+import {
+  disposePreferenceGradients,
+  type PreferenceBatch,
+  preferenceGradients,
+  referenceLogProbs,
+} from "../parallel/preference-step.ts";
+import { AdamW } from "../selfplay/optim.ts";
+import {
+  type BenchConfig,
+  benchLora,
+  benchModelConfig,
+  flopParameters,
+  generationPrompts,
+  generationShape,
+  loraWidthSum,
+  preferenceBatch,
+} from "./configs.ts";
+
+/** How many repetitions each measurement takes (after one untimed warm-up). */
+export interface MeasurePlan {
+  /** Timed full DPO steps; tensor growth is measured over these too. */
+  readonly steps: number;
+  /** Timed LoRA DPO steps. */
+  readonly loraSteps: number;
+  /** Timed no-gradient log-prob passes. */
+  readonly logprobReps: number;
+  /** Generation runs at L and at 2L (the fastest of each is kept). */
+  readonly generateRuns: number;
+  /** New tokens L of the shorter generation (2L for the longer). */
+  readonly newTokens?: number;
+  /** Pairs per forward/backward pass of the training steps (default: the whole batch), for memory. */
+  readonly microBatch?: number;
+  /** Skip measurements (for slow backends); the reason is reported. */
+  readonly skip?: readonly ("dpo_step" | "dpo_step_lora" | "logprob" | "generate")[];
+}
+
+/** One timed training measurement. */
+export interface StepFigures {
+  readonly tokens_per_s: number;
+  readonly gflops: number;
+  /** Seconds per step (mean of the timed steps). */
+  readonly seconds_per_step: number;
+  /** Number of timed steps. */
+  readonly steps: number;
+}
+
+/** Everything measured for one configuration. */
+export interface ConfigFigures {
+  dpo_step?: StepFigures;
+  dpo_step_lora?: StepFigures;
+  logprob?: { tokens_per_s: number; reps: number };
+  generate?: {
+    tokens_per_s: number;
+    time_ratio_2x: number;
+    new_tokens: number;
+    seconds_l: number;
+    seconds_2l: number;
+  };
+  /** numTensors after the last timed full step − after the first step. */
+  tensors_growth?: number;
+  /** Steps between the two counts of `tensors_growth` (the issue's 100, or fewer where stated). */
+  tensors_growth_steps?: number;
+}
+
+const now = (): number => performance.now();
+
+/** 2n³ FLOPs per n×n product; one warm-up, then `reps` timed products, each read back. */
+export const matmulGflops = async (n: number, reps: number): Promise<number> => {
+  const a = tf.randomNormal([n, n]), b = tf.randomNormal([n, n]);
+  try {
+    const warm = tf.matMul(a, b);
+    await warm.data();
+    warm.dispose();
+    const start = now();
+    for (let r = 0; r < reps; r++) {
+      const c = tf.matMul(a, b);
+      await c.data();
+      c.dispose();
+    }
+    const seconds = (now() - start) / 1000;
+    return (2 * n ** 3 * reps) / seconds / 1e9;
+  } finally {
+    a.dispose(), b.dispose();
+  }
+};
+
+const sigmoid = { loss: lossRegistry.get("sigmoid"), lossParams: { beta: 0.1 } } as const;
+
+/** Run `step` once untimed, then `count` times timed; returns mean seconds and tensor counts. */
+const timeSteps = async (
+  count: number,
+  step: () => Promise<void>,
+): Promise<{ seconds: number; tensorsAfterFirst: number; tensorsAfterLast: number }> => {
+  await step();
+  const tensorsAfterFirst = tf.memory().numTensors;
+  const start = now();
+  for (let i = 0; i < count; i++) await step();
+  const seconds = (now() - start) / 1000 / count;
+  return { seconds, tensorsAfterFirst, tensorsAfterLast: tf.memory().numTensors };
+};
+
+/** One optimizer step of `policy` on `batch`, ending with the loss read-back. */
+const trainStep = (
+  policy: TransformerPolicy,
+  reference: TransformerPolicy | null,
+  batch: PreferenceBatch,
+  optimizer: AdamW,
+  microBatch: number | undefined,
+) =>
+async (): Promise<void> => {
+  const out = preferenceGradients(policy, reference, batch, { ...sigmoid, microBatch });
+  const norm = optimizer.step(out.grads, 1e-5);
+  await out.loss.data();
+  norm.dispose();
+  disposePreferenceGradients(out);
+};
+
+/**
+ * Measure one configuration on the active backend according to `plan`.
+ *
+ * @example
+ * ```ts
+ * await measureConfig(benchConfigs.small, { steps: 2, loraSteps: 2, logprobReps: 2, generateRuns: 1 });
+ * ```
+ */
+export const measureConfig = async (c: BenchConfig, plan: MeasurePlan): Promise<ConfigFigures> => {
+  const config = benchModelConfig(c);
+  const n = flopParameters(config);
+  const tokens = 2 * c.batch * c.ctx;
+  const skip = new Set(plan.skip ?? []);
+  const batch = preferenceBatch(c, 1);
+  const figures: ConfigFigures = {};
+  const model = createTransformer(config, { seed: 1 });
+  const policy = new TransformerPolicy(model);
+
+  if (!skip.has("dpo_step")) {
+    const referenceModel = createTransformer(config, { seed: 1, trainable: false });
+    const optimizer = new AdamW(policy.trainableVariables(), { weightDecay: 0.01, maxGradNorm: 1 });
+    const t = await timeSteps(
+      plan.steps,
+      trainStep(policy, new TransformerPolicy(referenceModel), batch, optimizer, plan.microBatch),
+    );
+    figures.dpo_step = {
+      tokens_per_s: tokens / t.seconds,
+      gflops: (8 * n * tokens) / t.seconds / 1e9,
+      seconds_per_step: t.seconds,
+      steps: plan.steps,
+    };
+    figures.tensors_growth = t.tensorsAfterLast - t.tensorsAfterFirst;
+    figures.tensors_growth_steps = plan.steps;
+    optimizer.dispose();
+    referenceModel.dispose();
+  }
+
+  if (!skip.has("logprob")) {
+    const prompts = [...batch.prompts, ...batch.prompts], completions = [...batch.chosen, ...batch.rejected];
+    const pass = () => policy.sequenceLogProbs(prompts, completions, { batchSize: prompts.length });
+    await pass();
+    const start = now();
+    for (let i = 0; i < plan.logprobReps; i++) await pass();
+    const seconds = (now() - start) / 1000 / plan.logprobReps;
+    figures.logprob = { tokens_per_s: tokens / seconds, reps: plan.logprobReps };
+  }
+
+  if (!skip.has("generate")) {
+    const prompts = generationPrompts(c.vocabSize, 2);
+    const newTokens = plan.newTokens ?? generationShape.newTokens;
+    const run = async (maxNewTokens: number): Promise<number> => {
+      const start = now();
+      await generate(policy, prompts, { maxNewTokens, eosTokenIds: [], seed: 3 });
+      return (now() - start) / 1000;
+    };
+    await run(4);
+    let tL = Infinity, t2L = Infinity;
+    for (let i = 0; i < plan.generateRuns; i++) {
+      tL = Math.min(tL, await run(newTokens));
+      t2L = Math.min(t2L, await run(2 * newTokens));
+    }
+    figures.generate = {
+      tokens_per_s: (generationShape.batch * newTokens) / tL,
+      time_ratio_2x: t2L / tL,
+      new_tokens: newTokens,
+      seconds_l: tL,
+      seconds_2l: t2L,
+    };
+  }
+
+  if (!skip.has("dpo_step_lora")) {
+    const reference = policy.withoutAdapter();
+    const refs = referenceLogProbs(reference, batch);
+    const withRefs: PreferenceBatch = {
+      ...batch,
+      refChosen: Array.from(await refs.refChosen.data()),
+      refRejected: Array.from(await refs.refRejected.data()),
+    };
+    tf.dispose([refs.refChosen, refs.refRejected]);
+    const adapter = createLoraAdapter(model, {
+      ...benchLora,
+      targetModules: [...benchLora.targetModules],
+      seed: 1,
+    });
+    const loraPolicy = new TransformerPolicy(model, adapter);
+    const optimizer = new AdamW(loraPolicy.trainableVariables(), { weightDecay: 0, maxGradNorm: 1 });
+    const t = await timeSteps(
+      plan.loraSteps,
+      trainStep(loraPolicy, null, withRefs, optimizer, plan.microBatch),
+    );
+    const perToken = 4 * n + 6 * benchLora.r * loraWidthSum(config, benchLora.targetModules);
+    figures.dpo_step_lora = {
+      tokens_per_s: tokens / t.seconds,
+      gflops: (perToken * tokens) / t.seconds / 1e9,
+      seconds_per_step: t.seconds,
+      steps: plan.loraSteps,
+    };
+    optimizer.dispose();
+    adapter.dispose();
+  }
+  model.dispose();
+  return figures;
+};

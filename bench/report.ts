@@ -1,0 +1,232 @@
+/**
+ * The benchmark document (the JSON that `deno task bench --json FILE` writes), the machine
+ * description, and the plain-text table printed at the end of a run.
+ *
+ * @example
+ * ```ts
+ * import { formatTable, machineInfo } from "./report.ts";
+ * console.log(formatTable(report));
+ * ```
+ *
+ * @module
+ */
+import os from "node:os";
+import process from "node:process";
+import type { ConfigFigures } from "./measure.ts";
+
+/** The machine a run measured. */
+export interface MachineInfo {
+  readonly cpu_model: string;
+  readonly cores: number;
+  readonly memory_gb: number;
+  readonly os: string;
+  readonly runtime: string;
+  readonly runtime_version: string;
+  readonly tfjs_version: string;
+  /** 1-, 5- and 15-minute load averages when the run started and when it ended. */
+  readonly load_average_start: readonly number[];
+  load_average_end?: readonly number[];
+}
+
+/** One figure of a training measurement, with the roofline fraction added. */
+export interface StepReport {
+  readonly tokens_per_s: number;
+  readonly gflops: number;
+  readonly roofline: number;
+  readonly seconds_per_step: number;
+  readonly steps: number;
+}
+
+/** The figures of one configuration on one backend, in the issue's layout. */
+export interface ConfigReport {
+  readonly dpo_step?: StepReport;
+  readonly dpo_step_lora?: StepReport;
+  readonly logprob?: { readonly tokens_per_s: number };
+  readonly generate?: { readonly tokens_per_s: number; readonly time_ratio_2x: number };
+  readonly tensors_growth_100_steps?: number;
+  /** Steps the growth was measured over (100 where possible; fewer on slow cells, said here). */
+  readonly tensors_growth_steps_measured?: number;
+  readonly peak_rss_mb?: number;
+  readonly error?: string;
+}
+
+/** One backend's section. */
+export interface BackendReport {
+  matmul1024_gflops: number;
+  details: string;
+  configs: Record<string, ConfigReport>;
+  /** Configurations not measured on this backend, with the reason. */
+  skipped: Record<string, string>;
+  error?: string;
+}
+
+/** The whole document. */
+export interface BenchReport {
+  machine: MachineInfo;
+  backends: Record<string, BackendReport>;
+  workers: Record<string, number>;
+  workers_detail?: {
+    config: string;
+    metric: string;
+    seconds_per_step: Record<string, number>;
+    speedup: number;
+    /** Generation (batch 8, L new tokens) split over the workers, tokens/s. */
+    generate_tokens_per_s: Record<string, number>;
+  };
+  elapsed_s: number;
+  command: string;
+  notes: string[];
+}
+
+/**
+ * What this machine and runtime are.
+ *
+ * @example
+ * ```ts
+ * machineInfo("4.22.0").cores; // 2
+ * ```
+ */
+export const machineInfo = (tfjsVersion: string): MachineInfo => {
+  const deno = (globalThis as { Deno?: { version: { deno: string; v8: string } } }).Deno;
+  const cpus = os.cpus();
+  return {
+    cpu_model: cpus[0]?.model?.trim() ?? "unknown",
+    cores: cpus.length,
+    memory_gb: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    os: `${os.platform()} ${os.release()} ${os.arch()}`,
+    runtime: deno ? "deno" : "node",
+    runtime_version: deno
+      ? `${deno.version.deno} (V8 ${deno.version.v8})`
+      : `${process.version} (V8 ${process.versions.v8})`,
+    tfjs_version: tfjsVersion,
+    load_average_start: os.loadavg().map((x) => Math.round(x * 100) / 100),
+  };
+};
+
+/**
+ * A configuration's report from its measured figures and the backend's matrix-product rate.
+ *
+ * @example
+ * ```ts
+ * configReport(figures, 22.5, 12.3); // { dpo_step: { tokens_per_s, gflops, roofline, ... }, ... }
+ * ```
+ */
+export const configReport = (
+  f: ConfigFigures & { peak_rss_mb?: number },
+  matmulGflops: number,
+): ConfigReport => {
+  const step = (s: ConfigFigures["dpo_step"]): StepReport | undefined =>
+    s === undefined ? undefined : { ...s, roofline: s.gflops / matmulGflops };
+  const growth = f.tensors_growth === undefined || f.tensors_growth_steps === undefined
+    ? undefined
+    : f.tensors_growth_steps >= 100
+    ? f.tensors_growth
+    : (f.tensors_growth / f.tensors_growth_steps) * 100; // linear extrapolation, stated in the notes
+  return {
+    ...(f.dpo_step ? { dpo_step: step(f.dpo_step) } : {}),
+    ...(f.dpo_step_lora ? { dpo_step_lora: step(f.dpo_step_lora) } : {}),
+    ...(f.logprob ? { logprob: { tokens_per_s: f.logprob.tokens_per_s } } : {}),
+    ...(f.generate
+      ? { generate: { tokens_per_s: f.generate.tokens_per_s, time_ratio_2x: f.generate.time_ratio_2x } }
+      : {}),
+    ...(growth !== undefined
+      ? { tensors_growth_100_steps: growth, tensors_growth_steps_measured: f.tensors_growth_steps }
+      : {}),
+    ...(f.peak_rss_mb !== undefined ? { peak_rss_mb: Math.round(f.peak_rss_mb) } : {}),
+  };
+};
+
+const fmt = (x: number | undefined, digits = 1): string =>
+  x === undefined || !Number.isFinite(x) ? "-" : x >= 1000 ? x.toFixed(0) : x.toFixed(digits);
+
+/**
+ * The report as an aligned plain-text table (one row per backend and configuration), followed
+ * by the skipped cells, the worker figures and the elapsed time.
+ *
+ * @example
+ * ```ts
+ * console.log(formatTable(report));
+ * ```
+ */
+export const formatTable = (report: BenchReport): string => {
+  const header = [
+    "backend",
+    "config",
+    "dpo tok/s",
+    "GFLOP/s",
+    "roofline",
+    "lora tok/s",
+    "GFLOP/s",
+    "roofline",
+    "logprob tok/s",
+    "gen tok/s",
+    "t(2L)/t(L)",
+    "growth/100",
+    "peak MB",
+  ];
+  const rows: string[][] = [];
+  for (const [backend, b] of Object.entries(report.backends)) {
+    if (b.error !== undefined) rows.push([backend, "-", `error: ${b.error.split("\n")[0]}`]);
+    for (const [config, c] of Object.entries(b.configs)) {
+      if (c.error !== undefined) {
+        rows.push([backend, config, `error: ${c.error.split("\n")[0].slice(0, 80)}`]);
+        continue;
+      }
+      rows.push([
+        backend,
+        config,
+        fmt(c.dpo_step?.tokens_per_s),
+        fmt(c.dpo_step?.gflops, 2),
+        fmt(c.dpo_step?.roofline, 2),
+        fmt(c.dpo_step_lora?.tokens_per_s),
+        fmt(c.dpo_step_lora?.gflops, 2),
+        fmt(c.dpo_step_lora?.roofline, 2),
+        fmt(c.logprob?.tokens_per_s),
+        fmt(c.generate?.tokens_per_s),
+        fmt(c.generate?.time_ratio_2x, 2),
+        c.tensors_growth_100_steps === undefined
+          ? "-"
+          : `${fmt(c.tensors_growth_100_steps, 0)}${
+            (c.tensors_growth_steps_measured ?? 100) < 100 ? "*" : ""
+          }`,
+        fmt(c.peak_rss_mb, 0),
+      ]);
+    }
+  }
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (c ?? "").padStart(widths[i])).join("  ");
+  const out = [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)];
+  out.push("");
+  out.push(
+    "matmul 1024² fp32: " +
+      Object.entries(report.backends).map(([n, b]) => `${n} ${fmt(b.matmul1024_gflops, 2)} GFLOP/s`).join(
+        ", ",
+      ),
+  );
+  for (const [backend, b] of Object.entries(report.backends)) {
+    for (const [config, why] of Object.entries(b.skipped)) out.push(`skipped ${backend}/${config}: ${why}`);
+  }
+  if (Object.keys(report.workers).length > 0) {
+    out.push(
+      `workers (${report.workers_detail?.config ?? "small"}, dpo_step tokens/s): ` +
+        Object.entries(report.workers).map(([k, v]) => `${k} → ${fmt(v)}`).join(", ") +
+        (report.workers_detail ? ` (speed-up ${fmt(report.workers_detail.speedup, 2)}×)` : ""),
+    );
+    const g = report.workers_detail?.generate_tokens_per_s;
+    if (g) {
+      out.push(
+        `workers, generation tokens/s: ${Object.entries(g).map(([k, v]) => `${k} → ${fmt(v)}`).join(", ")}`,
+      );
+    }
+  }
+  out.push(
+    "* growth measured over fewer than 100 steps and scaled to 100 (see the JSON's tensors_growth_steps_measured)",
+  );
+  out.push(
+    `elapsed ${fmt(report.elapsed_s)} s; load average at start ${
+      report.machine.load_average_start.join(" ")
+    }` +
+      (report.machine.load_average_end ? `, at end ${report.machine.load_average_end.join(" ")}` : ""),
+  );
+  return out.join("\n");
+};
