@@ -25,6 +25,26 @@ const commands: Record<string, SubCommand> = {
     summary: "list the tfjs backends, whether each initializes here, and a matmul self-test",
     run: async (args) => (await import("./backends.ts")).backendsCommand(args),
   },
+  score: {
+    summary: "Σ log p(completion | prompt) and token count of each JSONL line under a model (+ PEFT adapter)",
+    run: async (args) => (await import("./score.ts")).scoreCommand(args),
+  },
+  train: {
+    summary: "run α-SPIN self-play iterations from a run config (--resume continues a killed run)",
+    run: async (args) => (await import("./train.ts")).trainCommand(args),
+  },
+  generate: {
+    summary: "sample completions for a data file's prompts with a model and an optional LoRA adapter",
+    run: async (args) => (await import("./generate.ts")).generateCommand(args),
+  },
+  spin: {
+    summary: "the main job: α-SPIN on the embedded default model, a per-iteration table and report.html",
+    run: async (args) => (await import("./spin.ts")).spinCommand(args),
+  },
+  eval: {
+    summary: "evaluate a model (+ adapter): synthetic-task metrics, held-out NLL, exact match, multiple choice",
+    run: async (args) => (await import("./eval.ts")).evalCommand(args),
+  },
 };
 
 const usage = (): string =>

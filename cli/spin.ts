@@ -1,0 +1,390 @@
+/**
+ * `alpha-spin spin`: the main job. With no arguments it runs α-SPIN on the embedded default — the
+ * embedded byte-level model (assets/embedded/) and the synthetic task whose answer distribution is
+ * known exactly — with progress bars, prints a per-iteration table (exact match, KL(p_data ‖ π_t)
+ * exact over the support, held-out NLL, reward margin and accuracy from training), and writes
+ * `runs/default/` (the iterates) and `runs/default/report.html`.
+ *
+ * `--variants h=1,h=2,all` runs several variants (each in `<out>/<variant>/`) into one report;
+ * a variant is `h=N`, `h=all` (or `all`), `alpha=A`, `beta=B`, or several joined by `:`
+ * (`h=2:alpha=0.5`). Running again continues the run in the folder (a complete run is only
+ * re-evaluated); `--fresh` starts over.
+ *
+ * @example
+ * ```sh
+ * alpha-spin spin
+ * alpha-spin spin --iterations 2 --alpha 0.5 --out runs/a05
+ * alpha-spin spin --variants h=1,h=2,all --out runs/windows
+ * ```
+ *
+ * @module
+ */
+import { readdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import process from "node:process";
+import { loadBackend } from "../backends/load.ts";
+import type { BackendRequest } from "../backends/types.ts";
+import { writeJsonlAtomic } from "../data/jsonl.ts";
+import type { SftExample } from "../data/sft.ts";
+import {
+  enumerateSyntheticPrompts,
+  makeSyntheticTask,
+  type SyntheticExample,
+  type WeightedPrompt,
+} from "../data/synthetic.ts";
+import { evaluateSynthetic, type SyntheticEvaluation } from "../eval/evaluate-synthetic.ts";
+import { evaluateRunIterates, reportVariant } from "../eval/report-run.ts";
+import { formatIterationTable } from "../eval/report-table.ts";
+import type { ReportVariant } from "../eval/report-types.ts";
+import { writeReport } from "../eval/report.ts";
+import { loadHfModel } from "../models/hf-load.ts";
+import { loadTokenizer } from "../models/hf-tokenizer.ts";
+import { TransformerPolicy } from "../models/policy.ts";
+import type { Tokenizer } from "../models/tokenizer.ts";
+import type { Transformer } from "../models/transformer.ts";
+import { resolveRunConfig } from "../selfplay/config.ts";
+import {
+  type DefaultRunOverrides,
+  defaultEvalHeldOut,
+  defaultRunPairs,
+  defaultSpinRun,
+  embeddedModelDir,
+  embeddedTaskOptions,
+} from "../selfplay/default-run.ts";
+import type { SelfPlayEvent } from "../selfplay/events.ts";
+import { runSelfPlay } from "../selfplay/loop.ts";
+import { ArgsError, type CommandSpec, formatHelp, parseArgs } from "./args.ts";
+import { type Progress, startProgress } from "./progress.ts";
+
+/** The flags of `alpha-spin spin`. */
+export const spinCommandSpec = {
+  name: "alpha-spin spin",
+  summary: "run α-SPIN on the embedded default model and task; print a per-iteration table and write a report",
+  flags: {
+    out: { type: "string", short: "o", default: "runs/default", valueName: "dir", description: "run folder (iterates, eval, report.html)" },
+    iterations: { type: "number", short: "T", default: 3, description: "self-play iterations T" },
+    alpha: { type: "number", default: 0.9, description: "weight of π_{t−1} in the geometric reference (1 = SPIN)" },
+    beta: { type: "number", default: 1, description: "loss temperature β" },
+    h: { type: "string", default: "1", valueName: "n|all", description: "opponent window: the last h iterates (all = fictitious play)" },
+    seed: { type: "number", default: 42, description: "seed of sampling, assignment and training order" },
+    backend: { type: "string", default: "wasm", valueName: "name", description: "tfjs backend (auto, cpu, wasm, webgpu, node, node-gpu)" },
+    pairs: { type: "number", default: defaultRunPairs, description: "SFT examples (winners) per iteration" },
+    epochs: { type: "number", default: 2, description: "training epochs per iteration" },
+    lr: { type: "number", default: 2e-3, description: "peak learning rate of the LoRA adapter" },
+    variants: { type: "string", valueName: "list", description: "run several variants into one report, e.g. h=1,h=2,all or alpha=1,alpha=0.5" },
+    fresh: { type: "boolean", description: "delete the run folder's earlier run first (else a finished run is re-evaluated, a killed one resumed)" },
+    evalSize: { type: "number", default: 0, description: "evaluate on this many prompts and held-out examples (0: all 366 prompts, 400 held-out)" },
+    quiet: { type: "boolean", short: "q", description: "no progress output (the table is still printed)" },
+  },
+  positionals: [],
+  examples: [
+    "alpha-spin spin",
+    "alpha-spin spin --iterations 2 --alpha 1 --out runs/spin",
+    "alpha-spin spin --variants h=1,h=2,all --out runs/windows",
+  ],
+} as const satisfies CommandSpec;
+
+const parseH = (value: string, where = "--h"): number | "all" => {
+  if (value === "all" || value === "inf" || value === "∞") return "all";
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new ArgsError(spinCommandSpec.name, `${where} must be an integer >= 1 or "all" (got "${value}")`);
+  return n;
+};
+
+/** The settings of the default run that a variant may change. */
+export type SpinSettings = Required<Pick<DefaultRunOverrides, "iterations" | "alpha" | "beta" | "h" | "seed" | "epochs" | "lr">>;
+
+/** One variant of the main job: a name, the folder it runs in (null: the run folder itself), its settings. */
+export interface SpinVariant {
+  readonly name: string;
+  readonly dirName: string | null;
+  readonly settings: SpinSettings;
+}
+
+/**
+ * Parse `--variants`: comma-separated variants, each `h=N`, `h=all` / `all`, `alpha=A`, `beta=B`,
+ * `seed=S`, or several joined by `:`; unset settings come from `common`.
+ *
+ * @example
+ * ```ts
+ * parseVariants("h=1,h=2,all", common).map((v) => v.settings.h); // [1, 2, "all"]
+ * parseVariants("h=2:alpha=0.5", common)[0].dirName;              // "h-2_alpha-0.5"
+ * ```
+ */
+export const parseVariants = (list: string, common: SpinSettings): SpinVariant[] => {
+  const items = list.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  if (items.length === 0) throw new ArgsError(spinCommandSpec.name, "--variants is empty");
+  const seen = new Set<string>();
+  return items.map((item) => {
+    const settings: { -readonly [K in keyof SpinSettings]: SpinSettings[K] } = { ...common };
+    for (const part of item.split(":")) {
+      const [key, value] = part === "all" ? ["h", "all"] : part.split("=");
+      const number = (): number => {
+        const x = Number(value);
+        if (value === undefined || value.trim() === "" || !Number.isFinite(x)) {
+          throw new ArgsError(spinCommandSpec.name, `--variants: "${part}" needs a number`);
+        }
+        return x;
+      };
+      if (key === "h") settings.h = parseH(value ?? "", `--variants: ${part}:`);
+      else if (key === "alpha") settings.alpha = number();
+      else if (key === "beta") settings.beta = number();
+      else if (key === "seed") settings.seed = number();
+      else {
+        throw new ArgsError(spinCommandSpec.name, `--variants: unknown setting "${part}" (use h=N, h=all, alpha=A, beta=B, seed=S; join with ":")`);
+      }
+    }
+    const name = item === "all" ? "h=all" : item;
+    const dirName = name.replace(/=/g, "-").replace(/:/g, "_").replace(/[^A-Za-z0-9._-]/g, "_");
+    if (seen.has(dirName)) throw new ArgsError(spinCommandSpec.name, `--variants: "${item}" is given twice`);
+    seen.add(dirName);
+    return { name, dirName, settings };
+  });
+};
+
+/** Progress bars and lines on stderr from a run's events. */
+const eventPrinter = (label: string, quiet: boolean): (event: SelfPlayEvent) => void => {
+  let bar: Progress | null = null;
+  let shown = 0;
+  const say = (line: string): void => {
+    if (!quiet) process.stderr.write(line + "\n");
+  };
+  return (e) => {
+    if (e.type === "run-start") {
+      say(`[${label}] ${e.resumed ? "continuing" : "starting"} ${e.runDir}: iterations ${e.startAt}..${e.iterations}`);
+    } else if (e.type === "iteration-start") {
+      const p = e.params;
+      say(`[${label}] iteration ${e.iteration}: alpha ${p.alpha}, beta ${p.beta}, lr ${p.lr}, epochs ${p.epochs}`);
+    } else if (e.type === "window") {
+      say(`  opponents (h = ${e.h}): ${e.members.map((m) => `${m.id} x${m.pairs}`).join(", ")} -> ${e.pairs} pairs`);
+    } else if (e.type === "phase-start") {
+      bar?.stop();
+      bar = startProgress(`  iter ${e.iteration} ${e.phase}`, e.total, { quiet });
+      shown = 0;
+    } else if (e.type === "progress" && bar !== null) {
+      bar.tick(Math.max(0, e.done - shown), e.payload);
+      shown = Math.max(shown, e.done);
+    } else if (e.type === "phase-end") {
+      bar?.stop();
+      bar = null;
+      if (e.note !== undefined) say(`  iter ${e.iteration} ${e.phase}: ${e.note}`);
+    } else if (e.type === "warning") say(`  warning: ${e.message}`);
+  };
+};
+
+/** What {@link runSpinVariant} needs. */
+export interface RunSpinVariantOptions {
+  readonly variant: SpinVariant;
+  readonly outputDir: string;
+  /** The embedded base model (frozen), already loaded on the active backend. */
+  readonly base: Transformer;
+  readonly tokenizer: Tokenizer;
+  /** The winners: synthetic train examples. */
+  readonly train: readonly SyntheticExample[];
+  readonly heldOut: readonly SyntheticExample[];
+  /** The base model's evaluation (iteration 0 of the table). */
+  readonly baseEvaluation: SyntheticEvaluation;
+  /** The evaluation prompts (default: every prompt of the task). */
+  readonly prompts?: readonly WeightedPrompt[];
+  /** The backend name recorded in the run config (the active tfjs backend is used either way). */
+  readonly backend?: string;
+  readonly quiet?: boolean;
+}
+
+/**
+ * Run (or continue) one variant of the default run in `outputDir`, evaluate its iterates, and
+ * return it as a report variant. The winners are also written to `<outputDir>/train.jsonl`, the
+ * file the run's config.json names, so `alpha-spin train --config <outputDir>/config.json` reruns it.
+ *
+ * @example
+ * ```ts
+ * const v = await runSpinVariant({ variant, outputDir: "runs/default", base, tokenizer, train, heldOut, baseEvaluation });
+ * v.iterations.at(-1)?.kl;
+ * ```
+ */
+export const runSpinVariant = async (o: RunSpinVariantOptions): Promise<ReportVariant> => {
+  const trainPath = join(o.outputDir, "train.jsonl");
+  const raw = defaultSpinRun({
+    ...o.variant.settings,
+    name: o.variant.dirName ?? "default",
+    outputDir: o.outputDir,
+    train: trainPath,
+    ...(o.backend === undefined ? {} : { backend: o.backend }),
+  });
+  const config = resolveRunConfig(raw);
+  const data: SftExample[] = o.train.map((ex) => ({
+    id: ex.id,
+    where: `synthetic ${ex.id}`,
+    prompt: ex.prompt,
+    completion: ex.completion,
+    promptMessages: null,
+  }));
+  const resume = await readdir(o.outputDir).then((entries) => entries.includes("run.json"), () => false);
+  const print = eventPrinter(o.variant.name, o.quiet ?? false);
+  const result = await runSelfPlay({
+    config: raw,
+    model: o.base,
+    tokenizer: o.tokenizer,
+    data,
+    backend: "current",
+    resume,
+    onEvent: async (event) => {
+      if (event.type === "run-start" && !event.resumed) {
+        await writeJsonlAtomic(trainPath, o.train.map((ex) => ({ id: ex.id, prompt: ex.prompt, completion: ex.completion })));
+      }
+      print(event);
+    },
+  });
+  const evalBar = startProgress(`[${o.variant.name}] evaluate`, config.iterations, { quiet: o.quiet });
+  const evaluations = await evaluateRunIterates({
+    runDir: result.runDir,
+    base: o.base,
+    tokenizer: o.tokenizer,
+    config,
+    heldOut: o.heldOut,
+    ...(o.prompts === undefined ? {} : { prompts: o.prompts }),
+    onEvaluated: () => evalBar.tick(1),
+  });
+  evalBar.stop();
+  const s = o.variant.settings;
+  return reportVariant(
+    o.variant.name,
+    { iterations: s.iterations, alpha: s.alpha, beta: s.beta, h: s.h, seed: s.seed, epochs: s.epochs, lr: s.lr, pairs: o.train.length },
+    [o.baseEvaluation, ...evaluations],
+    result.metrics,
+  );
+};
+
+/** Remove a run folder's earlier run, refusing a non-empty folder that holds no alpha-spin run. */
+const clearRunFolder = async (dir: string): Promise<void> => {
+  let entries: string[];
+  try {
+    entries = await readdir(dir);
+  } catch {
+    return;
+  }
+  if (entries.length === 0) return;
+  const known = entries.includes("run.json") || entries.includes("report.html");
+  if (!known) throw new Error(`--fresh: ${dir} is not empty and holds no alpha-spin run; not deleting it`);
+  await rm(dir, { recursive: true, force: true });
+};
+
+/**
+ * `n` evenly spaced prompts of the task (all of them for n = 0 or n ≥ 366), keeping their weights
+ * (the evaluation renormalizes them).
+ *
+ * @example
+ * ```ts
+ * evaluationPrompts(16)?.length; // 16
+ * ```
+ */
+export const evaluationPrompts = (n: number): WeightedPrompt[] | undefined => {
+  const all = enumerateSyntheticPrompts();
+  if (!(n > 0) || n >= all.length) return undefined;
+  return Array.from({ length: Math.floor(n) }, (_, i) => all[Math.floor(((i + 0.5) * all.length) / Math.floor(n))]);
+};
+
+/**
+ * Run `alpha-spin spin` on `args` (without the command name) and resolve to the exit code.
+ *
+ * @example
+ * ```ts
+ * process.exitCode = await spinCommand(["--iterations", "1", "--pairs", "8", "--out", "/tmp/spin"]);
+ * ```
+ */
+export const spinCommand = async (args: string[]): Promise<number> => {
+  let parsed;
+  try {
+    parsed = parseArgs(spinCommandSpec, args);
+  } catch (e) {
+    if (e instanceof ArgsError) {
+      console.error(e.message);
+      return 2;
+    }
+    throw e;
+  }
+  if (parsed.help) {
+    console.log(formatHelp(spinCommandSpec));
+    return 0;
+  }
+  const f = parsed.flags;
+  let variants: SpinVariant[];
+  try {
+    const common = { iterations: f.iterations, alpha: f.alpha, beta: f.beta, h: parseH(f.h), seed: f.seed, epochs: f.epochs, lr: f.lr };
+    variants = f.variants === undefined ? [{ name: "default", dirName: null, settings: common }] : parseVariants(f.variants, common);
+  } catch (e) {
+    console.error(e instanceof Error ? e.message : String(e));
+    return 2;
+  }
+  if (!(Number.isInteger(f.pairs) && f.pairs >= 1)) {
+    console.error(`--pairs must be an integer >= 1 (got ${f.pairs})`);
+    return 2;
+  }
+  const started = Date.now();
+  const say = (line: string): void => {
+    if (!f.quiet) process.stderr.write(line + "\n");
+  };
+  if (f.fresh) await clearRunFolder(f.out);
+
+  const backend = await loadBackend(f.backend as BackendRequest);
+  const modelDir = embeddedModelDir();
+  const base = await loadHfModel(modelDir, { trainable: false });
+  try {
+    const tokenizer = await loadTokenizer(modelDir);
+    const task = makeSyntheticTask(embeddedTaskOptions);
+    const train = task.train.slice(0, f.pairs);
+    const heldOut = task.heldOut.slice(0, f.evalSize > 0 ? f.evalSize : defaultEvalHeldOut);
+    const prompts = evaluationPrompts(f.evalSize);
+    say(
+      `α-SPIN on the embedded model (${modelDir}): ${variants.length} variant(s), ${train.length} pairs per iteration, ` +
+        `backend ${backend.name}`,
+    );
+    const evalBar = startProgress("evaluate base", 1, { quiet: f.quiet });
+    const baseEvaluation = await evaluateSynthetic({ policy: new TransformerPolicy(base), tokenizer }, {
+      heldOut,
+      ...(prompts === undefined ? {} : { prompts }),
+    });
+    evalBar.tick(1);
+    evalBar.stop();
+
+    const results: ReportVariant[] = [];
+    for (const variant of variants) {
+      const outputDir = variant.dirName === null ? f.out : join(f.out, variant.dirName);
+      const result = await runSpinVariant({
+        variant,
+        outputDir,
+        base,
+        tokenizer,
+        train,
+        heldOut,
+        baseEvaluation,
+        quiet: f.quiet,
+        backend: f.backend,
+        ...(prompts === undefined ? {} : { prompts }),
+      });
+      results.push(result);
+      console.log(`\n${variant.name} (${outputDir})\n${formatIterationTable(result.iterations)}`);
+    }
+    const reportPath = join(f.out, "report.html");
+    const seconds = (Date.now() - started) / 1000;
+    await writeReport(reportPath, {
+      title: variants.length === 1 ? "α-SPIN on the embedded default" : "α-SPIN variants on the embedded default",
+      subtitle:
+        "Self-play fine-tuning of the embedded byte-level model on the synthetic task, whose answer distribution p_data is " +
+        "known exactly: KL(p_data ‖ π_t) is summed over the whole support, exact match is greedy decoding with answer " +
+        "extraction, the held-out NLL is per token. Iteration 0 is the base model; reward margin and accuracy are the " +
+        "means over the last training epoch of each iteration.",
+      createdAt: new Date().toISOString(),
+      variants: results,
+      notes: [
+        `command: alpha-spin spin ${args.join(" ")}`.trim(),
+        `backend ${backend.name}; ${train.length} pairs per iteration; ${heldOut.length} held-out examples; ` +
+        `wall time ${seconds.toFixed(0)} s`,
+      ],
+    });
+    say(`\nreport: ${reportPath}  (${seconds.toFixed(0)} s)`);
+    return 0;
+  } finally {
+    base.dispose();
+  }
+};

@@ -1,0 +1,139 @@
+/**
+ * Evaluate the iterates of a finished (or partly finished) self-play run on the synthetic task and
+ * turn the run into a report variant: one {@link IterationMetrics} row per iterate (0 = the base)
+ * and the run's training steps.
+ *
+ * Each iterate's evaluation is cached as `<runDir>/eval/iter-<t>.json`, keyed by the completion
+ * time in the iterate's marker and the size of the evaluation sets, so evaluating a run again (after a resume, or to remake the
+ * report) only evaluates what changed.
+ *
+ * @example
+ * ```ts
+ * import { evaluateRunIterates, reportVariant } from "./report-run.ts";
+ * const evals = await evaluateRunIterates({ runDir, base, tokenizer, config, heldOut });
+ * const variant = reportVariant("h=1", { h: 1 }, [baseEval, ...evals], metricsRows);
+ * ```
+ *
+ * @module
+ */
+import { mkdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { writeFileAtomic } from "../data/jsonl.ts";
+import type { WeightedPrompt } from "../data/synthetic.ts";
+import type { Tokenizer } from "../models/tokenizer.ts";
+import type { Transformer } from "../models/transformer.ts";
+import type { RunConfig } from "../selfplay/config.ts";
+import { loadIterateSnapshot, policyFromSnapshot } from "../selfplay/params.ts";
+import { finetuneSpec } from "../selfplay/setup.ts";
+import { iterationMarkerName } from "../selfplay/store.ts";
+import { evaluateSynthetic, type SyntheticEvaluation } from "./evaluate-synthetic.ts";
+import type { PromptCompletion } from "./evaluate.ts";
+import { summarizeTraining } from "./report-table.ts";
+import type { IterationMetrics, ReportVariant, TrainingStep } from "./report-types.ts";
+
+/** Options of {@link evaluateRunIterates}. */
+export interface EvaluateRunOptions {
+  readonly runDir: string;
+  /** The run's frozen base model (LoRA iterates are adapters on it). */
+  readonly base: Transformer;
+  readonly tokenizer: Tokenizer;
+  readonly config: RunConfig;
+  readonly heldOut: readonly PromptCompletion[];
+  /** The prompts of exact match and KL (default: every prompt of the task). */
+  readonly prompts?: readonly WeightedPrompt[];
+  /** Called after each iterate is evaluated (t, whether it came from the cache). */
+  readonly onEvaluated?: (iteration: number, cached: boolean) => void;
+}
+
+const readJsonOrNull = async (path: string): Promise<unknown> => {
+  try {
+    return JSON.parse(await readFile(path, "utf8"));
+  } catch {
+    return null;
+  }
+};
+
+/**
+ * Evaluate iterates 1 … T of a run (each from its adapter or model folder) with
+ * `evaluateSynthetic`; stops at the first iteration without a completion marker.
+ *
+ * @example
+ * ```ts
+ * const evals = await evaluateRunIterates({ runDir: "runs/default", base, tokenizer, config, heldOut });
+ * evals[0].kl; // KL of π_1
+ * ```
+ */
+export const evaluateRunIterates = async (o: EvaluateRunOptions): Promise<SyntheticEvaluation[]> => {
+  const spec = finetuneSpec(o.config);
+  const out: SyntheticEvaluation[] = [];
+  await mkdir(join(o.runDir, "eval"), { recursive: true });
+  for (let t = 1; t <= o.config.iterations; t++) {
+    const iterDir = join(o.runDir, `iter-${t}`);
+    const marker = await readJsonOrNull(join(iterDir, iterationMarkerName)) as { completedAt?: string } | null;
+    if (marker === null) break;
+    const cachePath = join(o.runDir, "eval", `iter-${t}.json`);
+    const cached = await readJsonOrNull(cachePath) as { completedAt?: string; key?: string; evaluation?: SyntheticEvaluation } | null;
+    const key = `${o.heldOut.length}|${o.prompts?.length ?? "all"}`;
+    if (cached !== null && cached.completedAt === marker.completedAt && cached.key === key && cached.evaluation !== undefined) {
+      out.push(cached.evaluation);
+      o.onEvaluated?.(t, true);
+      continue;
+    }
+    const paramsDir = join(iterDir, o.config.finetune === "lora" ? "adapter" : "model");
+    const snapshot = await loadIterateSnapshot(paramsDir, o.base, spec);
+    const loaded = policyFromSnapshot(o.base, spec, snapshot);
+    try {
+      const evaluation = await evaluateSynthetic({ policy: loaded.policy, tokenizer: o.tokenizer }, {
+        heldOut: o.heldOut,
+        ...(o.prompts === undefined ? {} : { prompts: o.prompts }),
+      });
+      await writeFileAtomic(cachePath, JSON.stringify({ completedAt: marker.completedAt, key, evaluation }, null, 2) + "\n");
+      out.push(evaluation);
+      o.onEvaluated?.(t, false);
+    } finally {
+      loaded.dispose();
+    }
+  }
+  return out;
+};
+
+/**
+ * The per-iteration rows of a run: `evaluations[t]` is π_t's evaluation (index 0 the base), and
+ * the reward columns summarize iteration t's training steps (`iteration` field = t).
+ *
+ * @example
+ * ```ts
+ * const rows = iterationRows([baseEval, eval1], steps); // rows[1].rewardMargin from iteration 1's steps
+ * ```
+ */
+export const iterationRows = (
+  evaluations: readonly SyntheticEvaluation[],
+  steps: readonly TrainingStep[],
+): IterationMetrics[] =>
+  evaluations.map((e, t) => {
+    const summary = t === 0 ? null : summarizeTraining(steps.filter((s) => s.iteration === t));
+    return {
+      iteration: t,
+      exactMatch: e.exactMatch,
+      kl: e.kl,
+      heldOutNll: e.heldOutNll,
+      massOnSupport: e.massOnSupport,
+      rewardMargin: summary?.rewardMargin ?? null,
+      rewardAccuracy: summary?.rewardAccuracy ?? null,
+    };
+  });
+
+/**
+ * A report variant from a run's evaluations (index 0 = base) and training steps.
+ *
+ * @example
+ * ```ts
+ * reportVariant("alpha=0.9", { alpha: 0.9, h: 1 }, [baseEval, ...evals], result.metrics);
+ * ```
+ */
+export const reportVariant = (
+  name: string,
+  settings: Readonly<Record<string, string | number | boolean>>,
+  evaluations: readonly SyntheticEvaluation[],
+  steps: readonly TrainingStep[],
+): ReportVariant => ({ name, settings, iterations: iterationRows(evaluations, steps), steps });

@@ -1,0 +1,210 @@
+/**
+ * The self-play report: one self-contained HTML file (no network at view time) with
+ *
+ * - per-iteration metrics (exact match, KL(p_data ‖ π_t), held-out NLL, reward margin and reward
+ *   accuracy from training) as line charts over t = 0 … T, one line per variant;
+ * - training curves within each iteration (loss, rewards/margins, rewards/accuracies,
+ *   rewards/chosen, rewards/rejected per optimizer step, iterations separated by dashed lines);
+ * - the per-iteration table of every variant and its settings.
+ *
+ * The charts are inline SVG drawn by an inline script (report-script.ts) from the report's data,
+ * embedded as JSON in the page; every drawn chart is marked `data-drawn="true"`.
+ *
+ * @example
+ * ```ts
+ * import { renderReport, writeReport } from "./report.ts";
+ * const html = renderReport({ title: "α-SPIN", variants: [{ name: "default", iterations, steps }] });
+ * await writeReport("runs/default/report.html", data);
+ * ```
+ *
+ * @module
+ */
+import { writeFileAtomic } from "../data/jsonl.ts";
+import { reportScript } from "./report-script.ts";
+import { reportStyle } from "./report-style.ts";
+import { formatMetric } from "./report-table.ts";
+import type { IterationMetrics, PlotSpec, ReportData, ReportVariant, TrainingStep } from "./report-types.ts";
+
+export type * from "./report-types.ts";
+
+/** The per-iteration charts: key in IterationMetrics, title, y bounds kept in range. */
+const iterationCharts: readonly {
+  readonly key: "exactMatch" | "kl" | "heldOutNll" | "rewardMargin" | "rewardAccuracy";
+  readonly title: string;
+  readonly yMin?: number;
+  readonly yMax?: number;
+}[] = [
+  { key: "kl", title: "KL(p_data ‖ π_t), nats (exact)", yMin: 0 },
+  { key: "exactMatch", title: "exact-match accuracy (greedy)", yMin: 0, yMax: 1 },
+  { key: "heldOutNll", title: "held-out NLL per token, nats" },
+  { key: "rewardMargin", title: "reward margin (training, last epoch)" },
+  { key: "rewardAccuracy", title: "reward accuracy (training, last epoch)", yMin: 0, yMax: 1 },
+];
+
+/** The training-curve charts: metric name (TRL's) and title. */
+const stepCharts: readonly { readonly key: string; readonly title: string; readonly yMin?: number; readonly yMax?: number }[] = [
+  { key: "loss", title: "loss per step" },
+  { key: "rewards/margins", title: "rewards/margins per step" },
+  { key: "rewards/accuracies", title: "rewards/accuracies per step", yMin: 0, yMax: 1 },
+  { key: "rewards/chosen", title: "rewards/chosen per step" },
+  { key: "rewards/rejected", title: "rewards/rejected per step" },
+];
+
+const sortedSteps = (steps: readonly TrainingStep[]): TrainingStep[] =>
+  [...steps].sort((a, b) => (a.iteration ?? 0) - (b.iteration ?? 0) || (a.step ?? 0) - (b.step ?? 0));
+
+/**
+ * Where the iterations start in a run's concatenated step axis: x = k + 0.5 before the first step
+ * of each iteration after the first (steps are numbered 1, 2, … across iterations).
+ *
+ * @example
+ * ```ts
+ * iterationSeparators([{ iteration: 1, step: 1 }, { iteration: 1, step: 2 }, { iteration: 2, step: 1 }]); // [2.5]
+ * ```
+ */
+export const iterationSeparators = (steps: readonly TrainingStep[]): number[] => {
+  const rows = sortedSteps(steps);
+  const out: number[] = [];
+  rows.forEach((row, k) => {
+    if (k > 0 && row.iteration !== rows[k - 1].iteration) out.push(k + 0.5);
+  });
+  return out;
+};
+
+/**
+ * The charts of a report, keyed by the `data-plot` names the page uses.
+ *
+ * @example
+ * ```ts
+ * Object.keys(reportPlots(data)); // ["iter-kl", "iter-exactMatch", …, "step-loss", …]
+ * ```
+ */
+export const reportPlots = (data: ReportData): Record<string, PlotSpec> => {
+  const plots: Record<string, PlotSpec> = {};
+  for (const chart of iterationCharts) {
+    const series = data.variants.map((v) => ({
+      name: v.name,
+      points: v.iterations.map((r): [number, number] => [r.iteration, r[chart.key] ?? NaN]),
+    }));
+    plots[`iter-${chart.key}`] = {
+      title: chart.title,
+      xLabel: "iteration t",
+      series,
+      markers: true,
+      xMin: 0,
+      ...(chart.yMin === undefined ? {} : { yMin: chart.yMin }),
+      ...(chart.yMax === undefined ? {} : { yMax: chart.yMax }),
+    };
+  }
+  const first = data.variants[0];
+  for (const chart of stepCharts) {
+    if (!data.variants.some((v) => v.steps.some((s) => Number.isFinite(s[chart.key])))) continue;
+    plots[`step-${chart.key}`] = {
+      title: chart.title,
+      xLabel: "optimizer step (all iterations)",
+      series: data.variants.map((v) => ({
+        name: v.name,
+        points: sortedSteps(v.steps).map((s, k): [number, number] => [k + 1, s[chart.key] ?? NaN]),
+      })),
+      separators: first === undefined ? [] : iterationSeparators(first.steps),
+      ...(chart.yMin === undefined ? {} : { yMin: chart.yMin }),
+      ...(chart.yMax === undefined ? {} : { yMax: chart.yMax }),
+    };
+  }
+  return plots;
+};
+
+/**
+ * Escape text for HTML.
+ *
+ * @example
+ * ```ts
+ * escapeHtml("a < b & c"); // "a &lt; b &amp; c"
+ * ```
+ */
+export const escapeHtml = (s: string): string =>
+  s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+
+/** JSON that is safe inside a `<script>` element (no `</script>`, no `<!--`). */
+const scriptJson = (value: unknown): string =>
+  JSON.stringify(value, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v))
+    .replace(/</g, "\\u003c").replace(/>/g, "\\u003e").replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
+
+const cell = (value: number | null | undefined, spread?: number): string =>
+  escapeHtml(formatMetric(value) + (spread === undefined || !Number.isFinite(spread) ? "" : ` ± ${formatMetric(spread)}`));
+
+const iterationTableHtml = (v: ReportVariant): string => {
+  const rows = v.iterations.map((r: IterationMetrics) =>
+    `<tr><td>${r.iteration === 0 ? "0 (base)" : r.iteration}</td><td>${cell(r.exactMatch, r.spread?.exactMatch)}</td>` +
+    `<td>${cell(r.kl, r.spread?.kl)}</td><td>${cell(r.heldOutNll, r.spread?.heldOutNll)}</td>` +
+    `<td>${cell(r.rewardMargin, r.spread?.rewardMargin)}</td><td>${cell(r.rewardAccuracy, r.spread?.rewardAccuracy)}</td></tr>`
+  ).join("\n");
+  const settings = Object.entries(v.settings ?? {})
+    .map(([k, x]) => `<code>${escapeHtml(k)}=${escapeHtml(String(x))}</code>`).join(" ");
+  return `<section class="variant"><h3>${escapeHtml(v.name)}</h3>${settings === "" ? "" : `<p class="settings">${settings}</p>`}
+<table><thead><tr><th>iteration</th><th>exact match</th><th>KL(p_data ‖ π)</th><th>held-out NLL</th><th>reward margin</th><th>reward accuracy</th></tr></thead>
+<tbody>
+${rows}
+</tbody></table></section>`;
+};
+
+/**
+ * The report as one self-contained HTML document.
+ *
+ * @example
+ * ```ts
+ * const html = renderReport({ title: "α-SPIN on the embedded default", variants });
+ * html.includes('data-plot="iter-kl"'); // true
+ * ```
+ */
+export const renderReport = (data: ReportData): string => {
+  const plots = reportPlots(data);
+  const divs = (prefix: string): string =>
+    Object.keys(plots).filter((k) => k.startsWith(prefix))
+      .map((k) => `<div class="plot" data-plot="${escapeHtml(k)}"></div>`).join("\n");
+  const payload = { title: data.title, variants: data.variants.map((v) => ({ name: v.name })), plots };
+  const notes = (data.notes ?? []).map((n) => `<li>${escapeHtml(n)}</li>`).join("\n");
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(data.title)}</title>
+<style>${reportStyle}</style>
+</head>
+<body>
+<header>
+<h1>${escapeHtml(data.title)}</h1>
+${data.subtitle === undefined ? "" : `<p class="subtitle">${escapeHtml(data.subtitle)}</p>`}
+${data.createdAt === undefined ? "" : `<p class="meta">${escapeHtml(data.createdAt)}</p>`}
+</header>
+<noscript><p class="warning">The charts are drawn by an inline script: enable JavaScript to see them (the tables below do not need it).</p></noscript>
+<h2>Per iteration</h2>
+<div class="plots">
+${divs("iter-")}
+</div>
+<h2>Training curves</h2>
+<div class="plots">
+${divs("step-")}
+</div>
+<h2>Tables</h2>
+${data.variants.map(iterationTableHtml).join("\n")}
+${notes === "" ? "" : `<h2>Notes</h2>\n<ul class="notes">\n${notes}\n</ul>`}
+<script type="application/json" id="report-data">${scriptJson(payload)}</script>
+<script>${reportScript}</script>
+</body>
+</html>
+`;
+};
+
+/**
+ * Render the report and write it atomically to `path`.
+ *
+ * @example
+ * ```ts
+ * await writeReport("runs/default/report.html", data);
+ * ```
+ */
+export const writeReport = async (path: string, data: ReportData): Promise<void> => {
+  await writeFileAtomic(path, renderReport(data));
+};

@@ -1,0 +1,250 @@
+/**
+ * The sequence-task experiments of docs/results.md: α-SPIN on the embedded model and the synthetic
+ * task, comparing the opponent window (vanilla SPIN h = 1, the official code's h = 2, fictitious
+ * play h = all) at α = 1, and the base-model pull α ∈ {1, 0.9, 0.5} at h = 1, each over several
+ * seeds (the seed drives loser sampling, opponent assignment, LoRA initialization and batch order;
+ * the winners are the same first `--pairs` train examples for every run).
+ *
+ * Every run goes through the same code as `alpha-spin spin` (runSpinVariant), into
+ * `<out>/<variant>-seed<k>/`; runs already complete are only re-evaluated (from the cache), so a
+ * killed sweep continues where it stopped. At the end it writes `<out>/results.json`, the markdown
+ * table `<out>/results.md` (mean ± sample standard deviation over seeds) and `<out>/report.html`
+ * (one line per variant: the mean over seeds).
+ *
+ * ```sh
+ * npx tsx scripts/sequence-experiments.ts                         # the sweep of docs/results.md
+ * npx tsx scripts/sequence-experiments.ts --seeds 1 --iterations 1 --pairs 32 --out /tmp/sweep   # a smoke run
+ * ```
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import process from "node:process";
+import { loadBackend } from "../backends/load.ts";
+import type { BackendRequest } from "../backends/types.ts";
+import { formatHelp, parseArgs } from "../cli/args.ts";
+import { evaluationPrompts, parseVariants, runSpinVariant, type SpinSettings } from "../cli/spin.ts";
+import { forkRng, rngFromSeed, shuffleArray } from "../core/rng.ts";
+import { makeSyntheticTask, type SyntheticExample, type WeightedPrompt } from "../data/synthetic.ts";
+import { encodePair } from "../eval/evaluate.ts";
+import type { SyntheticEvaluation } from "../eval/evaluate-synthetic.ts";
+import { createLoraAdapter } from "../models/lora.ts";
+import type { Tokenizer } from "../models/tokenizer.ts";
+import type { Transformer } from "../models/transformer.ts";
+import { AdamW } from "../selfplay/optim.ts";
+import { learningRateAt, makeSchedule } from "../selfplay/schedule.ts";
+import { evaluateSynthetic } from "../eval/evaluate-synthetic.ts";
+import { meanSpread } from "../eval/metrics.ts";
+import { formatMetric } from "../eval/report-table.ts";
+import { writeReport } from "../eval/report.ts";
+import type { IterationMetrics, ReportVariant } from "../eval/report-types.ts";
+import { loadHfModel } from "../models/hf-load.ts";
+import { loadTokenizer } from "../models/hf-tokenizer.ts";
+import { TransformerPolicy } from "../models/policy.ts";
+import { embeddedModelDir, embeddedTaskOptions } from "../selfplay/default-run.ts";
+
+const spec = {
+  name: "npx tsx scripts/sequence-experiments.ts",
+  summary: "SPIN (h = 1), h = 2, fictitious play, and α ∈ {1, 0.9, 0.5} on the synthetic task, over seeds",
+  flags: {
+    out: { type: "string", default: "runs/sequence-experiments", valueName: "dir", description: "sweep folder" },
+    variants: {
+      type: "string",
+      default: "h=1:alpha=1,h=2:alpha=1,h=all:alpha=1,h=1:alpha=0.9,h=1:alpha=0.5,h=1:alpha=1:beta=0.1",
+      valueName: "list",
+      description: "variants (as alpha-spin spin --variants)",
+    },
+    seeds: { type: "number", default: 3, description: "seeds per variant (1, 2, …)" },
+    iterations: { type: "number", default: 3, description: "self-play iterations T" },
+    pairs: { type: "number", default: 384, description: "winners per iteration" },
+    epochs: { type: "number", default: 2, description: "training epochs per iteration" },
+    beta: { type: "number", default: 1, description: "loss temperature β" },
+    lr: { type: "number", default: 2e-3, description: "peak learning rate" },
+    evalSize: { type: "number", default: 0, description: "evaluation prompts (and held-out examples); 0: all" },
+    backend: { type: "string", default: "wasm", description: "tfjs backend" },
+    sft: { type: "boolean", default: true, description: "also run the baseline: continued SFT on the same winners, same LoRA and steps" },
+  },
+  positionals: [],
+} as const;
+
+/** What the SFT baseline needs. */
+interface SftBaselineOptions {
+  readonly base: Transformer;
+  readonly tokenizer: Tokenizer;
+  readonly train: readonly SyntheticExample[];
+  readonly heldOut: readonly SyntheticExample[];
+  readonly prompts: readonly WeightedPrompt[] | undefined;
+  readonly iterations: number;
+  readonly epochs: number;
+  readonly lr: number;
+  readonly seed: number;
+}
+
+/**
+ * The baseline: continued supervised fine-tuning (cross-entropy on the winners) with the default
+ * run's LoRA adapter, batch size, optimizer and per-iteration schedule, for the same number of
+ * optimizer steps as an h = 1 run, evaluated after each "iteration" of steps.
+ */
+const sftBaseline = async (o: SftBaselineOptions): Promise<SyntheticEvaluation[]> => {
+  const adapter = createLoraAdapter(o.base, { r: 8, alpha: 16, targetModules: "all-linear", seed: o.seed });
+  const policy = new TransformerPolicy(o.base, adapter);
+  const variables = policy.trainableVariables();
+  const optimizer = new AdamW(variables, { weightDecay: 0, maxGradNorm: 1 });
+  const encoded = o.train.map((ex) => encodePair(o.tokenizer, ex));
+  const batchSize = 32, perEpoch = Math.ceil(encoded.length / batchSize);
+  const out: SyntheticEvaluation[] = [];
+  try {
+    for (let t = 1; t <= o.iterations; t++) {
+      const schedule = makeSchedule({ kind: "linear", peakLr: o.lr, totalSteps: perEpoch * o.epochs, warmupRatio: 0.1 });
+      let step = 0;
+      for (let e = 0; e < o.epochs; e++) {
+        const [order] = shuffleArray(forkRng(rngFromSeed(o.seed), `sft-${t}-${e}`), encoded.map((_, i) => i));
+        for (let b = 0; b < perEpoch; b++) {
+          const batch = order.slice(b * batchSize, (b + 1) * batchSize).map((i) => encoded[i]);
+          const { value, grads } = tf.variableGrads(() => {
+            const s = policy.sequenceLogProbsTensor(batch.map((x) => x.promptIds), batch.map((x) => x.completionIds), { training: true });
+            return tf.div(tf.neg(tf.sum(s.logProbs)), tf.sum(s.tokenCounts)) as tf.Scalar;
+          }, variables);
+          const norm = optimizer.step(variables.map((v) => grads[v.name]), learningRateAt(schedule, step++));
+          tf.dispose([value, norm, ...Object.values(grads)]);
+        }
+      }
+      out.push(await evaluateSynthetic({ policy, tokenizer: o.tokenizer }, {
+        heldOut: o.heldOut,
+        ...(o.prompts === undefined ? {} : { prompts: o.prompts }),
+      }));
+    }
+  } finally {
+    optimizer.dispose();
+    adapter.dispose();
+  }
+  return out;
+};
+
+type Key = "exactMatch" | "kl" | "heldOutNll" | "rewardMargin" | "rewardAccuracy";
+const keys: readonly Key[] = ["exactMatch", "kl", "heldOutNll", "rewardMargin", "rewardAccuracy"];
+
+/** Mean and sample standard deviation over seeds of each metric, per iteration. */
+const aggregate = (runs: readonly (readonly IterationMetrics[])[]): IterationMetrics[] =>
+  runs[0].map((_, t) => {
+    const stat = (k: Key): { mean: number; std: number } => {
+      const xs = runs.map((r) => r[t]?.[k]).filter((x): x is number => typeof x === "number" && Number.isFinite(x));
+      const s = meanSpread(xs);
+      return { mean: xs.length === 0 ? NaN : s.mean, std: s.std };
+    };
+    const s = Object.fromEntries(keys.map((k) => [k, stat(k)])) as Record<Key, { mean: number; std: number }>;
+    return {
+      iteration: t,
+      exactMatch: s.exactMatch.mean,
+      kl: s.kl.mean,
+      heldOutNll: s.heldOutNll.mean,
+      rewardMargin: t === 0 ? null : s.rewardMargin.mean,
+      rewardAccuracy: t === 0 ? null : s.rewardAccuracy.mean,
+      spread: Object.fromEntries(keys.map((k) => [k, s[k].std])),
+    };
+  });
+
+const pm = (r: IterationMetrics, k: Key): string => {
+  const spread = r.spread?.[k];
+  return `${formatMetric(r[k])}${spread !== undefined && Number.isFinite(spread) && spread > 0 ? ` ± ${formatMetric(spread)}` : ""}`;
+};
+
+const markdown = (variants: readonly ReportVariant[], command: string, seeds: number): string => {
+  const T = variants[0].iterations.length - 1;
+  const head = ["variant", ...Array.from({ length: T + 1 }, (_, t) => `KL t=${t}`), `exact match t=${T}`, `held-out NLL t=${T}`, `reward acc t=${T}`];
+  const lines = [
+    `| ${head.join(" | ")} |`,
+    `| ${head.map(() => "---").join(" | ")} |`,
+    ...variants.map((v) => {
+      const last = v.iterations[T];
+      return `| ${[v.name, ...v.iterations.map((r) => pm(r, "kl")), pm(last, "exactMatch"), pm(last, "heldOutNll"), pm(last, "rewardAccuracy")].join(" | ")} |`;
+    }),
+  ];
+  return `${lines.join("\n")}\n\nMean ± sample standard deviation over ${seeds} seeds. Regenerate with:\n\n\`\`\`sh\n${command}\n\`\`\`\n`;
+};
+
+const main = async (): Promise<number> => {
+  const args = parseArgs(spec, process.argv.slice(2));
+  if (args.help) {
+    console.log(formatHelp(spec));
+    return 0;
+  }
+  const f = args.flags;
+  const started = Date.now();
+  const common: SpinSettings = { iterations: f.iterations, alpha: 1, beta: f.beta, h: 1, seed: 1, epochs: f.epochs, lr: f.lr };
+  const variants = parseVariants(f.variants, common);
+  const backend = await loadBackend(f.backend as BackendRequest);
+  const dir = embeddedModelDir();
+  const base = await loadHfModel(dir, { trainable: false });
+  const tokenizer = await loadTokenizer(dir);
+  const task = makeSyntheticTask(embeddedTaskOptions);
+  const train = task.train.slice(0, f.pairs);
+  const heldOut = task.heldOut.slice(0, f.evalSize > 0 ? f.evalSize : 400);
+  const prompts = evaluationPrompts(f.evalSize);
+  const baseEvaluation = await evaluateSynthetic({ policy: new TransformerPolicy(base), tokenizer }, {
+    heldOut,
+    ...(prompts === undefined ? {} : { prompts }),
+  });
+  console.error(`base: KL ${formatMetric(baseEvaluation.kl)}, exact match ${formatMetric(baseEvaluation.exactMatch)} (backend ${backend.name})`);
+  const results: { variant: string; seed: number; iterations: IterationMetrics[] }[] = [];
+  const means: ReportVariant[] = [];
+  for (const variant of variants) {
+    const runs: IterationMetrics[][] = [];
+    for (let seed = 1; seed <= f.seeds; seed++) {
+      const t0 = Date.now();
+      const v = await runSpinVariant({
+        variant: { ...variant, settings: { ...variant.settings, seed } },
+        outputDir: join(f.out, `${variant.dirName}-seed${seed}`),
+        base,
+        tokenizer,
+        train,
+        heldOut,
+        baseEvaluation,
+        quiet: true,
+        ...(prompts === undefined ? {} : { prompts }),
+      });
+      runs.push([...v.iterations]);
+      results.push({ variant: variant.name, seed, iterations: [...v.iterations] });
+      const last = v.iterations[v.iterations.length - 1];
+      console.error(`${variant.name} seed ${seed}: KL ${formatMetric(last.kl)}, exact match ${formatMetric(last.exactMatch)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+    }
+    means.push({ name: variant.name, settings: { ...variant.settings, seeds: f.seeds }, iterations: aggregate(runs), steps: [] });
+  }
+  if (f.sft) {
+    const runs: IterationMetrics[][] = [];
+    for (let seed = 1; seed <= f.seeds; seed++) {
+      const t0 = Date.now();
+      const evals = await sftBaseline({ base, tokenizer, train, heldOut, prompts, iterations: f.iterations, epochs: f.epochs, lr: f.lr, seed });
+      const rows = [baseEvaluation, ...evals].map((e, t): IterationMetrics => ({
+        iteration: t,
+        exactMatch: e.exactMatch,
+        kl: e.kl,
+        heldOutNll: e.heldOutNll,
+        rewardMargin: null,
+        rewardAccuracy: null,
+      }));
+      runs.push(rows);
+      results.push({ variant: "sft", seed, iterations: rows });
+      console.error(`sft seed ${seed}: KL ${formatMetric(rows[rows.length - 1].kl)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+    }
+    means.push({ name: "SFT baseline", settings: { seeds: f.seeds }, iterations: aggregate(runs), steps: [] });
+  }
+  const command = ["npx tsx scripts/sequence-experiments.ts", ...process.argv.slice(2)].join(" ");
+  await writeFile(join(f.out, "results.json"), JSON.stringify({ command, backend: backend.name, base: baseEvaluation, results }, null, 2) + "\n");
+  const table = markdown(means, command, f.seeds);
+  await writeFile(join(f.out, "results.md"), table);
+  await writeReport(join(f.out, "report.html"), {
+    title: "α-SPIN on the synthetic task: opponent window and base pull",
+    subtitle: `Mean over ${f.seeds} seeds per variant (the tables show ± the sample standard deviation).`,
+    createdAt: new Date().toISOString(),
+    variants: means,
+    notes: [command, `wall time ${((Date.now() - started) / 1000).toFixed(0)} s`],
+  });
+  console.log(table);
+  base.dispose();
+  return 0;
+};
+
+process.exitCode = await main();
