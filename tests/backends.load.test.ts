@@ -4,15 +4,7 @@
 // process, since the wasm backend starts once per process).
 import * as tf from "@tensorflow/tfjs";
 import { execFileSync } from "node:child_process";
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, sep } from "node:path";
 import process from "node:process";
 import { pathToFileURL } from "node:url";
@@ -88,6 +80,7 @@ const startWasmInChild = (folder: string): { name?: string; error?: string } => 
 test("an explicit wasmPaths is honoured: a copy of the binaries works, an empty folder fails naming it", async () => {
   const source = await locateWasmFiles();
   assert.ok(source !== undefined);
+  mkdirSync(join(root, ".tmp"), { recursive: true }); // absent in a fresh clone
   const copy = mkdtempSync(join(root, ".tmp", "wasm-copy-"));
   const empty = mkdtempSync(join(root, ".tmp", "wasm-empty-"));
   try {
