@@ -11,3 +11,8 @@ export * from "./tabular-tables.ts";
 export * from "./tabular-solver.ts";
 export * from "./tabular.ts";
 export * from "./tabular-report.ts";
+export * from "./evaluate.ts";
+export * from "./evaluate-synthetic.ts";
+export * from "./report.ts";
+export * from "./report-table.ts";
+export * from "./report-run.ts";
