@@ -267,3 +267,31 @@ export const formatHelp = (spec: CommandSpec): string => {
   }
   return lines.join("\n");
 };
+
+/**
+ * The common start of a sub-command: parse `argv`, print a usage error (exit code 2) or the help
+ * text (exit code 0). Returns the parsed arguments, or the exit code when the command is done.
+ *
+ * @example
+ * ```ts
+ * const parsed = parseOrExit(spec, ["--help"]);
+ * if (typeof parsed === "number") process.exitCode = parsed; // 0 after printing the help
+ * ```
+ */
+export const parseOrExit = <S extends CommandSpec>(spec: S, argv: readonly string[]): ParsedArgs<S> | number => {
+  let parsed: ParsedArgs<S>;
+  try {
+    parsed = parseArgs(spec, argv);
+  } catch (e) {
+    if (e instanceof ArgsError) {
+      console.error(e.message);
+      return 2;
+    }
+    throw e;
+  }
+  if (parsed.help) {
+    console.log(formatHelp(spec));
+    return 0;
+  }
+  return parsed;
+};

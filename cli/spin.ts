@@ -53,7 +53,7 @@ import {
 } from "../selfplay/default-run.ts";
 import type { SelfPlayEvent } from "../selfplay/events.ts";
 import { runSelfPlay } from "../selfplay/loop.ts";
-import { ArgsError, type CommandSpec, formatHelp, parseArgs } from "./args.ts";
+import { ArgsError, type CommandSpec, parseOrExit } from "./args.ts";
 import { type Progress, startProgress } from "./progress.ts";
 
 /** The flags of `alpha-spin spin`. */
@@ -293,20 +293,8 @@ export const evaluationPrompts = (n: number): WeightedPrompt[] | undefined => {
  * ```
  */
 export const spinCommand = async (args: string[]): Promise<number> => {
-  let parsed;
-  try {
-    parsed = parseArgs(spinCommandSpec, args);
-  } catch (e) {
-    if (e instanceof ArgsError) {
-      console.error(e.message);
-      return 2;
-    }
-    throw e;
-  }
-  if (parsed.help) {
-    console.log(formatHelp(spinCommandSpec));
-    return 0;
-  }
+  const parsed = parseOrExit(spinCommandSpec, args);
+  if (typeof parsed === "number") return parsed;
   const f = parsed.flags;
   let variants: SpinVariant[];
   try {

@@ -23,7 +23,7 @@ import process from "node:process";
 import type { BackendRequest } from "../backends/types.ts";
 import type { SelfPlayEvent } from "../selfplay/events.ts";
 import { runSelfPlay } from "../selfplay/loop.ts";
-import { ArgsError, type CommandSpec, formatHelp, parseArgs } from "./args.ts";
+import { type CommandSpec, parseOrExit } from "./args.ts";
 import { type Progress, startProgress } from "./progress.ts";
 
 /** The flags of `alpha-spin train`. */
@@ -131,20 +131,8 @@ const eventPrinter = (quiet: boolean, logPath: string | undefined): { handle: (e
  * ```
  */
 export const trainCommand = async (args: string[]): Promise<number> => {
-  let parsed;
-  try {
-    parsed = parseArgs(trainCommandSpec, args);
-  } catch (e) {
-    if (e instanceof ArgsError) {
-      console.error(e.message);
-      return 2;
-    }
-    throw e;
-  }
-  if (parsed.help) {
-    console.log(formatHelp(trainCommandSpec));
-    return 0;
-  }
+  const parsed = parseOrExit(trainCommandSpec, args);
+  if (typeof parsed === "number") return parsed;
   const { config: configPath, resume, backend, quiet, log } = parsed.flags;
   if (backend !== undefined && !backendNames.includes(backend)) {
     console.error(`--backend must be one of ${backendNames.join(", ")} (got "${backend}")`);
