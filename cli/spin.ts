@@ -19,7 +19,7 @@
  *
  * @module
  */
-import { readdir, rm } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import process from "node:process";
 import { loadBackend } from "../backends/load.ts";
@@ -53,6 +53,7 @@ import {
 } from "../selfplay/default-run.ts";
 import type { SelfPlayEvent } from "../selfplay/events.ts";
 import { runSelfPlay } from "../selfplay/loop.ts";
+import { planFreshRemoval, removePlanned } from "./fresh.ts";
 import { ArgsError, type CommandSpec, parseOrExit } from "./args.ts";
 import { type Progress, startProgress } from "./progress.ts";
 
@@ -262,20 +263,6 @@ export const runSpinVariant = async (o: RunSpinVariantOptions): Promise<ReportVa
   );
 };
 
-/** Remove a run folder's earlier run, refusing a non-empty folder that holds no alpha-spin run. */
-const clearRunFolder = async (dir: string): Promise<void> => {
-  let entries: string[];
-  try {
-    entries = await readdir(dir);
-  } catch {
-    return;
-  }
-  if (entries.length === 0) return;
-  const known = entries.includes("run.json") || entries.includes("report.html");
-  if (!known) throw new Error(`--fresh: ${dir} is not empty and holds no alpha-spin run; not deleting it`);
-  await rm(dir, { recursive: true, force: true });
-};
-
 /**
  * `n` evenly spaced prompts of the task (all of them for n = 0 or n ≥ 366), keeping their weights
  * (the evaluation renormalizes them).
@@ -323,7 +310,14 @@ export const spinCommand = async (args: string[]): Promise<number> => {
   const say = (line: string): void => {
     if (!f.quiet) process.stderr.write(line + "\n");
   };
-  if (f.fresh) await clearRunFolder(f.out);
+  if (f.fresh) {
+    const plan = await planFreshRemoval(f.out);
+    if (plan.refusal !== null) {
+      console.error(plan.refusal);
+      return 2;
+    }
+    await removePlanned(plan);
+  }
 
   const backend = await loadBackend(f.backend as BackendRequest);
   const modelDir = embeddedModelDir();
