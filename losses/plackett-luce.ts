@@ -98,7 +98,9 @@ const listKernel = <T>(ops: TensorOps<T>, list: ResponseList<T>, { beta, ranking
   // Metrics: the data answer against the mean of the generated answers present.
   const losers = ops.slice(present, [0, 1], [b, n - 1]);
   const count = ops.maximum(ops.sum(losers, 1), ops.scalar(1));
-  const meanOfLosers = (x: T): T => ops.div(ops.sum(ops.mul(ops.slice(x, [0, 1], [b, n - 1]), losers), 1), count);
+  const zeros = ops.fill([b, n - 1], 0);
+  // `where`, not a product with the mask: a padded entry may hold anything, even −∞.
+  const meanOfLosers = (x: T): T => ops.div(ops.sum(ops.where(losers, ops.slice(x, [0, 1], [b, n - 1]), zeros), 1), count);
   const chosen = column(ops, rewards, 0);
   const metrics = rewardMetrics(ops)(chosen, meanOfLosers(rewards), {
     chosen: column(ops, list.policy, 0),

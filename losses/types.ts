@@ -147,7 +147,8 @@ export interface ResponseList<T> {
   readonly ref: T;
   /**
    * 1 where a generated answer is present, 0 for padding (prompts with fewer than K answers),
-   * [B, 1 + K]; column 0 is always counted. Absent: every column is present.
+   * [B, 1 + K]; column 0 is always counted, and padded entries of `policy` / `ref` are ignored
+   * whatever they hold. Absent: every column is present.
    */
   readonly mask?: T;
 }

@@ -104,6 +104,13 @@ test("golden: Plackett–Luce on a [3, 1 + 3] list (one padded column) matches P
   assertClose(await values(top1.metrics["rewards/accuracies"]), wins);
 });
 
+test("golden: a padded column may hold −∞ (as a masked log-prob often does) without changing anything", async () => {
+  const padded = LIST_POLICY.map((row, i) => row.map((x, j) => (LIST_MASK[i][j] === 0 ? -Infinity : x)));
+  const out = plackettLuceList(ops)({ ...list, policy: matrix(padded) }, { beta: LIST_BETA, ranking: "ordered" });
+  assertClose(await values(out.loss), PL_ORDERED_GOLDEN, { atol: 1e-9, rtol: 1e-12 });
+  for (const [name, m] of Object.entries(out.metrics)) assert.ok((await values(m)).every(Number.isFinite), name);
+});
+
 test("golden: hand-derived constants of the new losses", async () => {
   // Equal rewards: top-1 is log(1 + K); the full ranking is log((1 + K)!).
   const flat = { policy: matrix([[-3, -4, -5, -6]]), ref: matrix([[-3, -4, -5, -6]]) };
