@@ -19,9 +19,11 @@ export type {
   Loss,
   LossKernel,
   LossOutput,
+  ListLoss,
   LossSpec,
   PairExtras,
   PreferencePair,
+  ResponseList,
 } from "./types.ts";
 export {
   decodeParams,
@@ -57,6 +59,13 @@ export { apoDownLoss, type ApoParams, apoZeroLoss } from "./apo.ts";
 export { discopopLoss, type DiscopopParams } from "./discopop.ts";
 export { spacLoss, type SpacParams } from "./spac.ts";
 export { type BtRewardParams, btRewardLoss } from "./bt-reward.ts";
+export { simpoLoss, type SimpoParams } from "./simpo.ts";
+export {
+  plackettLuceList,
+  plackettLuceListLoss,
+  plackettLuceLoss,
+  type PlackettLuceParams,
+} from "./plackett-luce.ts";
 export { builtinLosses, createLossRegistry, lossRegistry, type LossRegistry } from "./registry.ts";
 export {
   alphaSpin,
@@ -66,3 +75,4 @@ export {
   alphaSpinRefusal,
 } from "./alpha-spin.ts";
 export { checkLossProperties, type LossPropertyOptions, type LossPropertyReport } from "./property-kit.ts";
+export { checkListLossProperties, type ListLossPropertyOptions } from "./list-property-kit.ts";
