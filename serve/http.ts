@@ -173,7 +173,12 @@ export const serveHandler = (
     if (options.allowAdapterLoading) {
       post["/v1/load_lora_adapter"] = async (body) => {
         const name = stringField(body, "lora_name"), path = stringField(body, "lora_path");
-        await models.addAdapter(name, path);
+        try {
+          await models.addAdapter(name, path);
+        } catch (e) {
+          if (e instanceof ApiError) throw e;
+          throw new ApiError(400, `loading the adapter \`${name}\` failed: ${(e as Error).message}`, "invalid_request_error", "lora_path");
+        }
         reply.json(200, `Success: LoRA adapter '${name}' added successfully.`);
       };
       post["/v1/unload_lora_adapter"] = (body) => {
