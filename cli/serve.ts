@@ -26,14 +26,39 @@ export const serveCommandSpec = {
   name: "alpha-spin serve",
   summary: "an OpenAI-compatible HTTP server for a model folder and its LoRA adapters by name",
   flags: {
-    model: { type: "string", short: "m", valueName: "dir", description: 'Hugging Face model folder, or "embedded"', required: true },
-    adapter: { type: "string", valueName: "name=dir", description: "serve a PEFT LoRA adapter folder under a name (repeatable)" },
-    name: { type: "string", valueName: "name", description: "the base model's served name (default: --model as given)" },
-    tokenizer: { type: "string", valueName: "dir", description: "tokenizer folder (default: the model folder)" },
+    model: {
+      type: "string",
+      short: "m",
+      valueName: "dir",
+      description: 'Hugging Face model folder, or "embedded"',
+      required: true,
+    },
+    adapter: {
+      type: "string",
+      valueName: "name=dir",
+      description: "serve a PEFT LoRA adapter folder under a name (repeatable)",
+    },
+    name: {
+      type: "string",
+      valueName: "name",
+      description: "the base model's served name (default: --model as given)",
+    },
+    tokenizer: {
+      type: "string",
+      valueName: "dir",
+      description: "tokenizer folder (default: the model folder)",
+    },
     host: { type: "string", valueName: "addr", description: "interface to bind", default: "127.0.0.1" },
     port: { type: "number", valueName: "n", description: "port (0 = any free one)", default: 8000 },
-    apiKey: { type: "string", valueName: "key", description: "require Authorization: Bearer <key> (default: $ALPHA_SPIN_API_KEY)" },
-    allowAdapterLoading: { type: "boolean", description: "serve POST /v1/load_lora_adapter and /v1/unload_lora_adapter (vLLM's)" },
+    apiKey: {
+      type: "string",
+      valueName: "key",
+      description: "require Authorization: Bearer <key> (default: $ALPHA_SPIN_API_KEY)",
+    },
+    allowAdapterLoading: {
+      type: "boolean",
+      description: "serve POST /v1/load_lora_adapter and /v1/unload_lora_adapter (vLLM's)",
+    },
     backend: { type: "string", valueName: "name", description: "tfjs backend", default: "auto" },
     quiet: { type: "boolean", short: "q", description: "no request log" },
   },
@@ -62,7 +87,9 @@ const takeAdapters = (args: readonly string[]): { adapters: AdapterSpec[]; rest:
       throw new ArgsError(serveCommandSpec.name, `--adapter needs NAME=DIR, got ${JSON.stringify(value)}`);
     }
     const name = value.slice(0, eq);
-    if (adapters.some((a) => a.name === name)) throw new ArgsError(serveCommandSpec.name, `--adapter ${name} is given twice`);
+    if (adapters.some((a) => a.name === name)) {
+      throw new ArgsError(serveCommandSpec.name, `--adapter ${name} is given twice`);
+    }
     adapters.push({ name, path: value.slice(eq + 1) });
   }
   return { adapters, rest };
@@ -93,7 +120,9 @@ export const startServe = async (args: readonly string[]): Promise<ServeHandle |
     adapters = taken.adapters;
     parsed = parseArgs(serveCommandSpec, taken.rest);
     const port = parsed.flags.port;
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ArgsError(serveCommandSpec.name, `--port needs an integer in [0, 65535], got ${port}`);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      throw new ArgsError(serveCommandSpec.name, `--port needs an integer in [0, 65535], got ${port}`);
+    }
   } catch (e) {
     if (e instanceof ArgsError) {
       console.error(e.message);
@@ -124,7 +153,10 @@ export const startServe = async (args: readonly string[]): Promise<ServeHandle |
       ...(f.quiet ? {} : { log: (line: string) => console.error(line) }),
     });
     if (!f.quiet) {
-      console.error(`alpha-spin serve: ${models.list().map((m) => m.name).join(", ")} at ${server.url}` + (apiKey ? " (API key required)" : ""));
+      console.error(
+        `alpha-spin serve: ${models.list().map((m) => m.name).join(", ")} at ${server.url}` +
+          (apiKey ? " (API key required)" : ""),
+      );
     }
     return {
       url: server.url,

@@ -52,7 +52,8 @@ export const openAiEngineDefaults = {
   maxBackoffMs: 30_000,
 } as const;
 
-const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u);
+const isRecord = (u: unknown): u is Record<string, unknown> =>
+  typeof u === "object" && u !== null && !Array.isArray(u);
 
 /**
  * Check a config object (e.g. the `generation.openai` block of a run config) and fill in the
@@ -71,16 +72,28 @@ export const checkOpenAiEngineConfig = (value: unknown, where: string): OpenAiEn
   if (!isRecord(value)) return fail("the openai engine settings must be an object");
   const known = new Set(["baseUrl", "model", "apiKeyEnv", "apiKey", ...Object.keys(openAiEngineDefaults)]);
   for (const k of Object.keys(value)) if (!known.has(k)) fail(`unknown field "${k}"`);
-  if ("apiKey" in value) fail('"apiKey" may not be written in a config: put the key in an environment variable and name it in "apiKeyEnv"');
+  if ("apiKey" in value) {
+    fail(
+      '"apiKey" may not be written in a config: put the key in an environment variable and name it in "apiKeyEnv"',
+    );
+  }
   const { baseUrl, model, apiKeyEnv } = value;
-  if (typeof baseUrl !== "string" || !/^https?:\/\/[^/]+/.test(baseUrl)) fail(`baseUrl must be an http(s) URL, got ${JSON.stringify(baseUrl)}`);
-  if (typeof model !== "string" || model === "") fail(`model must be a non-empty string, got ${JSON.stringify(model)}`);
-  if (apiKeyEnv !== undefined && (typeof apiKeyEnv !== "string" || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(apiKeyEnv))) {
+  if (typeof baseUrl !== "string" || !/^https?:\/\/[^/]+/.test(baseUrl)) {
+    fail(`baseUrl must be an http(s) URL, got ${JSON.stringify(baseUrl)}`);
+  }
+  if (typeof model !== "string" || model === "") {
+    fail(`model must be a non-empty string, got ${JSON.stringify(model)}`);
+  }
+  if (
+    apiKeyEnv !== undefined && (typeof apiKeyEnv !== "string" || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(apiKeyEnv))
+  ) {
     fail(`apiKeyEnv must be an environment variable name, got ${JSON.stringify(apiKeyEnv)}`);
   }
   const int = (name: keyof typeof openAiEngineDefaults, min: number): number => {
     const v = value[name] ?? openAiEngineDefaults[name];
-    return typeof v === "number" && Number.isInteger(v) && v >= min ? v : fail(`${name} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
+    return typeof v === "number" && Number.isInteger(v) && v >= min
+      ? v
+      : fail(`${name} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
   };
   return {
     baseUrl: (baseUrl as string).replace(/\/+$/, ""),

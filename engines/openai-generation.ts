@@ -33,7 +33,7 @@
  * @module
  */
 import type OpenAI from "openai";
-import { type OpenAiEngineConfig, openAiClient } from "./openai-config.ts";
+import { openAiClient, type OpenAiEngineConfig } from "./openai-config.ts";
 import { EngineRequestError, limitConcurrency, withRetries } from "./retry.ts";
 
 /** One example to answer. */
@@ -105,7 +105,8 @@ export const parseTokenIds = (tokens: unknown): number[] | null => {
   return out;
 };
 
-const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u);
+const isRecord = (u: unknown): u is Record<string, unknown> =>
+  typeof u === "object" && u !== null && !Array.isArray(u);
 
 /**
  * Check one completions answer and read its result (throws an {@link EngineRequestError}).
@@ -115,31 +116,51 @@ const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "obj
  * const result = readGeneration(request, "m", await client.completions.create(body));
  * ```
  */
-export const readGeneration = (request: GenerationRequest, model: string, answer: unknown): GenerationResult => {
+export const readGeneration = (
+  request: GenerationRequest,
+  model: string,
+  answer: unknown,
+): GenerationResult => {
   const fail = (message: string): never => {
     throw new EngineRequestError(request.id, message);
   };
   const want = request.model ?? model;
   if (!isRecord(answer) || !Array.isArray(answer.choices)) return fail("malformed answer: no choices list");
-  if (answer.model !== want) fail(`the server answered with model ${JSON.stringify(answer.model)}, asked for ${JSON.stringify(want)}`);
+  if (answer.model !== want) {
+    fail(`the server answered with model ${JSON.stringify(answer.model)}, asked for ${JSON.stringify(want)}`);
+  }
   if (answer.choices.length !== 1) fail(`expected 1 choice, got ${answer.choices.length}`);
   const choice = answer.choices[0];
-  if (!isRecord(choice) || !isRecord(choice.logprobs)) return fail("malformed answer: the choice has no logprobs (was logprobs: 0 ignored?)");
+  if (!isRecord(choice) || !isRecord(choice.logprobs)) {
+    return fail("malformed answer: the choice has no logprobs (was logprobs: 0 ignored?)");
+  }
   const ids = parseTokenIds(choice.logprobs.tokens);
   if (ids === null) {
-    return fail('the tokens are not "token_id:<n>" strings: the server must support return_tokens_as_token_ids (vLLM does)');
+    return fail(
+      'the tokens are not "token_id:<n>" strings: the server must support return_tokens_as_token_ids (vLLM does)',
+    );
   }
   const logprobs = choice.logprobs.token_logprobs;
-  if (!Array.isArray(logprobs) || logprobs.length !== ids.length || !logprobs.every((x) => typeof x === "number")) {
+  if (
+    !Array.isArray(logprobs) || logprobs.length !== ids.length ||
+    !logprobs.every((x) => typeof x === "number")
+  ) {
     fail("malformed answer: token_logprobs does not match tokens");
   }
   const reason = choice.finish_reason;
   if (reason !== "stop" && reason !== "length") fail(`unexpected finish_reason ${JSON.stringify(reason)}`);
-  if (ids.length > request.maxTokens) fail(`${ids.length} tokens returned, more than max_tokens ${request.maxTokens}`);
+  if (ids.length > request.maxTokens) {
+    fail(`${ids.length} tokens returned, more than max_tokens ${request.maxTokens}`);
+  }
   if (reason === "length" && ids.length !== request.maxTokens) {
     fail(`${ids.length} tokens returned, fewer than max_tokens ${request.maxTokens}, without a stop reason`);
   }
-  return { id: request.id, tokenIds: ids, logprobs: logprobs as number[], finishReason: reason as "stop" | "length" };
+  return {
+    id: request.id,
+    tokenIds: ids,
+    logprobs: logprobs as number[],
+    finishReason: reason as "stop" | "length",
+  };
 };
 
 /** Sampling on an OpenAI-compatible server; see the module doc. */
@@ -167,7 +188,12 @@ export class OpenAiGenerationEngine {
 
   #retry<T>(label: string, task: () => Promise<T>): Promise<T> {
     const { maxRetries, backoffMs, maxBackoffMs } = this.config;
-    return withRetries(label, task, { maxRetries, backoffMs, maxBackoffMs, ...(this.#sleep ? { sleep: this.#sleep } : {}) });
+    return withRetries(label, task, {
+      maxRetries,
+      backoffMs,
+      maxBackoffMs,
+      ...(this.#sleep ? { sleep: this.#sleep } : {}),
+    });
   }
 
   /**
@@ -189,8 +215,12 @@ export class OpenAiGenerationEngine {
     const settled = await Promise.allSettled(requests.map((request) =>
       this.#limit(async () => {
         const answer = await this.#retry(request.id, () =>
-          this.#client.completions.create(generationBody(request, this.config.model) as unknown as OpenAI.CompletionCreateParamsNonStreaming)
-        );
+          this.#client.completions.create(
+            generationBody(
+              request,
+              this.config.model,
+            ) as unknown as OpenAI.CompletionCreateParamsNonStreaming,
+          ));
         const result = readGeneration(request, this.config.model, answer);
         await onResult?.(result);
         return result;
@@ -213,9 +243,15 @@ export class OpenAiGenerationEngine {
    */
   async loadAdapter(name: string, path: string): Promise<void> {
     try {
-      await this.#retry(`load adapter ${name}`, () => this.#client.post("/load_lora_adapter", { body: { lora_name: name, lora_path: path } }));
+      await this.#retry(
+        `load adapter ${name}`,
+        () => this.#client.post("/load_lora_adapter", { body: { lora_name: name, lora_path: path } }),
+      );
     } catch (e) {
-      if (e instanceof EngineRequestError && e.details.status === 400 && /already (been )?(loaded|served)/.test(e.message)) return;
+      if (
+        e instanceof EngineRequestError && e.details.status === 400 &&
+        /already (been )?(loaded|served)/.test(e.message)
+      ) return;
       throw e;
     }
   }

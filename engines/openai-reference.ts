@@ -27,7 +27,7 @@
  * @module
  */
 import type OpenAI from "openai";
-import { type OpenAiEngineConfig, openAiClient } from "./openai-config.ts";
+import { openAiClient, type OpenAiEngineConfig } from "./openai-config.ts";
 import { parseTokenIds } from "./openai-generation.ts";
 import { EngineRequestError, limitConcurrency, withRetries } from "./retry.ts";
 
@@ -68,11 +68,20 @@ export const referenceBody = (
 ): Record<string, unknown> => {
   const prompt = [...request.promptIds, ...request.completionIds];
   return mode === "echo"
-    ? { model, prompt, max_tokens: echoMaxTokens, temperature: 0, echo: true, logprobs: 0, return_tokens_as_token_ids: true }
+    ? {
+      model,
+      prompt,
+      max_tokens: echoMaxTokens,
+      temperature: 0,
+      echo: true,
+      logprobs: 0,
+      return_tokens_as_token_ids: true,
+    }
     : { model, prompt, max_tokens: 1, temperature: 0, prompt_logprobs: 0 };
 };
 
-const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u);
+const isRecord = (u: unknown): u is Record<string, unknown> =>
+  typeof u === "object" && u !== null && !Array.isArray(u);
 
 /**
  * Check one answer and sum the completion's log-probs (throws an {@link EngineRequestError}).
@@ -91,15 +100,23 @@ export const readReference = (
   const fail = (message: string): never => {
     throw new EngineRequestError(request.id, message);
   };
-  if (!isRecord(answer) || !Array.isArray(answer.choices) || answer.choices.length !== 1) return fail("malformed answer: expected one choice");
-  if (answer.model !== model) fail(`the server answered with model ${JSON.stringify(answer.model)}, asked for ${JSON.stringify(model)}`);
+  if (!isRecord(answer) || !Array.isArray(answer.choices) || answer.choices.length !== 1) {
+    return fail("malformed answer: expected one choice");
+  }
+  if (answer.model !== model) {
+    fail(
+      `the server answered with model ${JSON.stringify(answer.model)}, asked for ${JSON.stringify(model)}`,
+    );
+  }
   const choice = answer.choices[0];
   if (!isRecord(choice)) return fail("malformed answer: the choice is not an object");
   const ids = [...request.promptIds, ...request.completionIds], from = request.promptIds.length;
   let sum = 0;
   if (mode === "echo") {
     const lp = isRecord(choice.logprobs) ? choice.logprobs.token_logprobs : undefined;
-    if (!Array.isArray(lp) || lp.length < ids.length) fail("malformed answer: token_logprobs does not cover the echoed prompt");
+    if (!Array.isArray(lp) || lp.length < ids.length) {
+      fail("malformed answer: token_logprobs does not cover the echoed prompt");
+    }
     const tokens = parseTokenIds((choice.logprobs as Record<string, unknown>).tokens);
     if (tokens !== null && tokens.slice(0, ids.length).some((t, i) => t !== ids[i])) {
       fail("the echoed tokens differ from the ids sent (the server re-tokenized the prompt)");
@@ -111,11 +128,17 @@ export const readReference = (
     }
   } else {
     const plp = choice.prompt_logprobs;
-    if (!Array.isArray(plp) || plp.length !== ids.length) fail("malformed answer: prompt_logprobs does not cover the prompt (is it vLLM?)");
+    if (!Array.isArray(plp) || plp.length !== ids.length) {
+      fail("malformed answer: prompt_logprobs does not cover the prompt (is it vLLM?)");
+    }
     for (let i = from; i < ids.length; i++) {
       const entry = (plp as unknown[])[i];
-      const x = isRecord(entry) && isRecord(entry[String(ids[i])]) ? (entry[String(ids[i])] as Record<string, unknown>).logprob : undefined;
-      if (typeof x !== "number") fail(`malformed answer: prompt_logprobs[${i}] has no entry for token ${ids[i]}`);
+      const x = isRecord(entry) && isRecord(entry[String(ids[i])])
+        ? (entry[String(ids[i])] as Record<string, unknown>).logprob
+        : undefined;
+      if (typeof x !== "number") {
+        fail(`malformed answer: prompt_logprobs[${i}] has no entry for token ${ids[i]}`);
+      }
       sum += x as number;
     }
   }
@@ -165,16 +188,26 @@ export class OpenAiReferenceEngine {
    */
   async score(requests: readonly ReferenceRequest[], model = this.config.model): Promise<ReferenceScore[]> {
     for (const r of requests) {
-      if (r.promptIds.length === 0) throw new EngineRequestError(r.id, "the prompt has no tokens (the first token cannot be scored)");
+      if (r.promptIds.length === 0) {
+        throw new EngineRequestError(r.id, "the prompt has no tokens (the first token cannot be scored)");
+      }
     }
     const mode = this.#options.mode ?? "echo";
     const { maxRetries, backoffMs, maxBackoffMs } = this.config;
-    const retry = { maxRetries, backoffMs, maxBackoffMs, ...(this.#options.sleep ? { sleep: this.#options.sleep } : {}) };
+    const retry = {
+      maxRetries,
+      backoffMs,
+      maxBackoffMs,
+      ...(this.#options.sleep ? { sleep: this.#options.sleep } : {}),
+    };
     const settled = await Promise.allSettled(requests.map((request) =>
       this.#limit(async () => {
         const body = referenceBody(request, model, mode, this.#options.echoMaxTokens ?? 1);
-        const answer = await withRetries(request.id, () =>
-          this.#client.completions.create(body as unknown as OpenAI.CompletionCreateParamsNonStreaming), retry);
+        const answer = await withRetries(
+          request.id,
+          () => this.#client.completions.create(body as unknown as OpenAI.CompletionCreateParamsNonStreaming),
+          retry,
+        );
         return readReference(request, model, mode, answer);
       })
     ));

@@ -41,7 +41,11 @@ export class EngineRequestError extends Error {
    * throw new EngineRequestError("example 3", "malformed answer", { status: 200 });
    * ```
    */
-  constructor(readonly request: string, message: string, readonly details: { status?: number; retries?: number } = {}) {
+  constructor(
+    readonly request: string,
+    message: string,
+    readonly details: { status?: number; retries?: number } = {},
+  ) {
     super(`${request}: ${message}`);
   }
 }
@@ -71,7 +75,9 @@ const retryAfterMs = (error: unknown): number => {
 };
 
 const describe = (error: unknown): string => {
-  if (error instanceof OpenAI.APIError && error.status !== undefined) return `HTTP ${error.status}: ${error.message}`;
+  if (error instanceof OpenAI.APIError && error.status !== undefined) {
+    return `HTTP ${error.status}: ${error.message}`;
+  }
   return error instanceof Error ? error.message : String(error);
 };
 
@@ -84,7 +90,11 @@ const describe = (error: unknown): string => {
  * await withRetries("score p1", () => client.completions.create(body), { maxRetries: 3, backoffMs: 100, maxBackoffMs: 1000 });
  * ```
  */
-export const withRetries = async <T>(label: string, task: () => Promise<T>, options: RetryOptions): Promise<T> => {
+export const withRetries = async <T>(
+  label: string,
+  task: () => Promise<T>,
+  options: RetryOptions,
+): Promise<T> => {
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   for (let attempt = 0;; attempt++) {
     try {
@@ -94,7 +104,10 @@ export const withRetries = async <T>(label: string, task: () => Promise<T>, opti
       const status = error instanceof OpenAI.APIError ? error.status : undefined;
       if (!isRetryable(error) || attempt >= options.maxRetries) {
         const tries = attempt > 0 ? ` (after ${attempt} retries)` : "";
-        throw new EngineRequestError(label, `${describe(error)}${tries}`, { ...(status === undefined ? {} : { status }), retries: attempt });
+        throw new EngineRequestError(label, `${describe(error)}${tries}`, {
+          ...(status === undefined ? {} : { status }),
+          retries: attempt,
+        });
       }
       const backoff = Math.min(options.maxBackoffMs, options.backoffMs * 2 ** attempt);
       await sleep(Math.max(backoff, Math.min(retryAfterMs(error), options.maxBackoffMs)));

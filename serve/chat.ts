@@ -34,10 +34,18 @@ import { tokenLogProbs } from "./token-logprobs.ts";
  * chatPromptIds(models, [{ role: "user", content: "Hi" }]); // [258, …]
  * ```
  */
-export const chatPromptIds = (models: ModelRegistry, messages: readonly { role: string; content: string }[]): number[] => {
+export const chatPromptIds = (
+  models: ModelRegistry,
+  messages: readonly { role: string; content: string }[],
+): number[] => {
   const tokenizer = models.tokenizer;
   if (tokenizer.chatTemplate === undefined) {
-    throw new ApiError(400, "this model has no chat template (tokenizer_config.json has no chat_template): use /v1/completions", "invalid_request_error", "messages");
+    throw new ApiError(
+      400,
+      "this model has no chat template (tokenizer_config.json has no chat_template): use /v1/completions",
+      "invalid_request_error",
+      "messages",
+    );
   }
   let text: string;
   try {
@@ -64,9 +72,13 @@ export const chatCompletions = async (body: Body, models: ModelRegistry, reply: 
   const prompt = chatPromptIds(models, chatMessages(body));
   const wantLogprobs = booleanField(body, "logprobs", false);
   const topLogprobs = integerField(body, "top_logprobs", 0, 0, 20);
-  if (!wantLogprobs && topLogprobs > 0) throw ApiError.badParam("top_logprobs", "top_logprobs needs logprobs: true");
+  if (!wantLogprobs && topLogprobs > 0) {
+    throw ApiError.badParam("top_logprobs", "top_logprobs needs logprobs: true");
+  }
   const params = samplingParams(body, Math.max(1, models.maxPositions - prompt.length));
-  if (params.stream && wantLogprobs) throw ApiError.badParam("stream", "stream is not supported together with logprobs");
+  if (params.stream && wantLogprobs) {
+    throw ApiError.badParam("stream", "stream is not supported together with logprobs");
+  }
   checkContext(prompt.length, params.maxTokens, models.maxPositions, "messages");
 
   const id = responseId("chatcmpl"), created = Math.floor(Date.now() / 1000);
@@ -78,10 +90,13 @@ export const chatCompletions = async (body: Body, models: ModelRegistry, reply: 
       chunk([{ index: row, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }]);
     }
     const sampled = await sampleChoices(model, models, [prompt], params, {
-      onText: (row, text) => chunk([{ index: row, delta: { content: text }, logprobs: null, finish_reason: null }]),
+      onText: (row, text) =>
+        chunk([{ index: row, delta: { content: text }, logprobs: null, finish_reason: null }]),
       aborted: () => events.closed,
     });
-    sampled.forEach((c, row) => chunk([{ index: row, delta: {}, logprobs: null, finish_reason: c.finishReason }]));
+    sampled.forEach((c, row) =>
+      chunk([{ index: row, delta: {}, logprobs: null, finish_reason: c.finishReason }])
+    );
     if (params.streamUsage) chunk([], { usage: usageOf([prompt], sampled) });
     events.end();
     return;
@@ -111,5 +126,12 @@ export const chatCompletions = async (body: Body, models: ModelRegistry, reply: 
       stop_reason: null,
     });
   }
-  reply.json(200, { id, object: "chat.completion", created, model: model.name, choices, usage: usageOf([prompt], sampled) });
+  reply.json(200, {
+    id,
+    object: "chat.completion",
+    created,
+    model: model.name,
+    choices,
+    usage: usageOf([prompt], sampled),
+  });
 };

@@ -29,10 +29,17 @@
  */
 import { checkContext } from "./context.ts";
 import { ApiError } from "./errors.ts";
-import { type Body, booleanField, completionPrompts, integerField, modelField, samplingParams } from "./params.ts";
+import {
+  type Body,
+  booleanField,
+  completionPrompts,
+  integerField,
+  modelField,
+  samplingParams,
+} from "./params.ts";
 import type { ModelRegistry } from "./registry.ts";
 import { type Reply, responseId } from "./reply.ts";
-import { type SampledChoice, sampleChoices } from "./sample.ts";
+import { sampleChoices, type SampledChoice } from "./sample.ts";
 import { type SequenceTokenLogProbs, tokenLogProbs } from "./token-logprobs.ts";
 
 /** Most `logprobs` / `prompt_logprobs` per position (vLLM's default `max_logprobs`). */
@@ -93,9 +100,15 @@ const promptLogprobsOf = (
   ids.map((id, i) => {
     if (i === 0) return null;
     const out: Record<string, { logprob: number; rank: number; decoded_token: string }> = {};
-    out[String(id)] = { logprob: scored.logprobs[i]!, rank: scored.ranks[i]!, decoded_token: tokenText(models, id, false) };
+    out[String(id)] = {
+      logprob: scored.logprobs[i]!,
+      rank: scored.ranks[i]!,
+      decoded_token: tokenText(models, id, false),
+    };
     scored.top[i]!.slice(0, k).forEach(({ id: other, logprob }, r) => {
-      if (!(String(other) in out)) out[String(other)] = { logprob, rank: r + 1, decoded_token: tokenText(models, other, false) };
+      if (!(String(other) in out)) {
+        out[String(other)] = { logprob, rank: r + 1, decoded_token: tokenText(models, other, false) };
+      }
     });
     return out;
   });
@@ -132,10 +145,15 @@ export const completions = async (body: Body, models: ModelRegistry, reply: Repl
     ? null
     : integerField(body, "prompt_logprobs", 0, 0, maxLogprobs);
   const asIds = booleanField(body, "return_tokens_as_token_ids", false);
-  if (body.suffix !== undefined && body.suffix !== null) throw ApiError.badParam("suffix", "suffix is not supported");
+  if (body.suffix !== undefined && body.suffix !== null) {
+    throw ApiError.badParam("suffix", "suffix is not supported");
+  }
   const params = samplingParams(body, 16, echo);
   if (params.stream && (echo || logprobs !== null || promptLogprobs !== null)) {
-    throw ApiError.badParam("stream", "stream is not supported together with echo, logprobs or prompt_logprobs");
+    throw ApiError.badParam(
+      "stream",
+      "stream is not supported together with echo, logprobs or prompt_logprobs",
+    );
   }
   const { ids, texts } = encodePrompts(models, body);
   for (const p of ids) checkContext(p.length, params.maxTokens, models.maxPositions, "prompt");
@@ -149,7 +167,9 @@ export const completions = async (body: Body, models: ModelRegistry, reply: Repl
       onText: (row, text) => chunk([{ index: row, text, logprobs: null, finish_reason: null }]),
       aborted: () => events.closed,
     });
-    sampled.forEach((c, row) => chunk([{ index: row, text: "", logprobs: null, finish_reason: c.finishReason }]));
+    sampled.forEach((c, row) =>
+      chunk([{ index: row, text: "", logprobs: null, finish_reason: c.finishReason }])
+    );
     if (params.streamUsage) chunk([], { usage: usageOf(ids, sampled) });
     events.end();
     return;
@@ -165,13 +185,24 @@ export const completions = async (body: Body, models: ModelRegistry, reply: Repl
     choices.push({
       index: row,
       text: (echo ? texts[c.prompt] : "") + c.text,
-      logprobs: logprobs === null ? null : legacyLogprobs(models, whole, scored!, echo ? 0 : prompt.length, asIds, logprobs),
+      logprobs: logprobs === null
+        ? null
+        : legacyLogprobs(models, whole, scored!, echo ? 0 : prompt.length, asIds, logprobs),
       finish_reason: c.finishReason,
       stop_reason: null,
-      ...(promptLogprobs === null ? {} : { prompt_logprobs: promptLogprobsOf(models, prompt, scored!, promptLogprobs) }),
+      ...(promptLogprobs === null
+        ? {}
+        : { prompt_logprobs: promptLogprobsOf(models, prompt, scored!, promptLogprobs) }),
     });
   }
-  reply.json(200, { id, object: "text_completion", created, model: model.name, choices, usage: usageOf(ids, sampled) });
+  reply.json(200, {
+    id,
+    object: "text_completion",
+    created,
+    model: model.name,
+    choices,
+    usage: usageOf(ids, sampled),
+  });
 };
 
 /**

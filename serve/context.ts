@@ -20,12 +20,19 @@ import { ApiError } from "./errors.ts";
  * checkContext(10, 16, 64, "messages"); // fine
  * ```
  */
-export const checkContext = (promptTokens: number, maxTokens: number, maxPositions: number, param: string): void => {
+export const checkContext = (
+  promptTokens: number,
+  maxTokens: number,
+  maxPositions: number,
+  param: string,
+): void => {
   if (promptTokens + maxTokens <= maxPositions) return;
   throw new ApiError(
     400,
     `This model's maximum context length is ${maxPositions} tokens. However, you requested ` +
-      `${promptTokens + maxTokens} tokens (${promptTokens} in the ${param}, ${maxTokens} in the completion). ` +
+      `${
+        promptTokens + maxTokens
+      } tokens (${promptTokens} in the ${param}, ${maxTokens} in the completion). ` +
       `Please reduce the length of the ${param} or completion.`,
     "invalid_request_error",
     param,

@@ -97,12 +97,19 @@ const replyTo = (res: ServerResponse): Reply & { started: () => boolean } => {
     started: () => res.headersSent,
     json(status, body) {
       const text = JSON.stringify(body);
-      res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+      res.writeHead(status, {
+        "content-type": "application/json",
+        "content-length": Buffer.byteLength(text),
+      });
       res.end(text);
     },
     events() {
       if (stream !== null) return stream;
-      res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
+      res.writeHead(200, {
+        "content-type": "text/event-stream",
+        "cache-control": "no-cache",
+        connection: "keep-alive",
+      });
       let closed = false;
       res.on("close", () => void (closed = true));
       stream = {
@@ -125,7 +132,13 @@ const checkKey = (req: IncomingMessage, apiKey: string): void => {
   const given = Buffer.from(header.startsWith("Bearer ") ? header.slice(7) : "");
   const wanted = Buffer.from(apiKey);
   if (given.length !== wanted.length || !timingSafeEqual(given, wanted)) {
-    throw new ApiError(401, "Incorrect or missing API key: send Authorization: Bearer <key>", "invalid_request_error", null, "invalid_api_key");
+    throw new ApiError(
+      401,
+      "Incorrect or missing API key: send Authorization: Bearer <key>",
+      "invalid_request_error",
+      null,
+      "invalid_api_key",
+    );
   }
 };
 
@@ -164,7 +177,9 @@ export const serveHandler = (
   const route = async (req: IncomingMessage, reply: Reply): Promise<void> => {
     const path = new URL(req.url ?? "/", "http://localhost").pathname.replace(/\/+$/, "");
     if (path === "/health") return reply.json(200, {});
-    if (!path.startsWith("/v1/")) throw new ApiError(404, `no route ${req.method} ${path}`, "invalid_request_error", null, "not_found");
+    if (!path.startsWith("/v1/")) {
+      throw new ApiError(404, `no route ${req.method} ${path}`, "invalid_request_error", null, "not_found");
+    }
     if (options.apiKey !== undefined) checkKey(req, options.apiKey);
     const post: Record<string, (body: Body) => Promise<void>> = {
       "/v1/completions": (body) => completions(body, models, reply),
@@ -177,7 +192,12 @@ export const serveHandler = (
           await models.addAdapter(name, path);
         } catch (e) {
           if (e instanceof ApiError) throw e;
-          throw new ApiError(400, `loading the adapter \`${name}\` failed: ${(e as Error).message}`, "invalid_request_error", "lora_path");
+          throw new ApiError(
+            400,
+            `loading the adapter \`${name}\` failed: ${(e as Error).message}`,
+            "invalid_request_error",
+            "lora_path",
+          );
         }
         reply.json(200, `Success: LoRA adapter '${name}' added successfully.`);
       };
@@ -193,7 +213,9 @@ export const serveHandler = (
       return reply.json(200, modelList(models));
     }
     const handler = post[path];
-    if (handler === undefined) throw new ApiError(404, `no route ${req.method} ${path}`, "invalid_request_error", null, "not_found");
+    if (handler === undefined) {
+      throw new ApiError(404, `no route ${req.method} ${path}`, "invalid_request_error", null, "not_found");
+    }
     if (req.method !== "POST") throw new ApiError(405, `use POST for ${path}`);
     const body = await readBody(req, limit);
     await queue.run(() => handler(body));

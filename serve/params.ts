@@ -72,7 +72,13 @@ export const numberField = (body: Body, name: string, fallback: number, min: num
  * integerField({ n: 2 }, "n", 1, 1, 16); // 2
  * ```
  */
-export const integerField = (body: Body, name: string, fallback: number, min: number, max: number): number => {
+export const integerField = (
+  body: Body,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number => {
   const v = body[name];
   if (v === undefined || v === null) return fallback;
   if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
@@ -105,7 +111,9 @@ export const booleanField = (body: Body, name: string, fallback: boolean): boole
  */
 export const modelField = (body: Body): string => {
   const v = body.model;
-  if (typeof v !== "string" || v === "") return bad("model", 'the request needs "model": a served model name');
+  if (typeof v !== "string" || v === "") {
+    return bad("model", 'the request needs "model": a served model name');
+  }
   return v;
 };
 
@@ -125,7 +133,9 @@ const refuseUnsupported = (body: Body): void => {
     if (v !== undefined && v !== null && v !== 0) bad(name, `${name} is not supported here (only 0)`);
   }
   const v = body.repetition_penalty;
-  if (v !== undefined && v !== null && v !== 1) bad("repetition_penalty", "repetition_penalty is not supported here (only 1)");
+  if (v !== undefined && v !== null && v !== 1) {
+    bad("repetition_penalty", "repetition_penalty is not supported here (only 1)");
+  }
   if (body.logit_bias !== undefined && body.logit_bias !== null) {
     if (!isRecord(body.logit_bias) || Object.keys(body.logit_bias).length > 0) {
       bad("logit_bias", "logit_bias is not supported here (only {})");
@@ -142,9 +152,15 @@ const refuseUnsupported = (body: Body): void => {
  * samplingParams({ temperature: 0.7, top_p: 0.9, seed: 1, n: 2 }, 16).n; // 2
  * ```
  */
-export const samplingParams = (body: Body, defaultMaxTokens: number, allowZeroTokens = false): SamplingParams => {
+export const samplingParams = (
+  body: Body,
+  defaultMaxTokens: number,
+  allowZeroTokens = false,
+): SamplingParams => {
   refuseUnsupported(body);
-  const maxName = body.max_tokens === undefined || body.max_tokens === null ? "max_completion_tokens" : "max_tokens";
+  const maxName = body.max_tokens === undefined || body.max_tokens === null
+    ? "max_completion_tokens"
+    : "max_tokens";
   const maxTokens = integerField(body, maxName, defaultMaxTokens, allowZeroTokens ? 0 : 1, 1 << 20);
   const n = integerField(body, "n", 1, 1, 64);
   const bestOf = integerField(body, "best_of", n, 1, 64);
@@ -182,7 +198,8 @@ export const samplingParams = (body: Body, defaultMaxTokens: number, allowZeroTo
  */
 export const completionPrompts = (body: Body, vocabSize: number): (string | number[])[] => {
   const v = body.prompt;
-  const isIds = (u: unknown): u is number[] => Array.isArray(u) && u.length > 0 && u.every((x) => typeof x === "number");
+  const isIds = (u: unknown): u is number[] =>
+    Array.isArray(u) && u.length > 0 && u.every((x) => typeof x === "number");
   let prompts: unknown[];
   if (typeof v === "string") prompts = [v];
   else if (isIds(v)) prompts = [v];
@@ -192,7 +209,9 @@ export const completionPrompts = (body: Body, vocabSize: number): (string | numb
     if (typeof p === "string") return;
     if (!isIds(p)) bad("prompt", `prompt[${i}] must be a string or a non-empty list of token ids`);
     const k = (p as number[]).findIndex((id) => !Number.isInteger(id) || id < 0 || id >= vocabSize);
-    if (k >= 0) bad("prompt", `prompt[${i}][${k}] = ${(p as number[])[k]} is not a token id in [0, ${vocabSize})`);
+    if (k >= 0) {
+      bad("prompt", `prompt[${i}][${k}] = ${(p as number[])[k]} is not a token id in [0, ${vocabSize})`);
+    }
   });
   return prompts as (string | number[])[];
 };
@@ -216,15 +235,18 @@ export const chatMessages = (body: Body): ChatTurn[] => {
   const v = body.messages;
   if (!Array.isArray(v) || v.length === 0) return bad("messages", "messages must be a non-empty list");
   return v.map((m, i) => {
-    if (!isRecord(m) || typeof m.role !== "string") return bad("messages", `messages[${i}] needs a string "role"`);
+    if (!isRecord(m) || typeof m.role !== "string") {
+      return bad("messages", `messages[${i}] needs a string "role"`);
+    }
     const c = m.content;
     if (typeof c === "string") return { role: m.role, content: c };
     if (c === null || c === undefined) return { role: m.role, content: "" };
     if (Array.isArray(c)) {
       const texts = c.map((part, j) =>
-        isRecord(part) && part.type === "text" && typeof part.text === "string"
-          ? part.text
-          : bad("messages", `messages[${i}].content[${j}] must be {"type": "text", "text": …} (only text is served)`)
+        isRecord(part) && part.type === "text" && typeof part.text === "string" ? part.text : bad(
+          "messages",
+          `messages[${i}].content[${j}] must be {"type": "text", "text": …} (only text is served)`,
+        )
       );
       return { role: m.role, content: texts.join("") };
     }

@@ -87,7 +87,9 @@ export class ModelRegistry {
       path: basePath,
       created: now(),
     });
-    this.eosIds = [...new Set([...base.config.eosTokenIds, ...(tokenizer.eosId === undefined ? [] : [tokenizer.eosId])])];
+    this.eosIds = [
+      ...new Set([...base.config.eosTokenIds, ...(tokenizer.eosId === undefined ? [] : [tokenizer.eosId])]),
+    ];
   }
 
   /**
@@ -136,7 +138,9 @@ export class ModelRegistry {
     if (m === undefined) {
       throw new ApiError(
         404,
-        `The model \`${name}\` does not exist. Served: ${[...this.#models.keys()].map((n) => `\`${n}\``).join(", ")}`,
+        `The model \`${name}\` does not exist. Served: ${
+          [...this.#models.keys()].map((n) => `\`${n}\``).join(", ")
+        }`,
         "invalid_request_error",
         "model",
         "model_not_found",
@@ -167,14 +171,21 @@ export class ModelRegistry {
    */
   async addAdapter(name: string, path: string): Promise<ServedModel> {
     if (name === "" || this.#models.has(name)) {
-      throw new ApiError(400, `the adapter name \`${name}\` is empty or already served`, "invalid_request_error", "lora_name");
+      throw new ApiError(
+        400,
+        `the adapter name \`${name}\` is empty or already served`,
+        "invalid_request_error",
+        "lora_name",
+      );
     }
     const record = await readPeftAdapter(path);
     let adapter;
     try {
       adapter = loraAdapterFromRecord(this.base, record);
     } catch (e) {
-      throw new Error(`${path}: the adapter does not fit the model ${this.baseName}: ${(e as Error).message}`);
+      throw new Error(
+        `${path}: the adapter does not fit the model ${this.baseName}: ${(e as Error).message}`,
+      );
     }
     const served: ServedModel = {
       name,
@@ -197,7 +208,9 @@ export class ModelRegistry {
    */
   removeAdapter(name: string): void {
     const m = this.get(name);
-    if (m.parent === null) throw ApiError.badParam("lora_name", `\`${name}\` is the base model, not an adapter`);
+    if (m.parent === null) {
+      throw ApiError.badParam("lora_name", `\`${name}\` is the base model, not an adapter`);
+    }
     m.policy.adapter?.dispose();
     this.#models.delete(name);
   }

@@ -42,4 +42,6 @@ export interface Reply {
  * ```
  */
 export const responseId = (prefix: string): string =>
-  `${prefix}-${Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, "0")).join("")}`;
+  `${prefix}-${
+    Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, "0")).join("")
+  }`;

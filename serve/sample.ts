@@ -54,10 +54,16 @@ export const sampleChoices = async (
   hooks: SampleHooks = {},
 ): Promise<SampledChoice[]> => {
   const rows = prompts.flatMap((p) => Array.from({ length: params.n }, () => p));
-  const decode = (ids: readonly number[]): string => models.tokenizer.decode(ids, { skipSpecialTokens: true });
+  const decode = (ids: readonly number[]): string =>
+    models.tokenizer.decode(ids, { skipSpecialTokens: true });
   const texts = rows.map(() => new StopText(decode, params.stop));
   if (params.maxTokens === 0) {
-    return rows.map((_, r) => ({ prompt: Math.floor(r / params.n), ids: [], text: "", finishReason: "length" }));
+    return rows.map((_, r) => ({
+      prompt: Math.floor(r / params.n),
+      ids: [],
+      text: "",
+      finishReason: "length",
+    }));
   }
   const eos = models.eosIds;
   const ended = new Array<boolean>(rows.length).fill(false);

@@ -55,7 +55,9 @@ export const tokenLogProbs = async (
   k: number,
 ): Promise<SequenceTokenLogProbs> => {
   const t = ids.length;
-  const logprobs: (number | null)[] = [null], top: (TokenLogProb[] | null)[] = [null], ranks: (number | null)[] = [null];
+  const logprobs: (number | null)[] = [null],
+    top: (TokenLogProb[] | null)[] = [null],
+    ranks: (number | null)[] = [null];
   if (t < 2) return { logprobs, top, ranks };
   const vocab = policy.config.vocabSize, hiddenSize = policy.config.hiddenSize, kk = Math.min(k, vocab);
   const hidden = tf.tidy(() =>
@@ -69,7 +71,10 @@ export const tokenLogProbs = async (
     for (let start = 0; start < t - 1; start += chunk) {
       const width = Math.min(chunk, t - 1 - start);
       const [chosen, rank, topValues, topIds] = tf.tidy(() => {
-        const logits = policy.model.head(tf.slice(hidden, [0, start, 0], [1, width, hiddenSize])).reshape([width, vocab]);
+        const logits = policy.model.head(tf.slice(hidden, [0, start, 0], [1, width, hiddenSize])).reshape([
+          width,
+          vocab,
+        ]);
         const logp = tf.logSoftmax(logits);
         const targets = tf.tensor1d(ids.slice(start + 1, start + 1 + width), "int32");
         const picked = tf.gather(logp, targets.reshape([width, 1]), 1, 1).reshape([width]);
@@ -77,7 +82,12 @@ export const tokenLogProbs = async (
         const best = tf.topk(logp, kk === 0 ? 1 : kk); // k = 0: computed but not read
         return [picked, above, best.values, best.indices];
       });
-      const [c, above, v, i] = await Promise.all([chosen.data(), rank.data(), topValues.data(), topIds.data()]);
+      const [c, above, v, i] = await Promise.all([
+        chosen.data(),
+        rank.data(),
+        topValues.data(),
+        topIds.data(),
+      ]);
       tf.dispose([chosen, rank, topValues, topIds]);
       for (let j = 0; j < width; j++) {
         logprobs.push(c[j]);

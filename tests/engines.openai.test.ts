@@ -21,7 +21,9 @@ interface Recorded {
 }
 
 /** A fetch that records each request and answers from `script` (status, body, headers) in turn. */
-const fakeFetch = (script: { status?: number; body: unknown; headers?: Record<string, string>; delayMs?: number }[]) => {
+const fakeFetch = (
+  script: { status?: number; body: unknown; headers?: Record<string, string>; delayMs?: number }[],
+) => {
   const recorded: Recorded[] = [];
   let inFlight = 0, maxInFlight = 0, next = 0;
   const fetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
@@ -37,7 +39,10 @@ const fakeFetch = (script: { status?: number; body: unknown; headers?: Record<st
     try {
       if (step.delayMs) await new Promise((r) => setTimeout(r, step.delayMs));
       const text = typeof step.body === "string" ? step.body : JSON.stringify(step.body);
-      return new Response(text, { status: step.status ?? 200, headers: { "content-type": "application/json", ...step.headers } });
+      return new Response(text, {
+        status: step.status ?? 200,
+        headers: { "content-type": "application/json", ...step.headers },
+      });
     } finally {
       inFlight--;
     }
@@ -46,7 +51,13 @@ const fakeFetch = (script: { status?: number; body: unknown; headers?: Record<st
 };
 
 const config = (extra: Record<string, unknown> = {}): OpenAiEngineConfig =>
-  checkOpenAiEngineConfig({ baseUrl: "http://vllm:8000/v1", model: "google/gemma-2b", apiKeyEnv: "VLLM_KEY", backoffMs: 100, ...extra }, "test");
+  checkOpenAiEngineConfig({
+    baseUrl: "http://vllm:8000/v1",
+    model: "google/gemma-2b",
+    apiKeyEnv: "VLLM_KEY",
+    backoffMs: 100,
+    ...extra,
+  }, "test");
 const env = { VLLM_KEY: "sk-secret" };
 
 const vllmCompletion = (model: string, ids: number[], finish: "stop" | "length") => ({
@@ -69,10 +80,19 @@ const vllmCompletion = (model: string, ids: number[], finish: "stop" | "length")
   usage: { prompt_tokens: 3, completion_tokens: ids.length, total_tokens: 3 + ids.length },
 });
 
-const request = { id: "p1#0", promptIds: [2, 651, 6037], maxTokens: 4, temperature: 0.7, topP: 0.9, seed: 11 };
+const request = {
+  id: "p1#0",
+  promptIds: [2, 651, 6037],
+  maxTokens: 4,
+  temperature: 0.7,
+  topP: 0.9,
+  seed: 11,
+};
 
 test("engines: the generation request body is vLLM's /v1/completions with token-id prompt and token-id answers", async () => {
-  const fake = fakeFetch([{ body: vllmCompletion("google/gemma-2b", [10, 11, 1], "stop") }, { body: vllmCompletion("iter-1", [5, 6, 7, 8], "length") }]);
+  const fake = fakeFetch([{ body: vllmCompletion("google/gemma-2b", [10, 11, 1], "stop") }, {
+    body: vllmCompletion("iter-1", [5, 6, 7, 8], "length"),
+  }]);
   const engine = new OpenAiGenerationEngine(config({ concurrency: 1 }), env, { fetch: fake.fetch });
   const out = await engine.generate([request, { ...request, id: "p1#1", model: "iter-1", topK: 50 }]);
   assert.deepEqual(fake.recorded.map((r) => [r.method, r.url, r.authorization]), [
@@ -90,8 +110,16 @@ test("engines: the generation request body is vLLM's /v1/completions with token-
     logprobs: 0,
     return_tokens_as_token_ids: true,
   });
-  assert.deepEqual(fake.recorded[1].body, { ...(fake.recorded[0].body as object), model: "iter-1", top_k: 50 });
-  assert.deepEqual(out.map((r) => [r.id, r.tokenIds, r.finishReason]), [["p1#0", [10, 11, 1], "stop"], ["p1#1", [5, 6, 7, 8], "length"]]);
+  assert.deepEqual(fake.recorded[1].body, {
+    ...(fake.recorded[0].body as object),
+    model: "iter-1",
+    top_k: 50,
+  });
+  assert.deepEqual(out.map((r) => [r.id, r.tokenIds, r.finishReason]), [["p1#0", [10, 11, 1], "stop"], [
+    "p1#1",
+    [5, 6, 7, 8],
+    "length",
+  ]]);
   assert.deepEqual(out[0].logprobs, [-0.5, -1.5, -2.5]);
 });
 
@@ -112,15 +140,33 @@ test("engines: the reference request bodies (echo and vLLM prompt_logprobs) and 
   const promptLogprobs = [null, { "651": { logprob: -7, rank: 40, decoded_token: "The" } }, {
     "6037": { logprob: -1.25, rank: 2, decoded_token: " cat" },
   }, { "1": { logprob: -0.5, rank: 1, decoded_token: "<eos>" } }];
-  const plp = fakeFetch([{ body: { ...vllmCompletion("iter-2", [7], "length"), choices: [{ ...vllmCompletion("iter-2", [7], "length").choices[0], prompt_logprobs: promptLogprobs }] } }]);
-  const byPlp = await new OpenAiReferenceEngine(config(), env, { fetch: plp.fetch, mode: "prompt_logprobs" }).score([pair], "iter-2");
-  assert.deepEqual(plp.recorded[0].body, { model: "iter-2", prompt: [2, 651, 6037, 1], max_tokens: 1, temperature: 0, prompt_logprobs: 0 });
+  const plp = fakeFetch([{
+    body: {
+      ...vllmCompletion("iter-2", [7], "length"),
+      choices: [{ ...vllmCompletion("iter-2", [7], "length").choices[0], prompt_logprobs: promptLogprobs }],
+    },
+  }]);
+  const byPlp = await new OpenAiReferenceEngine(config(), env, { fetch: plp.fetch, mode: "prompt_logprobs" })
+    .score([pair], "iter-2");
+  assert.deepEqual(plp.recorded[0].body, {
+    model: "iter-2",
+    prompt: [2, 651, 6037, 1],
+    max_tokens: 1,
+    temperature: 0,
+    prompt_logprobs: 0,
+  });
   assert.deepEqual(byPlp, [{ id: "p1/rejected", logprob: -1.75, tokens: 2 }]);
 });
 
 test("engines: loading an iterate's adapter is vLLM's POST /v1/load_lora_adapter {lora_name, lora_path}", async () => {
-  const fake = fakeFetch([{ body: "Success: LoRA adapter 'iter-1' added successfully.", headers: { "content-type": "text/plain" } }]);
-  await new OpenAiGenerationEngine(config(), env, { fetch: fake.fetch }).loadAdapter("iter-1", "/runs/x/iter-1/adapter");
+  const fake = fakeFetch([{
+    body: "Success: LoRA adapter 'iter-1' added successfully.",
+    headers: { "content-type": "text/plain" },
+  }]);
+  await new OpenAiGenerationEngine(config(), env, { fetch: fake.fetch }).loadAdapter(
+    "iter-1",
+    "/runs/x/iter-1/adapter",
+  );
   assert.deepEqual(fake.recorded, [{
     url: "http://vllm:8000/v1/load_lora_adapter",
     method: "POST",
@@ -132,10 +178,15 @@ test("engines: loading an iterate's adapter is vLLM's POST /v1/load_lora_adapter
 test("engines: 429 and 5xx are retried with exponential backoff (Retry-After honoured); 4xx is final", async () => {
   const sleeps: number[] = [];
   const sleep = (ms: number) => (sleeps.push(ms), Promise.resolve());
-  const err = (status: number) => ({ status, body: { error: { message: `status ${status}`, type: "x", param: null, code: null } } });
+  const err = (status: number) => ({
+    status,
+    body: { error: { message: `status ${status}`, type: "x", param: null, code: null } },
+  });
   const ok = { body: vllmCompletion("google/gemma-2b", [1], "stop") };
   const fake = fakeFetch([err(429), err(503), err(500), ok]);
-  const out = await new OpenAiGenerationEngine(config(), env, { fetch: fake.fetch, sleep }).generate([request]);
+  const out = await new OpenAiGenerationEngine(config(), env, { fetch: fake.fetch, sleep }).generate([
+    request,
+  ]);
   assert.deepEqual(out[0].tokenIds, [1]);
   assert.deepEqual(sleeps, [100, 200, 400]);
   sleeps.length = 0;
@@ -143,15 +194,20 @@ test("engines: 429 and 5xx are retried with exponential backoff (Retry-After hon
   await new OpenAiGenerationEngine(config(), env, { fetch: later.fetch, sleep }).generate([request]);
   assert.deepEqual(sleeps, [2000]);
   const bad = fakeFetch([err(400), ok]);
-  await assert.rejects(new OpenAiGenerationEngine(config(), env, { fetch: bad.fetch, sleep }).generate([request]), (e: unknown) => {
-    assert.ok(e instanceof EngineRequestError);
-    assert.match((e as Error).message, /^p1#0: HTTP 400/);
-    return true;
-  });
+  await assert.rejects(
+    new OpenAiGenerationEngine(config(), env, { fetch: bad.fetch, sleep }).generate([request]),
+    (e: unknown) => {
+      assert.ok(e instanceof EngineRequestError);
+      assert.match((e as Error).message, /^p1#0: HTTP 400/);
+      return true;
+    },
+  );
   assert.equal(bad.recorded.length, 1, "a 400 is not retried");
   const down = fakeFetch([err(502)]);
   await assert.rejects(
-    new OpenAiGenerationEngine(config({ maxRetries: 2 }), env, { fetch: down.fetch, sleep }).generate([request]),
+    new OpenAiGenerationEngine(config({ maxRetries: 2 }), env, { fetch: down.fetch, sleep }).generate([
+      request,
+    ]),
     /p1#0: HTTP 502.*after 2 retries/,
   );
   assert.equal(down.recorded.length, 3);
@@ -161,21 +217,40 @@ test("engines: a timeout is retried", async () => {
   let calls = 0;
   const fetch = ((_input: unknown, init?: RequestInit) => {
     if (calls++ === 0) {
-      return new Promise((_, reject) => init?.signal?.addEventListener("abort", () => reject(new DOMException("aborted", "AbortError"))));
+      return new Promise((_, reject) =>
+        init?.signal?.addEventListener("abort", () => reject(new DOMException("aborted", "AbortError")))
+      );
     }
-    return Promise.resolve(new Response(JSON.stringify(vllmCompletion("google/gemma-2b", [3], "stop")), { headers: { "content-type": "application/json" } }));
+    return Promise.resolve(
+      new Response(JSON.stringify(vllmCompletion("google/gemma-2b", [3], "stop")), {
+        headers: { "content-type": "application/json" },
+      }),
+    );
   }) as typeof globalThis.fetch;
-  const out = await new OpenAiGenerationEngine(config({ timeoutMs: 50 }), env, { fetch, sleep: () => Promise.resolve() }).generate([request]);
+  const out = await new OpenAiGenerationEngine(config({ timeoutMs: 50 }), env, {
+    fetch,
+    sleep: () => Promise.resolve(),
+  }).generate([request]);
   assert.deepEqual(out[0].tokenIds, [3]);
   assert.equal(calls, 2);
 });
 
 test("engines: another model, fewer tokens without a stop reason, malformed JSON or text tokens are errors naming the request", async () => {
   const run = (body: unknown) =>
-    new OpenAiGenerationEngine(config({ maxRetries: 0 }), env, { fetch: fakeFetch([{ body }]).fetch }).generate([request]);
-  await assert.rejects(run(vllmCompletion("other", [1], "stop")), /p1#0: the server answered with model "other"/);
-  await assert.rejects(run(vllmCompletion("google/gemma-2b", [1, 2], "length")), /p1#0: 2 tokens returned, fewer than max_tokens 4, without a stop reason/);
-  await assert.rejects(run(vllmCompletion("google/gemma-2b", [1, 2, 3, 4, 5], "length")), /p1#0: 5 tokens returned, more than max_tokens 4/);
+    new OpenAiGenerationEngine(config({ maxRetries: 0 }), env, { fetch: fakeFetch([{ body }]).fetch })
+      .generate([request]);
+  await assert.rejects(
+    run(vllmCompletion("other", [1], "stop")),
+    /p1#0: the server answered with model "other"/,
+  );
+  await assert.rejects(
+    run(vllmCompletion("google/gemma-2b", [1, 2], "length")),
+    /p1#0: 2 tokens returned, fewer than max_tokens 4, without a stop reason/,
+  );
+  await assert.rejects(
+    run(vllmCompletion("google/gemma-2b", [1, 2, 3, 4, 5], "length")),
+    /p1#0: 5 tokens returned, more than max_tokens 4/,
+  );
   await assert.rejects(run("{not json"), (e: unknown) => {
     assert.ok(e instanceof EngineRequestError && e.request === "p1#0", String(e));
     assert.match((e as Error).message, /JSON/);
@@ -198,10 +273,26 @@ test("engines: at most `concurrency` requests in flight; results in request orde
 });
 
 test("engines: the config never holds the key: apiKey refused, a missing variable named", () => {
-  assert.throws(() => checkOpenAiEngineConfig({ baseUrl: "http://h/v1", model: "m", apiKey: "sk" }, "run.json: generation.openai"), /run.json: generation.openai: "apiKey" may not be written/);
-  assert.throws(() => checkOpenAiEngineConfig({ baseUrl: "http://h/v1", model: "m", concurency: 2 }, "cfg"), /cfg: unknown field "concurency"/);
-  assert.throws(() => checkOpenAiEngineConfig({ baseUrl: "ftp://h", model: "m" }, "cfg"), /cfg: baseUrl must be an http\(s\) URL/);
-  assert.throws(() => new OpenAiGenerationEngine(config(), {}), /the API key variable VLLM_KEY \(apiKeyEnv\) is not set/);
+  assert.throws(
+    () =>
+      checkOpenAiEngineConfig(
+        { baseUrl: "http://h/v1", model: "m", apiKey: "sk" },
+        "run.json: generation.openai",
+      ),
+    /run.json: generation.openai: "apiKey" may not be written/,
+  );
+  assert.throws(
+    () => checkOpenAiEngineConfig({ baseUrl: "http://h/v1", model: "m", concurency: 2 }, "cfg"),
+    /cfg: unknown field "concurency"/,
+  );
+  assert.throws(
+    () => checkOpenAiEngineConfig({ baseUrl: "ftp://h", model: "m" }, "cfg"),
+    /cfg: baseUrl must be an http\(s\) URL/,
+  );
+  assert.throws(
+    () => new OpenAiGenerationEngine(config(), {}),
+    /the API key variable VLLM_KEY \(apiKeyEnv\) is not set/,
+  );
 });
 
 test("engines against alpha-spin serve: sampled ids equal local generation; reference sums equal the models/ score function", async () => {
@@ -210,24 +301,59 @@ test("engines against alpha-spin serve: sampled ids equal local generation; refe
   const model = await loadHfModel(fixture.modelDir);
   const adapter = loraAdapterFromRecord(model, await readPeftAdapter(fixture.adapterDir));
   try {
-    const cfg = checkOpenAiEngineConfig({ baseUrl: server.url, model: "tiny", apiKeyEnv: "SERVE_KEY", concurrency: 2 }, "test");
+    const cfg = checkOpenAiEngineConfig({
+      baseUrl: server.url,
+      model: "tiny",
+      apiKeyEnv: "SERVE_KEY",
+      concurrency: 2,
+    }, "test");
     const keyEnv = { SERVE_KEY: "k-loop" };
     const gen = new OpenAiGenerationEngine(cfg, keyEnv);
     await gen.loadAdapter("iter-1", fixture.adapterDir); // already served: fine
     await gen.loadAdapter("iter-1b", fixture.adapterDir);
     const prompts = [[258, 81, 58, 32], [258, 104, 105], [258, 50, 43, 50, 61]];
-    for (const [name, policy] of [["tiny", new TransformerPolicy(model, null)], ["iter-1b", new TransformerPolicy(model, adapter)]] as const) {
-      const requests = prompts.map((p, i) => ({ id: `p${i}`, promptIds: p, maxTokens: 12, temperature: 1, topP: 1, seed: 100 + i, model: name }));
+    for (
+      const [name, policy] of [["tiny", new TransformerPolicy(model, null)], [
+        "iter-1b",
+        new TransformerPolicy(model, adapter),
+      ]] as const
+    ) {
+      const requests = prompts.map((p, i) => ({
+        id: `p${i}`,
+        promptIds: p,
+        maxTokens: 12,
+        temperature: 1,
+        topP: 1,
+        seed: 100 + i,
+        model: name,
+      }));
       const got = await gen.generate(requests);
       for (const [i, p] of prompts.entries()) {
-        const want = await policy.generate([p], { temperature: 1, topP: 1, maxNewTokens: 12, eosTokenIds: [256], seed: 100 + i });
+        const want = await policy.generate([p], {
+          temperature: 1,
+          topP: 1,
+          maxNewTokens: 12,
+          eosTokenIds: [256],
+          seed: 100 + i,
+        });
         assert.deepEqual(got[i].tokenIds, want.completions[0], `${name} p${i}`);
       }
       const pairs = prompts.map((p, i) => ({ id: `p${i}`, promptIds: p, completionIds: got[i].tokenIds }));
-      const local = await policy.sequenceLogProbs(pairs.map((x) => x.promptIds), pairs.map((x) => x.completionIds));
-      for (const options of [{ mode: "echo" as const }, { mode: "echo" as const, echoMaxTokens: 0 as const }, { mode: "prompt_logprobs" as const }]) {
+      const local = await policy.sequenceLogProbs(
+        pairs.map((x) => x.promptIds),
+        pairs.map((x) => x.completionIds),
+      );
+      for (
+        const options of [{ mode: "echo" as const }, { mode: "echo" as const, echoMaxTokens: 0 as const }, {
+          mode: "prompt_logprobs" as const,
+        }]
+      ) {
         const scores = await new OpenAiReferenceEngine(cfg, keyEnv, options).score(pairs, name);
-        assertClose(scores.map((s) => s.logprob), local.logProbs, { rtol: 1e-5, atol: 1e-5, message: `${name} ${JSON.stringify(options)}` });
+        assertClose(scores.map((s) => s.logprob), local.logProbs, {
+          rtol: 1e-5,
+          atol: 1e-5,
+          message: `${name} ${JSON.stringify(options)}`,
+        });
       }
     }
   } finally {

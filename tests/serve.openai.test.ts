@@ -42,7 +42,8 @@ const setup = (): Promise<Ctx> =>
 const tok = new ByteTokenizer({ chatTemplate });
 const eos = tok.eosId!;
 const encode = (text: string): number[] => tok.encode(text, { addSpecialTokens: true });
-const textOf = (ids: readonly number[]): string => tok.decode(ids.filter((i) => i !== eos), { skipSpecialTokens: true });
+const textOf = (ids: readonly number[]): string =>
+  tok.decode(ids.filter((i) => i !== eos), { skipSpecialTokens: true });
 
 /** The local answer: models/ generate on the same policy with the server's sampling mapping. */
 const local = async (
@@ -52,12 +53,21 @@ const local = async (
   seed: number,
   sampling: SamplingOptions,
 ): Promise<string[]> => {
-  const out = await policy.generate(prompts, { ...sampling, maxNewTokens: maxTokens, eosTokenIds: [eos], seed });
+  const out = await policy.generate(prompts, {
+    ...sampling,
+    maxNewTokens: maxTokens,
+    eosTokenIds: [eos],
+    seed,
+  });
   return out.completions.map(textOf);
 };
 
 const post = async (url: string, body: string, headers: Record<string, string> = {}) => {
-  const r = await fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
+  const r = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body,
+  });
   return { status: r.status, text: await r.text() };
 };
 
@@ -69,21 +79,43 @@ test("serve: /v1/models lists the base model and the adapter by name", async () 
 
 test("serve: completions with a text prompt and a seed equal local generation", async () => {
   const { client, base } = await setup();
-  const r = await client.completions.create({ model: "tiny", prompt: "Hi", max_tokens: 12, temperature: 0.8, top_p: 0.9, seed: 5 });
+  const r = await client.completions.create({
+    model: "tiny",
+    prompt: "Hi",
+    max_tokens: 12,
+    temperature: 0.8,
+    top_p: 0.9,
+    seed: 5,
+  });
   const [want] = await local(base, [encode("Hi")], 12, 5, { temperature: 0.8, topP: 0.9 });
   assert.equal(r.choices[0].text, want);
   assert.equal(r.model, "tiny");
   assert.equal(r.usage?.prompt_tokens, 3);
   assert.ok(["stop", "length"].includes(r.choices[0].finish_reason));
-  const again = await client.completions.create({ model: "tiny", prompt: "Hi", max_tokens: 12, temperature: 0.8, top_p: 0.9, seed: 5 });
+  const again = await client.completions.create({
+    model: "tiny",
+    prompt: "Hi",
+    max_tokens: 12,
+    temperature: 0.8,
+    top_p: 0.9,
+    seed: 5,
+  });
   assert.equal(again.choices[0].text, r.choices[0].text);
 });
 
 test("serve: a batch of token-id prompts with n = 2 gives rows prompt·n + j, as local generation", async () => {
   const { client, adapted } = await setup();
   const prompts = [[258, 65, 66], [258, 120]];
-  const r = await client.completions.create({ model: "iter-1", prompt: prompts, max_tokens: 8, n: 2, seed: 9 });
-  const want = await local(adapted, [prompts[0], prompts[0], prompts[1], prompts[1]], 8, 9, { temperature: 1 });
+  const r = await client.completions.create({
+    model: "iter-1",
+    prompt: prompts,
+    max_tokens: 8,
+    n: 2,
+    seed: 9,
+  });
+  const want = await local(adapted, [prompts[0], prompts[0], prompts[1], prompts[1]], 8, 9, {
+    temperature: 1,
+  });
   assert.deepEqual(r.choices.map((c) => c.index), [0, 1, 2, 3]);
   assert.deepEqual(r.choices.map((c) => c.text), want);
   assert.notEqual(want[0], want[1], "two choices of one prompt differ");
@@ -92,9 +124,11 @@ test("serve: a batch of token-id prompts with n = 2 gives rows prompt·n + j, as
 test("serve: the adapter answers differently from the base model (greedy)", async () => {
   const { client, base, adapted } = await setup();
   const prompt = [258, 104, 105];
-  const [a, b] = await Promise.all(["tiny", "iter-1"].map((model) =>
-    client.completions.create({ model, prompt, max_tokens: 10, temperature: 0 })
-  ));
+  const [a, b] = await Promise.all(
+    ["tiny", "iter-1"].map((model) =>
+      client.completions.create({ model, prompt, max_tokens: 10, temperature: 0 })
+    ),
+  );
   assert.equal(a.choices[0].text, (await local(base, [prompt], 10, 0, { greedy: true }))[0]);
   assert.equal(b.choices[0].text, (await local(adapted, [prompt], 10, 0, { greedy: true }))[0]);
   assert.notEqual(a.choices[0].text, b.choices[0].text);
@@ -102,12 +136,27 @@ test("serve: the adapter answers differently from the base model (greedy)", asyn
 
 test("serve: echo + logprobs + max_tokens 0 sums to `alpha-spin score` (base and adapter) to float32 tolerance", async () => {
   const { client, fixture } = await setup();
-  const pairs = [{ prompt: [258, 81, 58], completion: [32, 49, 43, 49, 256] }, { prompt: [258], completion: [104, 105, 33] }];
+  const pairs = [{ prompt: [258, 81, 58], completion: [32, 49, 43, 49, 256] }, {
+    prompt: [258],
+    completion: [104, 105, 33],
+  }];
   const data = join(fixture.dir, "pairs.jsonl");
-  await writeFile(data, pairs.map((p) => JSON.stringify({ prompt_ids: p.prompt, completion_ids: p.completion })).join("\n") + "\n");
+  await writeFile(
+    data,
+    pairs.map((p) => JSON.stringify({ prompt_ids: p.prompt, completion_ids: p.completion })).join("\n") +
+      "\n",
+  );
   for (const [model, extra] of [["tiny", []], ["iter-1", ["--adapter", fixture.adapterDir]]] as const) {
     const lines: string[] = [];
-    const code = await scoreCommand(["--model", fixture.modelDir, "--data", data, "--backend", "cpu", ...extra], {
+    const code = await scoreCommand([
+      "--model",
+      fixture.modelDir,
+      "--data",
+      data,
+      "--backend",
+      "cpu",
+      ...extra,
+    ], {
       write: (l) => void lines.push(l),
       warn: () => {},
     });
@@ -133,7 +182,10 @@ test("serve: echo + logprobs + max_tokens 0 sums to `alpha-spin score` (base and
         const best = Math.max(...Object.values(top as Record<string, number>));
         assert.ok(best >= c.logprobs!.token_logprobs![j + 1]! - 1e-6);
       });
-      assert.deepEqual(c.logprobs!.text_offset, c.logprobs!.tokens!.map((_, j) => c.logprobs!.tokens!.slice(0, j).join("").length));
+      assert.deepEqual(
+        c.logprobs!.text_offset,
+        c.logprobs!.tokens!.map((_, j) => c.logprobs!.tokens!.slice(0, j).join("").length),
+      );
     }
   }
 });
@@ -159,10 +211,23 @@ test("serve: a stop string cuts the text before it and finishes with stop", asyn
   const [full] = await local(base, [encode("ab")], 30, 4, { temperature: 1 });
   const stop = full.slice(5, 7); // a piece of the answer the model will write
   assert.equal(stop.length, 2);
-  const r = await client.completions.create({ model: "tiny", prompt: "ab", max_tokens: 30, seed: 4, stop: [stop] });
+  const r = await client.completions.create({
+    model: "tiny",
+    prompt: "ab",
+    max_tokens: 30,
+    seed: 4,
+    stop: [stop],
+  });
   assert.equal(r.choices[0].text, full.slice(0, full.indexOf(stop)));
   assert.equal(r.choices[0].finish_reason, "stop");
-  const stream = await client.completions.create({ model: "tiny", prompt: "ab", max_tokens: 30, seed: 4, stop: [stop], stream: true });
+  const stream = await client.completions.create({
+    model: "tiny",
+    prompt: "ab",
+    max_tokens: 30,
+    seed: 4,
+    stop: [stop],
+    stream: true,
+  });
   let text = "";
   for await (const chunk of stream) text += chunk.choices[0]?.text ?? "";
   assert.equal(text, r.choices[0].text, "streaming holds back text that may start the stop string");
@@ -170,14 +235,30 @@ test("serve: a stop string cuts the text before it and finishes with stop", asyn
 
 test("serve: chat completions render the chat template and equal local generation; streaming too", async () => {
   const { client, adapted } = await setup();
-  const messages = [{ role: "system" as const, content: "Be brief." }, { role: "user" as const, content: "Hi" }];
-  const r = await client.chat.completions.create({ model: "iter-1", messages, max_tokens: 10, seed: 2, temperature: 0.7 });
+  const messages = [{ role: "system" as const, content: "Be brief." }, {
+    role: "user" as const,
+    content: "Hi",
+  }];
+  const r = await client.chat.completions.create({
+    model: "iter-1",
+    messages,
+    max_tokens: 10,
+    seed: 2,
+    temperature: 0.7,
+  });
   const prompt = tok.encode("<|bos|>system: Be brief.\nuser: Hi\nassistant:");
   const [want] = await local(adapted, [prompt], 10, 2, { temperature: 0.7 });
   assert.equal(r.choices[0].message.content, want);
   assert.equal(r.choices[0].message.role, "assistant");
   assert.equal(r.usage?.prompt_tokens, prompt.length);
-  const stream = await client.chat.completions.create({ model: "iter-1", messages, max_tokens: 10, seed: 2, temperature: 0.7, stream: true });
+  const stream = await client.chat.completions.create({
+    model: "iter-1",
+    messages,
+    max_tokens: 10,
+    seed: 2,
+    temperature: 0.7,
+    stream: true,
+  });
   let text = "", role = "";
   for await (const chunk of stream) {
     text += chunk.choices[0]?.delta.content ?? "";
@@ -212,17 +293,26 @@ test("serve: bad requests get OpenAI error bodies with 4xx codes", async () => {
     assert.equal((e as InstanceType<typeof OpenAI.NotFoundError>).code, "model_not_found");
     return true;
   });
-  await assert.rejects(client.completions.create({ model: "tiny", prompt: "x", temperature: 3 }), (e: unknown) => {
-    assert.ok(e instanceof OpenAI.BadRequestError);
-    assert.equal((e as InstanceType<typeof OpenAI.BadRequestError>).param, "temperature");
-    return true;
-  });
-  await assert.rejects(client.completions.create({ model: "tiny", prompt: "x", max_tokens: 100 }), (e: unknown) => {
-    assert.ok(e instanceof OpenAI.BadRequestError);
-    assert.equal((e as InstanceType<typeof OpenAI.BadRequestError>).code, "context_length_exceeded");
-    return true;
-  });
-  await assert.rejects(client.completions.create({ model: "tiny", prompt: "x", max_tokens: 0 }), OpenAI.BadRequestError);
+  await assert.rejects(
+    client.completions.create({ model: "tiny", prompt: "x", temperature: 3 }),
+    (e: unknown) => {
+      assert.ok(e instanceof OpenAI.BadRequestError);
+      assert.equal((e as InstanceType<typeof OpenAI.BadRequestError>).param, "temperature");
+      return true;
+    },
+  );
+  await assert.rejects(
+    client.completions.create({ model: "tiny", prompt: "x", max_tokens: 100 }),
+    (e: unknown) => {
+      assert.ok(e instanceof OpenAI.BadRequestError);
+      assert.equal((e as InstanceType<typeof OpenAI.BadRequestError>).code, "context_length_exceeded");
+      return true;
+    },
+  );
+  await assert.rejects(
+    client.completions.create({ model: "tiny", prompt: "x", max_tokens: 0 }),
+    OpenAI.BadRequestError,
+  );
   await assert.rejects(client.completions.create({ model: "tiny", prompt: [[1, 999]] }), /not a token id/);
   const badJson = await post(`${server.url}/completions`, "{not json");
   assert.equal(badJson.status, 400);
@@ -235,7 +325,12 @@ test("serve: bad requests get OpenAI error bodies with 4xx codes", async () => {
 test("serve: concurrent requests queue and each equals its sequential answer", async () => {
   const { client } = await setup();
   const ask = (seed: number) =>
-    client.completions.create({ model: seed % 2 ? "tiny" : "iter-1", prompt: [[258, 40 + seed]], max_tokens: 8, seed });
+    client.completions.create({
+      model: seed % 2 ? "tiny" : "iter-1",
+      prompt: [[258, 40 + seed]],
+      max_tokens: 8,
+      seed,
+    });
   const together = await Promise.all([1, 2, 3, 4, 5, 6].map(ask));
   for (const [i, seed] of [1, 2, 3, 4, 5, 6].entries()) {
     assert.equal(together[i].choices[0].text, (await ask(seed)).choices[0].text);
@@ -245,7 +340,16 @@ test("serve: concurrent requests queue and each equals its sequential answer", a
 test("serve: vLLM's prompt_logprobs and return_tokens_as_token_ids", async () => {
   const { client } = await setup();
   const prompt = [258, 72, 105, 33];
-  const body = { model: "tiny", prompt, max_tokens: 1, temperature: 0, logprobs: 0, echo: true, prompt_logprobs: 1, return_tokens_as_token_ids: true };
+  const body = {
+    model: "tiny",
+    prompt,
+    max_tokens: 1,
+    temperature: 0,
+    logprobs: 0,
+    echo: true,
+    prompt_logprobs: 1,
+    return_tokens_as_token_ids: true,
+  };
   // deno-lint-ignore no-explicit-any
   const r = await client.completions.create(body as any) as any;
   const choice = r.choices[0];

@@ -50,10 +50,12 @@ export const makeServeFixture = async (maxPositions = 64): Promise<ServeFixture>
   const adapter = createLoraAdapter(model, { r: 2, alpha: 4, seed: 1 });
   const record = await adapter.toRecord();
   let s = 11;
-  const modules = Object.fromEntries(Object.entries(record.modules).map(([name, { A, B }]) => [name, {
-    A,
-    B: { shape: B.shape, data: B.data.map(() => ((s = (s * 48271) % 2147483647) / 2147483647 - 0.5)) },
-  }]));
+  const modules = Object.fromEntries(
+    Object.entries(record.modules).map(([name, { A, B }]) => [name, {
+      A,
+      B: { shape: B.shape, data: B.data.map(() => ((s = (s * 48271) % 2147483647) / 2147483647 - 0.5)) },
+    }]),
+  );
   await writePeftAdapter(adapterDir, { settings: record.settings, modules });
   adapter.dispose(), model.dispose();
   return { dir, modelDir, adapterDir, cleanup };
@@ -65,8 +67,18 @@ export const serveFixture = async (
   extra: readonly string[] = [],
 ): Promise<{ url: string; port: number; close: () => Promise<void> }> => {
   const server = await startServe([
-    "--model", fixture.modelDir, "--name", "tiny", "--adapter", `iter-1=${fixture.adapterDir}`,
-    "--port", "0", "--backend", "cpu", "--quiet", ...extra,
+    "--model",
+    fixture.modelDir,
+    "--name",
+    "tiny",
+    "--adapter",
+    `iter-1=${fixture.adapterDir}`,
+    "--port",
+    "0",
+    "--backend",
+    "cpu",
+    "--quiet",
+    ...extra,
   ]);
   if (typeof server === "number") throw new Error(`serve exited with ${server}`);
   return server;

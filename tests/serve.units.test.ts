@@ -24,7 +24,11 @@ test("serve StopText: cuts before the earliest stop string, streamed text equals
   assert.deepEqual(run("abc\n\ndef", ["\n\n"]), ["abc", true, "abc"]);
   assert.deepEqual(run("xxENDyySTOP", ["STOP", "END"]), ["xx", true, "xx"]);
   assert.deepEqual(run("no stop here", ["STOP"]), ["no stop here", false, "no stop here"]);
-  assert.deepEqual(run("ab\nc", ["\n\n"]), ["ab\nc", false, "ab\nc"], "a partial match that did not complete is released");
+  assert.deepEqual(
+    run("ab\nc", ["\n\n"]),
+    ["ab\nc", false, "ab\nc"],
+    "a partial match that did not complete is released",
+  );
 });
 
 test("serve StopText: holds back a possible stop prefix and an incomplete UTF-8 character", () => {
@@ -46,7 +50,10 @@ test("serve params: fields are checked and named", () => {
   assert.deepEqual([p.maxTokens, p.sampling, p.stop, p.seed, p.n], [5, { greedy: true }, ["\n"], 3, 1]);
   assert.equal(samplingParams({ max_completion_tokens: 7 }, 16).maxTokens, 7);
   const bad = (body: Record<string, unknown>, param: string) =>
-    assert.throws(() => samplingParams(body, 16), (e: unknown) => e instanceof ApiError && e.status === 400 && e.param === param);
+    assert.throws(
+      () => samplingParams(body, 16),
+      (e: unknown) => e instanceof ApiError && e.status === 400 && e.param === param,
+    );
   bad({ temperature: -1 }, "temperature");
   bad({ max_tokens: 0 }, "max_tokens");
   bad({ n: 2, best_of: 3 }, "best_of");
@@ -58,9 +65,14 @@ test("serve params: fields are checked and named", () => {
   assert.deepEqual(completionPrompts({ prompt: ["a", [3]] }, 10), ["a", [3]]);
   assert.throws(() => completionPrompts({ prompt: [[1, 10]] }, 10), /prompt\[0\]\[1\] = 10/);
   assert.throws(() => completionPrompts({ prompt: [] }, 10), /prompt must be/);
-  assert.deepEqual(chatMessages({ messages: [{ role: "user", content: [{ type: "text", text: "a" }, { type: "text", text: "b" }] }] }), [
-    { role: "user", content: "ab" },
-  ]);
+  assert.deepEqual(
+    chatMessages({
+      messages: [{ role: "user", content: [{ type: "text", text: "a" }, { type: "text", text: "b" }] }],
+    }),
+    [
+      { role: "user", content: "ab" },
+    ],
+  );
   assert.throws(() => chatMessages({ messages: [{ content: "x" }] }), /messages\[0\] needs a string "role"/);
 });
 
