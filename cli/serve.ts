@@ -152,6 +152,12 @@ export const startServe = async (args: readonly string[]): Promise<ServeHandle |
       allowAdapterLoading: f.allowAdapterLoading,
       ...(f.quiet ? {} : { log: (line: string) => console.error(line) }),
     });
+    const loopback = ["127.0.0.1", "localhost", "::1"].includes(f.host);
+    if (!loopback && (apiKey === undefined || apiKey === "")) {
+      console.error(
+        `alpha-spin serve: warning: listening on ${f.host} without --api-key: anyone who can reach it can use it`,
+      );
+    }
     if (!f.quiet) {
       console.error(
         `alpha-spin serve: ${models.list().map((m) => m.name).join(", ")} at ${server.url}` +

@@ -198,7 +198,8 @@ export class OpenAiGenerationEngine {
 
   /**
    * Answer every request (`concurrency` at a time); results in request order. `onResult` runs as
-   * each one arrives. The first failure is thrown once the requests in flight have settled.
+   * each one arrives. After a failure no further request starts (those in flight finish and are
+   * reported); the first failure is thrown once they have settled.
    *
    * @example
    * ```ts
@@ -212,22 +213,25 @@ export class OpenAiGenerationEngine {
     for (const r of requests) {
       if (r.promptIds.length === 0) throw new EngineRequestError(r.id, "the prompt has no tokens");
     }
+    // After the first failure no further request is started; those in flight finish (and are reported).
+    let failure: { error: unknown } | null = null;
     const settled = await Promise.allSettled(requests.map((request) =>
       this.#limit(async () => {
-        const answer = await this.#retry(request.id, () =>
-          this.#client.completions.create(
-            generationBody(
-              request,
-              this.config.model,
-            ) as unknown as OpenAI.CompletionCreateParamsNonStreaming,
-          ));
-        const result = readGeneration(request, this.config.model, answer);
-        await onResult?.(result);
-        return result;
+        if (failure !== null) throw failure.error;
+        try {
+          const body = generationBody(request, this.config.model);
+          const answer = await this.#retry(request.id, () =>
+            this.#client.completions.create(body as unknown as OpenAI.CompletionCreateParamsNonStreaming));
+          const result = readGeneration(request, this.config.model, answer);
+          await onResult?.(result);
+          return result;
+        } catch (error) {
+          failure ??= { error };
+          throw error;
+        }
       })
     ));
-    const failed = settled.find((s) => s.status === "rejected");
-    if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
+    if (failure !== null) throw (failure as { error: unknown }).error;
     return settled.map((s) => (s as PromiseFulfilledResult<GenerationResult>).value);
   }
 

@@ -179,7 +179,8 @@ export class OpenAiReferenceEngine {
 
   /**
    * Score every pair under `model` (default the config's), `concurrency` at a time; results in
-   * request order. The first failure is thrown once the requests in flight have settled.
+   * request order. After a failure no further request starts; the first failure is thrown once
+   * the requests in flight have settled.
    *
    * @example
    * ```ts
@@ -200,19 +201,27 @@ export class OpenAiReferenceEngine {
       maxBackoffMs,
       ...(this.#options.sleep ? { sleep: this.#options.sleep } : {}),
     };
+    // After the first failure no further request is started; those in flight finish (and are reported).
+    let failure: { error: unknown } | null = null;
     const settled = await Promise.allSettled(requests.map((request) =>
       this.#limit(async () => {
-        const body = referenceBody(request, model, mode, this.#options.echoMaxTokens ?? 1);
-        const answer = await withRetries(
-          request.id,
-          () => this.#client.completions.create(body as unknown as OpenAI.CompletionCreateParamsNonStreaming),
-          retry,
-        );
-        return readReference(request, model, mode, answer);
+        if (failure !== null) throw failure.error;
+        try {
+          const body = referenceBody(request, model, mode, this.#options.echoMaxTokens ?? 1);
+          const answer = await withRetries(
+            request.id,
+            () =>
+              this.#client.completions.create(body as unknown as OpenAI.CompletionCreateParamsNonStreaming),
+            retry,
+          );
+          return readReference(request, model, mode, answer);
+        } catch (error) {
+          failure ??= { error };
+          throw error;
+        }
       })
     ));
-    const failed = settled.find((s) => s.status === "rejected");
-    if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
+    if (failure !== null) throw (failure as { error: unknown }).error;
     return settled.map((s) => (s as PromiseFulfilledResult<ReferenceScore>).value);
   }
 }

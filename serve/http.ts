@@ -4,7 +4,7 @@
  * wait their turn; answers do not depend on what else is queued, since each request's sampling
  * streams come from its own seed).
  *
- * Routes: `GET /health`, `GET /v1/models`, `POST /v1/completions` (completions.ts),
+ * Routes: `GET /health`, `GET /v1/models` (and `/v1/models/<name>`), `POST /v1/completions` (completions.ts),
  * `POST /v1/chat/completions` (chat.ts), and with `allowAdapterLoading` vLLM's
  * `POST /v1/load_lora_adapter {lora_name, lora_path}` and `POST /v1/unload_lora_adapter {lora_name}`.
  * With an `apiKey`, every `/v1/` route needs `Authorization: Bearer <key>` (401 otherwise);
@@ -27,7 +27,7 @@ import { chatCompletions } from "./chat.ts";
 import { completions } from "./completions.ts";
 import { ApiError, errorBody, errorStatus } from "./errors.ts";
 import type { Body } from "./params.ts";
-import type { ModelRegistry } from "./registry.ts";
+import type { ModelRegistry, ServedModel } from "./registry.ts";
 import type { EventStream, Reply } from "./reply.ts";
 
 /** Options of {@link startServer}. */
@@ -142,16 +142,18 @@ const checkKey = (req: IncomingMessage, apiKey: string): void => {
   }
 };
 
+const modelCard = (m: ServedModel): Record<string, unknown> => ({
+  id: m.name,
+  object: "model",
+  created: m.created,
+  owned_by: "alpha-spin",
+  root: m.path,
+  parent: m.parent,
+});
+
 const modelList = (models: ModelRegistry): unknown => ({
   object: "list",
-  data: models.list().map((m) => ({
-    id: m.name,
-    object: "model",
-    created: m.created,
-    owned_by: "alpha-spin",
-    root: m.path,
-    parent: m.parent,
-  })),
+  data: models.list().map(modelCard),
 });
 
 const stringField = (body: Body, name: string): string => {
@@ -208,9 +210,10 @@ export const serveHandler = (
         return Promise.resolve();
       };
     }
-    if (path === "/v1/models") {
+    if (path === "/v1/models" || path.startsWith("/v1/models/")) {
       if (req.method !== "GET") throw new ApiError(405, `use GET for ${path}`);
-      return reply.json(200, modelList(models));
+      if (path === "/v1/models") return reply.json(200, modelList(models));
+      return reply.json(200, modelCard(models.get(decodeURIComponent(path.slice("/v1/models/".length)))));
     }
     const handler = post[path];
     if (handler === undefined) {

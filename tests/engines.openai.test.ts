@@ -272,6 +272,17 @@ test("engines: at most `concurrency` requests in flight; results in request orde
   assert.deepEqual([...seen].sort(), requests.map((r) => r.id).sort());
 });
 
+test("engines: after a failure no further request starts; answers in flight are still reported", async () => {
+  const err = { status: 400, body: { error: { message: "bad", type: "x", param: null, code: null } } };
+  const fake = fakeFetch([{ body: vllmCompletion("google/gemma-2b", [4], "stop"), delayMs: 40 }, err]);
+  const engine = new OpenAiGenerationEngine(config({ concurrency: 2 }), env, { fetch: fake.fetch });
+  const reported: string[] = [];
+  const requests = Array.from({ length: 6 }, (_, i) => ({ ...request, id: `p${i}` }));
+  await assert.rejects(engine.generate(requests, (r) => void reported.push(r.id)), /p1: HTTP 400/);
+  assert.equal(fake.recorded.length, 2, "only the two requests already in flight were sent");
+  assert.deepEqual(reported, ["p0"]);
+});
+
 test("engines: the config never holds the key: apiKey refused, a missing variable named", () => {
   assert.throws(
     () =>

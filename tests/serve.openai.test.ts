@@ -75,6 +75,9 @@ test("serve: /v1/models lists the base model and the adapter by name", async () 
   const { client } = await setup();
   const page = await client.models.list();
   assert.deepEqual(page.data.map((m) => m.id), ["tiny", "iter-1"]);
+  const card = await client.models.retrieve("iter-1") as unknown as { id: string; parent: string };
+  assert.deepEqual([card.id, card.parent], ["iter-1", "tiny"]);
+  await assert.rejects(client.models.retrieve("nope"), OpenAI.NotFoundError);
 });
 
 test("serve: completions with a text prompt and a seed equal local generation", async () => {
