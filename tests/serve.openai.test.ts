@@ -193,6 +193,34 @@ test("serve: echo + logprobs + max_tokens 0 sums to `alpha-spin score` (base and
   }
 });
 
+test("serve: logprobs of generated tokens (no echo) sum to the score of the returned ids", async () => {
+  const { client, base } = await setup();
+  const prompt = [258, 103, 111];
+  const body = {
+    model: "tiny",
+    prompt,
+    max_tokens: 8,
+    temperature: 0,
+    logprobs: 2,
+    return_tokens_as_token_ids: true,
+  };
+  const r = await client.completions.create(body as OpenAI.CompletionCreateParamsNonStreaming);
+  const lp = r.choices[0].logprobs!;
+  const ids = lp.tokens!.map((t) => Number(t.replace("token_id:", "")));
+  assert.ok(ids.length >= 1 && ids.length <= 8);
+  assert.equal(lp.token_logprobs!.length, ids.length);
+  lp.top_logprobs!.forEach((top, i) => {
+    assert.equal(Object.keys(top!).length, 2);
+    assert.equal(
+      Math.max(...Object.values(top as Record<string, number>)),
+      lp.token_logprobs![i],
+      "greedy: the top-1 token",
+    );
+  });
+  const local = await base.sequenceLogProbs([prompt], [ids]);
+  assertClose([lp.token_logprobs!.reduce((a, b) => a! + b!, 0)!], local.logProbs, { rtol: 1e-5, atol: 1e-5 });
+});
+
 test("serve: streaming completions concatenate to the unstreamed text and end with [DONE]", async () => {
   const { client, server } = await setup();
   const request = { model: "tiny", prompt: "Hello", max_tokens: 16, seed: 3, temperature: 0.9 } as const;
