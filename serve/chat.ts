@@ -101,7 +101,7 @@ export const chatCompletions = async (body: Body, models: ModelRegistry, reply: 
     events.end();
     return;
   }
-  const sampled = await sampleChoices(model, models, [prompt], params);
+  const sampled = await sampleChoices(model, models, [prompt], params, { aborted: () => reply.closed });
   const choices = [];
   for (const [row, c] of sampled.entries()) {
     let logprobs = null;

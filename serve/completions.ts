@@ -174,7 +174,7 @@ export const completions = async (body: Body, models: ModelRegistry, reply: Repl
     events.end();
     return;
   }
-  const sampled = await sampleChoices(model, models, ids, params);
+  const sampled = await sampleChoices(model, models, ids, params, { aborted: () => reply.closed });
   const choices = [];
   for (const [row, c] of sampled.entries()) {
     const prompt = ids[c.prompt];

@@ -51,7 +51,7 @@ export interface RunningServer {
   /** The OpenAI base URL, e.g. `http://127.0.0.1:8000/v1`. */
   readonly url: string;
   readonly port: number;
-  /** Stop listening and close open connections. */
+  /** Stop listening, close open connections, and wait for the generation under way to stop. */
   close(): Promise<void>;
 }
 
@@ -63,6 +63,11 @@ class Serial {
     const result = this.#tail.then(task);
     this.#tail = result.catch(() => {});
     return result;
+  }
+
+  /** Resolves when every task queued so far has finished. */
+  async idle(): Promise<void> {
+    await this.#tail;
   }
 }
 
@@ -93,9 +98,15 @@ const readBody = (req: IncomingMessage, limit: number): Promise<Body> =>
 
 const replyTo = (res: ServerResponse): Reply & { started: () => boolean } => {
   let stream: EventStream | null = null;
+  let gone = false;
+  res.on("close", () => void (gone ||= !res.writableEnded));
   return {
     started: () => res.headersSent,
+    get closed() {
+      return gone || res.destroyed;
+    },
     json(status, body) {
+      if (gone || res.destroyed || res.writableEnded) return;
       const text = JSON.stringify(body);
       res.writeHead(status, {
         "content-type": "application/json",
@@ -173,7 +184,7 @@ const stringField = (body: Body, name: string): string => {
 export const serveHandler = (
   models: ModelRegistry,
   options: ServeOptions = {},
-): (req: IncomingMessage, res: ServerResponse) => void => {
+): ((req: IncomingMessage, res: ServerResponse) => void) & { drain: () => Promise<void> } => {
   const queue = new Serial();
   const limit = options.maxBodyBytes ?? 32 << 20;
   const route = async (req: IncomingMessage, reply: Reply): Promise<void> => {
@@ -223,18 +234,23 @@ export const serveHandler = (
     const body = await readBody(req, limit);
     await queue.run(() => handler(body));
   };
-  return (req, res) => {
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const started = Date.now();
     const reply = replyTo(res);
     route(req, reply).catch((error) => {
-      if (reply.started()) {
-        // Mid-stream: the status is sent already; say what happened in the stream.
-        const events = reply.events();
-        events.send(errorBody(error));
-        events.end();
-      } else reply.json(errorStatus(error), errorBody(error));
+      try {
+        if (reply.started()) {
+          // Mid-stream: the status is sent already; say what happened in the stream.
+          const events = reply.events();
+          events.send(errorBody(error));
+          events.end();
+        } else reply.json(errorStatus(error), errorBody(error));
+      } catch {
+        // The connection is gone: nobody to tell.
+      }
     }).finally(() => options.log?.(`${req.method} ${req.url} ${res.statusCode} ${Date.now() - started} ms`));
   };
+  return Object.assign(handle, { drain: () => queue.idle() });
 };
 
 /**
@@ -247,7 +263,8 @@ export const serveHandler = (
  */
 export const startServer = (models: ModelRegistry, options: ServeOptions = {}): Promise<RunningServer> => {
   const host = options.host ?? "127.0.0.1";
-  const server = createServer(serveHandler(models, options));
+  const handler = serveHandler(models, options);
+  const server = createServer(handler);
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port ?? 8000, host, () => {
@@ -257,11 +274,15 @@ export const startServer = (models: ModelRegistry, options: ServeOptions = {}): 
       resolve({
         url: `http://${shown}:${port}/v1`,
         port,
-        close: () =>
-          new Promise<void>((done, fail) => {
+        // Stop listening, drop the connections (a generation for a dropped client stops at its next
+        // token), then wait for the queue, so the caller may free the models afterwards.
+        close: async () => {
+          await new Promise<void>((done, fail) => {
             server.close((e) => (e ? fail(e) : done()));
             (server as { closeAllConnections?: () => void }).closeAllConnections?.();
-          }),
+          });
+          await handler.drain();
+        },
       });
     });
   });

@@ -31,6 +31,8 @@ export interface Reply {
   json(status: number, body: unknown): void;
   /** Start an event stream (status 200). */
   events(): EventStream;
+  /** Whether the client has gone away before the answer was sent (stop generating for it). */
+  readonly closed: boolean;
 }
 
 /**

@@ -373,3 +373,51 @@ test("engines against alpha-spin serve: sampled ids equal local generation; refe
     await fixture.cleanup();
   }
 });
+
+test("engines: a server killed mid-run and restarted on its port: retries carry on, each answer arrives once, as in an uninterrupted run", async () => {
+  const fixture = await makeServeFixture();
+  let server = await serveFixture(fixture);
+  try {
+    const cfg = checkOpenAiEngineConfig(
+      {
+        baseUrl: server.url,
+        model: "tiny",
+        concurrency: 2,
+        maxRetries: 30,
+        backoffMs: 50,
+        maxBackoffMs: 200,
+      },
+      "test",
+    );
+    const requests = Array.from({ length: 8 }, (_, i) => ({
+      id: `p${i}`,
+      promptIds: [258, 97 + i],
+      maxTokens: 12,
+      temperature: 1,
+      topP: 1,
+      seed: i,
+    }));
+    const uninterrupted = await new OpenAiGenerationEngine(cfg, {}).generate(requests);
+    const reported: string[] = [];
+    let restart: Promise<void> | null = null;
+    const port = server.port;
+    const out = await new OpenAiGenerationEngine(cfg, {}).generate(requests, (r) => {
+      reported.push(r.id);
+      restart ??= (async () => {
+        await server.close(); // drops the request in flight
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        server = await serveFixture(fixture, [], port);
+      })();
+    });
+    await restart;
+    assert.deepEqual(out.map((r) => r.tokenIds), uninterrupted.map((r) => r.tokenIds));
+    assert.deepEqual(
+      [...reported].sort(),
+      requests.map((r) => r.id).sort(),
+      "every answer reported exactly once",
+    );
+  } finally {
+    await server.close();
+    await fixture.cleanup();
+  }
+});

@@ -61,10 +61,11 @@ export const makeServeFixture = async (maxPositions = 64): Promise<ServeFixture>
   return { dir, modelDir, adapterDir, cleanup };
 };
 
-/** `alpha-spin serve` on port 0 with the fixture's model ("tiny") and adapter ("iter-1"). */
+/** `alpha-spin serve` on `port` (default 0: a free one) with the fixture's model ("tiny") and adapter ("iter-1"). */
 export const serveFixture = async (
   fixture: ServeFixture,
   extra: readonly string[] = [],
+  port = 0,
 ): Promise<{ url: string; port: number; close: () => Promise<void> }> => {
   const server = await startServe([
     "--model",
@@ -74,7 +75,7 @@ export const serveFixture = async (
     "--adapter",
     `iter-1=${fixture.adapterDir}`,
     "--port",
-    "0",
+    String(port),
     "--backend",
     "cpu",
     "--quiet",
