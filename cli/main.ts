@@ -41,6 +41,10 @@ const commands: Record<string, SubCommand> = {
     summary: "the main job: α-SPIN on the embedded default model, a per-iteration table and report.html",
     run: async (args) => (await import("./spin.ts")).spinCommand(args),
   },
+  serve: {
+    summary: "an OpenAI-compatible HTTP server for a model folder and its LoRA adapters by name",
+    run: async (args) => (await import("./serve.ts")).serveCommand(args),
+  },
   eval: {
     summary: "evaluate a model (+ adapter): synthetic-task metrics, held-out NLL, exact match, multiple choice",
     run: async (args) => (await import("./eval.ts")).evalCommand(args),
