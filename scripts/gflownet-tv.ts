@@ -7,8 +7,8 @@
  * - token-level mixing: exact distribution; costs 2 forwards per answer token (both models);
  * - importance resampling with K candidates: distribution estimated from `--draws` kept answers;
  *   costs K token-level candidates per kept answer;
- * - the GFlowNet sampler (a LoRA adapter fitted by sub-trajectory balance): exact distribution
- *   after each checkpoint's steps; costs its training (train/gflownet.ts counts the forward tokens)
+ * - the GFlowNet sampler (a LoRA adapter fitted by sub-trajectory balance, started at π_prev's
+ *   adapter, or at π_base with `--init base`): exact distribution after each checkpoint's steps; costs its training (train/gflownet.ts counts the forward tokens)
  *   plus one forward per answer token.
  *
  * Compute is counted in model-token forward passes for `--answers` kept answers (one iteration's
@@ -52,6 +52,7 @@ const spec = {
     steps: { type: "number", default: 400, description: "GFlowNet optimizer steps (checkpoints at 1/8, 1/4, 1/2 and all)" },
     answers: { type: "number", default: 1000, description: "kept answers the compute is counted for" },
     draws: { type: "number", default: 20000, description: "draws estimating the resampled distribution" },
+    init: { type: "string", default: "prev", valueName: "prev|base", description: "the sampler's adapter starts as π_prev's (prev) or fresh, i.e. π_base (base)" },
     backend: { type: "string", default: "cpu", description: "tfjs backend" },
   },
   positionals: [],
@@ -70,13 +71,15 @@ interface Row {
 }
 
 /** One seed: the token-level TV and, per checkpoint, the GFlowNet's and equal-cost resampling's. */
-const runSeed = async (seed: number, alpha: number, steps: number, kept: number, draws: number): Promise<{ token: number; rows: Row[] }> => {
+const runSeed = async (seed: number, alpha: number, steps: number, kept: number, draws: number, init: string): Promise<{ token: number; rows: Row[] }> => {
   const config = makeConfig({ family: "gpt2", vocabSize: 5, hiddenSize: 16, numLayers: 1, numHeads: 2, maxPositions: 16, eosTokenIds: [EOS], bosTokenId: BOS, padTokenId: EOS });
   const model = createTransformer(config, { seed, initStd: 0.5 });
   const prevAdapter = createLoraAdapter(model, { r: 4, targetModules: "all-linear", seed: seed + 100 });
   prevAdapter.variables().forEach((v, i) => v.assign(tf.randomNormal(v.shape, 0, 0.8, "float32", seed * 1000 + i)));
   const prev = new TransformerPolicy(model, prevAdapter), base = new TransformerPolicy(model, null);
-  const sampler = new TransformerPolicy(model, createLoraAdapter(model, { r: 4, targetModules: "all-linear", seed: seed + 200 }));
+  const samplerAdapter = createLoraAdapter(model, { r: 4, targetModules: "all-linear", seed: seed + 200 });
+  if (init === "prev") samplerAdapter.variables().forEach((v, i) => v.assign(prevAdapter.variables()[i]));
+  const sampler = new TransformerPolicy(model, samplerAdapter);
   const targets = prompts.map((p) => mixtureDistribution(prev, base, alpha, p, answers, EOS, L));
   const tokenLevel = prompts.map((p) => policyDistribution(tokenMixturePolicy(prev, base, alpha), p, answers, EOS, L));
   const token = targets.reduce((s, m, i) => s + totalVariation(m, tokenLevel[i]), 0) / prompts.length;
@@ -109,10 +112,14 @@ const main = async (): Promise<number> => {
   const parsed = parseOrExit(spec, process.argv.slice(2));
   if (typeof parsed === "number") return parsed;
   const f = parsed.flags;
+  if (f.init !== "prev" && f.init !== "base") {
+    console.error(`--init must be prev or base (got ${f.init})`);
+    return 2;
+  }
   await loadBackend(f.backend as BackendRequest);
   const results = [];
   for (let seed = 1; seed <= f.seeds; seed++) {
-    results.push(await runSeed(seed, f.alpha, f.steps, f.answers, f.draws));
+    results.push(await runSeed(seed, f.alpha, f.steps, f.answers, f.draws, f.init));
     process.stderr.write(`seed ${seed} done\n`);
   }
   const fmt = (xs: number[]) => {
@@ -120,7 +127,7 @@ const main = async (): Promise<number> => {
     return Number.isNaN(s.halfWidth) ? s.mean.toFixed(3) : `${s.mean.toFixed(3)} ± ${s.halfWidth.toFixed(3)}`;
   };
   const perAnswer = prompts.reduce((s, p) => s + p.length + L, 0) / prompts.length;
-  console.log(`α = ${f.alpha}, ${f.seeds} seed(s), ${answers.length} answers per prompt, compute for ${f.answers} kept answers`);
+  console.log(`α = ${f.alpha}, sampler initialized at π_${f.init}, ${f.seeds} seed(s), ${answers.length} answers per prompt, compute for ${f.answers} kept answers`);
   console.log(`token-level mixing: cost ${(f.answers * 2 * perAnswer).toExponential(2)} forward tokens, TV ${fmt(results.map((r) => r.token))}\n`);
   console.log("| GFlowNet steps | compute (forward tokens) | TV GFlowNet | resampling K at equal compute | TV resampling |");
   console.log("|---|---|---|---|---|");
