@@ -41,6 +41,9 @@ import math
 import sys
 
 REF_COLUMNS = ("ref_chosen_logps", "ref_rejected_logps")
+# TRL losses that see the reference only through the margin, where the mixture's unknown per-prompt
+# log-normaliser log Z_t(x) cancels (docs/losses.md); the others need 0 < α < 1 excluded.
+MARGIN_ONLY_LOSSES = ("sigmoid", "hinge", "robust", "exo_pair", "discopop")
 TESTED_TRL = ("0.29.1", "1.10.0.dev0")  # the range of TRL versions whose source was read
 
 
@@ -62,7 +65,7 @@ def parse_args(argv):
     p.add_argument("--gradient-accumulation", type=int, default=4)
     p.add_argument("--warmup-ratio", type=float, default=0.1)
     p.add_argument("--max-length", type=int, default=0, help="TRL's max_length; 0: no truncation")
-    p.add_argument("--loss-type", default="sigmoid", help="any TRL loss_type that reads a reference")
+    p.add_argument("--loss-type", default="sigmoid", help="TRL loss_type; margin-only unless --alpha is 0 or 1")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--iteration", type=int, default=0, help="for the run name only")
     p.add_argument("--no-bf16", action="store_true", help="train in fp32 (bf16 by default)")
@@ -70,12 +73,18 @@ def parse_args(argv):
     p.add_argument("--attn-implementation", default=None, help="e.g. eager for gemma-2, sdpa")
     p.add_argument("--verify-ref", type=int, default=0,
                    help="recompute the reference of the first N pairs with TRL's tokenization and compare")
-    p.add_argument("--alpha", type=float, default=None, help="α of this iteration (needed by --verify-ref)")
+    p.add_argument("--alpha", type=float, default=None,
+                   help="α of this iteration (needed by --verify-ref and by losses that are not margin-only)")
     p.add_argument("--verify-tol", type=float, default=0.5,
                    help="largest accepted |difference| in nats (bf16 forwards differ by a few tenths)")
     args = p.parse_args(argv)
-    if args.verify_ref > 0 and (args.alpha is None or not 0 <= args.alpha <= 1):
-        p.error("--verify-ref needs --alpha in [0, 1]")
+    if args.alpha is not None and not 0 <= args.alpha <= 1:
+        p.error("--alpha must be in [0, 1]")
+    if args.verify_ref > 0 and args.alpha is None:
+        p.error("--verify-ref needs --alpha")
+    if args.loss_type not in MARGIN_ONLY_LOSSES and args.alpha not in (0, 1):
+        p.error(f"--loss-type {args.loss_type} reads each reference log-prob on its own, so the mixture's "
+                f"log Z_t(x) does not cancel: use one of {', '.join(MARGIN_ONLY_LOSSES)}, or give --alpha 0 or 1")
     return args
 
 
