@@ -24,15 +24,16 @@ and no network): run it once with ``--verify-ref 8`` before trusting it.
 What must agree for the columns to be right (``--verify-ref N`` measures it): TRL tokenizes
 ``prompt`` and ``prompt + chosen`` with the tokenizer's special tokens (Gemma: a BOS), appends the
 tokenizer's EOS text to ``chosen``/``rejected`` when missing, and sums log-probs over the completion
-tokens after the prompt, EOS included; ``--max-length`` (default: none) would cut completions that
-alpha-spin scored whole.
+tokens after the prompt, EOS included; it keeps the first ``--max-length`` tokens of prompt + completion,
+which is alpha-spin's rule (``maxLength``, default 1024 in both) as long as no prompt was longer than the
+run's ``maxPromptLength`` (alpha-spin keeps a long prompt's end, TRL the start of the whole sequence).
 
 Example (one iteration, t = 2, four GPUs):
 
     accelerate launch --num_processes 4 scripts/trl_dpo_alpha_spin.py \\
         --pairs runs/demo/iter-2/pairs.dpo.parquet --model google/gemma-2b \\
         --init-adapter runs/demo/iter-1/adapter --output-dir runs/demo/iter-2/trainer-output \\
-        --beta 0.1 --learning-rate 5e-5 --epochs 2 --lora-r 16 --lora-alpha 32 \\
+        --beta 0.1 --alpha 0.5 --learning-rate 5e-5 --epochs 3 --lora-r 16 --lora-alpha 16 \\
         --lora-targets q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj --seed 2
 """
 
@@ -55,16 +56,17 @@ def parse_args(argv):
     p.add_argument("--output-dir", required=True, help="where the new adapter is saved")
     p.add_argument("--beta", type=float, required=True)
     p.add_argument("--learning-rate", type=float, default=5e-5)
-    p.add_argument("--epochs", type=float, default=2)
+    p.add_argument("--epochs", type=float, default=3)
     p.add_argument("--lora-r", type=int, default=16)
-    p.add_argument("--lora-alpha", type=float, default=32)
+    p.add_argument("--lora-alpha", type=float, default=16)
     p.add_argument("--lora-dropout", type=float, default=0.05)
     p.add_argument("--lora-targets", default="q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj",
                    help="comma-separated module names, or all-linear")
     p.add_argument("--per-device-batch-size", type=int, default=4)
     p.add_argument("--gradient-accumulation", type=int, default=4)
     p.add_argument("--warmup-ratio", type=float, default=0.1)
-    p.add_argument("--max-length", type=int, default=0, help="TRL's max_length; 0: no truncation")
+    p.add_argument("--max-length", type=int, default=1024,
+                   help="TRL's max_length (keep_start): the run's maxLength; 0: no truncation")
     p.add_argument("--loss-type", default="sigmoid", help="TRL loss_type; margin-only unless --alpha is 0 or 1")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--iteration", type=int, default=0, help="for the run name only")
