@@ -12,7 +12,13 @@ import { assert, isDeno, test } from "./harness.ts";
 import { type PreferenceRecord, withAlphaMixedReference } from "../data/export.ts";
 import { configFromHf } from "../models/hf-config.ts";
 import { readPeftAdapter } from "../models/peft.ts";
-import { renderTrainCommand, shellQuote, type TrainCommandValues, trainOnCommand } from "../train/external-command.ts";
+import {
+  renderTrainCommand,
+  runTrainCommand,
+  shellQuote,
+  type TrainCommandValues,
+  trainOnCommand,
+} from "../train/external-command.ts";
 
 const here = import.meta.dirname ?? new URL(".", import.meta.url).pathname;
 const modelDir = join(here, "fixtures", "hf-tiny-llama");
@@ -93,7 +99,12 @@ test("renderTrainCommand: every value is one shell word through /bin/sh; ${VAR} 
   assert.deepEqual(words, [v.pairsJsonl, v.pairsParquet, v.baseModel, "", v.outputDir, "0.1", "2", "42", "kept"]);
   assert.throws(() => renderTrainCommand("train {pairs} {outdir}", v), /unknown placeholder \{pairs\}.*unknown placeholder \{outdir\}/);
   assert.throws(() => renderTrainCommand("train --lr {learning_rate}", v), /placeholder \{learning_rate\} has no value/);
-  assert.equal(renderTrainCommand("x {lora_targets}", { ...v, loraTargets: ["q_proj", "v_proj"] }), "x 'q_proj,v_proj'");
+  assert.throws(() => renderTrainCommand("train {pairs_jsonl}", v), /it must use \{output_dir\}/);
+  assert.throws(() => renderTrainCommand("train {output_dir}", v), /it must use \{pairs_jsonl\} or \{pairs_parquet\}/);
+  assert.equal(
+    renderTrainCommand("x {lora_targets} {pairs_parquet} {output_dir}", { ...v, loraTargets: ["q_proj", "v_proj"] }),
+    `x 'q_proj,v_proj' 'it'\\''s; rm -rf $HOME \`x\`' 'out "dir"'`,
+  );
 });
 
 test("two iterations on the fake trainer: pairs exported, adapters imported as iterates, t = 2 starts at t = 1's", async () => {
@@ -123,6 +134,23 @@ test("two iterations on the fake trainer: pairs exported, adapters imported as i
     const q2 = (await readPeftAdapter(r2.adapterDir)).modules["model.layers.1.self_attn.q_proj"];
     const b2 = b1 + 0.2 * meanMargin(2);
     assert.ok(q2.B.data.every((x) => Math.abs(x - b2) < 1e-5), `B = ${b2}, got ${q2.B.data[0]}`);
+  });
+});
+
+test("an aborted command is killed and reported; a command that is not found is an exit code 127", async () => {
+  await withDir(async (dir) => {
+    const logPath = join(dir, "run.log");
+    const controller = new AbortController();
+    const running = runTrainCommand({ command: "echo started; exec sleep 30", logPath, signal: controller.signal });
+    setTimeout(() => controller.abort(), 300);
+    const t0 = Date.now();
+    await assert.rejects(running, /the training command was killed by SIGTERM \(aborted\):\n {2}echo started; exec sleep 30/);
+    assert.ok(Date.now() - t0 < 10_000);
+    await assert.rejects(
+      () => runTrainCommand({ command: "no-such-trainer-xyz --go", logPath }),
+      /exited with code 127:[\s\S]*no-such-trainer-xyz: (\d+: )?(no-such-trainer-xyz: )?not found/,
+    );
+    assert.match(readFileSync(logPath, "utf8"), /alpha-spin runs: echo started[\s\S]*started\n[\s\S]*alpha-spin runs: no-such/);
   });
 });
 

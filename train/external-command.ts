@@ -126,6 +126,11 @@ export const renderTrainCommand = (template: string, values: TrainCommandValues)
     }
     return shellQuote(value);
   });
+  const uses = (name: string) => [...template.matchAll(placeholderPattern)].some((m) => m[1] === name);
+  if (!uses("output_dir")) problems.push("it must use {output_dir} (where the command saves the adapter)");
+  if (!uses("pairs_jsonl") && !uses("pairs_parquet")) {
+    problems.push("it must use {pairs_jsonl} or {pairs_parquet} (the pairs to train on)");
+  }
   if (problems.length > 0) throw new Error(`training command template: ${problems.join("; ")}`);
   return rendered;
 };
@@ -166,6 +171,8 @@ export const runTrainCommand = async (options: RunCommandOptions): Promise<numbe
     log.once("error", fail);
   });
   log.write(`# ${new Date().toISOString()} alpha-spin runs: ${command}\n`);
+  let logError: Error | undefined;
+  log.on("error", (e) => (logError ??= e)); // a full disk must not crash the run; reported below
   const started = performance.now();
   let outcome: { code: number | null; signal: string | null; error?: Error };
   try {
@@ -180,19 +187,26 @@ export const runTrainCommand = async (options: RunCommandOptions): Promise<numbe
       });
       child.stdout.pipe(log, { end: false });
       child.stderr.pipe(log, { end: false });
-      child.once("error", (error) => done({ code: null, signal: null, error }));
-      child.once("close", (code, signal) => done({ code, signal }));
+      let error: Error | undefined;
+      child.once("error", (e) => {
+        error = e;
+        // A process that never started has no 'close' to wait for; an aborted one closes after the kill.
+        if (child.pid === undefined) done({ code: null, signal: null, error });
+      });
+      child.once("close", (code, signal) => done({ code, signal, error }));
     });
   } finally {
     await new Promise<void>((ok) => log.end(ok));
   }
   const seconds = (performance.now() - started) / 1000;
-  if (outcome.code === 0) return seconds;
-  const how = outcome.error !== undefined
-    ? `could not be run (${outcome.error.message})`
-    : outcome.signal !== null
-    ? `was killed by ${outcome.signal}`
-    : `exited with code ${outcome.code}`;
+  if (outcome.code === 0 && logError === undefined) return seconds;
+  if (outcome.code === 0) throw new Error(`the training command's log ${logPath} could not be written: ${logError!.message}`);
+  const aborted = options.signal?.aborted === true ? " (aborted)" : "";
+  const how = outcome.signal !== null
+    ? `was killed by ${outcome.signal}${aborted}`
+    : outcome.code !== null
+    ? `exited with code ${outcome.code}${aborted}`
+    : `could not be run (${outcome.error?.message ?? "no exit status"})`;
   throw new Error(
     `the training command ${how}:\n  ${command}\n  log: ${logPath}\n  last lines of the log:\n${await lastLines(
       logPath,
