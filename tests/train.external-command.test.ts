@@ -146,11 +146,17 @@ test("an aborted command is killed and reported; a command that is not found is 
     const t0 = Date.now();
     await assert.rejects(running, /the training command was killed by SIGTERM \(aborted\):\n {2}echo started; exec sleep 30/);
     assert.ok(Date.now() - t0 < 10_000);
+    const seen: string[] = [];
+    await runTrainCommand({ command: "echo to-the-log; echo to-stderr >&2", logPath, onOutput: (t) => seen.push(t) });
+    assert.deepEqual(seen.join("").split("\n").filter((l) => l !== "").sort(), ["to-stderr", "to-the-log"]);
     await assert.rejects(
       () => runTrainCommand({ command: "no-such-trainer-xyz --go", logPath }),
       /exited with code 127:[\s\S]*no-such-trainer-xyz: (\d+: )?(no-such-trainer-xyz: )?not found/,
     );
-    assert.match(readFileSync(logPath, "utf8"), /alpha-spin runs: echo started[\s\S]*started\n[\s\S]*alpha-spin runs: no-such/);
+    assert.match(
+      readFileSync(logPath, "utf8"),
+      /alpha-spin runs: echo started[\s\S]*started\n[\s\S]*to-the-log\n[\s\S]*alpha-spin runs: no-such/,
+    );
   });
 });
 

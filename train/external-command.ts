@@ -40,8 +40,8 @@
  */
 import { spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
-import { readdir, readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, readdir, readFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { type PreferenceRecord, writeTrlDpoJsonl, writeTrlDpoParquet } from "../data/export.ts";
 import { DataError, type DataProblem } from "../data/jsonl.ts";
 import { writePeftAdapter } from "../models/peft.ts";
@@ -145,6 +145,8 @@ export interface RunCommandOptions {
   readonly cwd?: string;
   /** Aborting kills the command (SIGTERM). */
   readonly signal?: AbortSignal;
+  /** Also receives the command's output as it comes (e.g. to show it on the terminal). */
+  readonly onOutput?: (text: string) => void;
 }
 
 const lastLines = async (path: string, n: number): Promise<string> => {
@@ -165,6 +167,7 @@ const lastLines = async (path: string, n: number): Promise<string> => {
  */
 export const runTrainCommand = async (options: RunCommandOptions): Promise<number> => {
   const { command, logPath } = options;
+  await mkdir(dirname(logPath), { recursive: true });
   const log = createWriteStream(logPath, { flags: "a" });
   await new Promise<void>((ok, fail) => {
     log.once("open", () => ok());
@@ -187,6 +190,13 @@ export const runTrainCommand = async (options: RunCommandOptions): Promise<numbe
       });
       child.stdout.pipe(log, { end: false });
       child.stderr.pipe(log, { end: false });
+      if (options.onOutput !== undefined) {
+        // One decoder per stream, so a character split across chunks is decoded whole.
+        for (const stream of [child.stdout, child.stderr]) {
+          const decoder = new TextDecoder();
+          stream.on("data", (chunk: Uint8Array) => options.onOutput!(decoder.decode(chunk, { stream: true })));
+        }
+      }
       let error: Error | undefined;
       child.once("error", (e) => {
         error = e;
@@ -280,6 +290,7 @@ export interface TrainOnCommandOptions {
   readonly logPath?: string;
   readonly cwd?: string;
   readonly signal?: AbortSignal;
+  readonly onOutput?: (text: string) => void;
 }
 
 /** What {@link trainOnCommand} did. */
@@ -310,7 +321,13 @@ export const trainOnCommand = async (options: TrainOnCommandOptions): Promise<Tr
   const command = renderTrainCommand(options.template, { ...options.values, ...paths }); // template errors first
   await checkEmptyOutput(outputDir);
   await writeTrainingPairs(dir, options.records);
-  const seconds = await runTrainCommand({ command, logPath, cwd: options.cwd, signal: options.signal });
+  const seconds = await runTrainCommand({
+    command,
+    logPath,
+    cwd: options.cwd,
+    signal: options.signal,
+    onOutput: options.onOutput,
+  });
   const adapter = await importTrainedAdapter(outputDir, options.expect).catch((error: Error) => {
     throw new Error(`the training command succeeded (log: ${logPath}) but ${error.message}`);
   });
