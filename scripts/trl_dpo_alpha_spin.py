@@ -11,7 +11,8 @@ TRL cannot take those columns as they are. With ``precompute_ref_log_probs=False
 ignores them and runs its own reference forward (the base model with adapters off, or a frozen copy
 of the init adapter); with ``precompute_ref_log_probs=True`` ``DPOTrainer._precompute_ref_logps``
 computes them again from its own reference and adds them next to ours (``concatenate_datasets(…,
-axis=1)`` since v1.6.0, ``add_column`` in v0.29.1–v1.5.x: a duplicate-column error either way).
+axis=1)`` since v1.6.0, ``add_column`` in v0.29.1–v1.5.x: a duplicate column, refused or resolved
+by one of the two, never ours alone).
 ``PrecomputedReferenceDPOTrainer`` below overrides that one method to keep the given columns, so
 the loss reads them from each batch (``_compute_loss``: ``if self.precompute_ref_logps: … inputs[
 "ref_chosen_logps"]``) and no reference forward ever runs.
