@@ -53,9 +53,13 @@ export interface PreferenceRecord {
  * ```
  */
 export const alphaMixedLogp = (alpha: number, lpPrev: number, lpBase: number): number => {
-  if (!(alpha >= 0 && alpha <= 1)) throw new RangeError(`alphaMixedLogp: alpha must be in [0, 1], got ${alpha}`);
+  if (!(alpha >= 0 && alpha <= 1)) {
+    throw new RangeError(`alphaMixedLogp: alpha must be in [0, 1], got ${alpha}`);
+  }
   if (!Number.isFinite(lpPrev) || !Number.isFinite(lpBase)) {
-    throw new RangeError(`alphaMixedLogp: log-probs must be finite, got lp_prev ${lpPrev}, lp_base ${lpBase}`);
+    throw new RangeError(
+      `alphaMixedLogp: log-probs must be finite, got lp_prev ${lpPrev}, lp_base ${lpBase}`,
+    );
   }
   return alpha === 1 ? lpPrev : alpha === 0 ? lpBase : alpha * lpPrev + (1 - alpha) * lpBase;
 };
@@ -310,7 +314,9 @@ type RefKey = "refChosenLogp" | "refRejectedLogp";
 /** A log-prob column: all of the records have it (DOUBLE), or none (left out); a mix is refused. */
 const logpColumn = (path: string, records: readonly PreferenceRecord[], key: RefKey, name: string) => {
   const bad = records.findIndex((r) => r[key] !== null && !Number.isFinite(r[key]));
-  if (bad !== -1) fail(`${path} record ${bad + 1}`, `field "${name}" must be finite (got ${records[bad][key]})`);
+  if (bad !== -1) {
+    fail(`${path} record ${bad + 1}`, `field "${name}" must be finite (got ${records[bad][key]})`);
+  }
   const missing = records.findIndex((r) => r[key] === null);
   if (missing === -1) return [{ name, data: records.map((r) => r[key] as number), type: "DOUBLE" as const }];
   if (records.every((r) => r[key] === null)) return [];
@@ -332,7 +338,10 @@ const logpColumn = (path: string, records: readonly PreferenceRecord[], key: Ref
  * await writeTrlDpoParquet("runs/demo/iter-1/pairs.dpo.parquet", records);
  * ```
  */
-export const writeTrlDpoParquet = async (path: string, records: readonly PreferenceRecord[]): Promise<void> => {
+export const writeTrlDpoParquet = async (
+  path: string,
+  records: readonly PreferenceRecord[],
+): Promise<void> => {
   if (records.length === 0) fail(path, "no records to write (a Parquet export needs at least one row)");
   const columns = [
     ...(records.some((r) => r.id !== null)

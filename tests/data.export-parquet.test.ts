@@ -43,7 +43,8 @@ test("alphaMixedLogp is the log of the unnormalized geometric mixture, summed ov
   for (const alpha of [0, 0.3, 0.5, 0.8, 1]) {
     // Independent: the mixture's unnormalized probability, token by token, in Float64.
     const direct = Math.log(prev.reduce((acc, p, k) => acc * p ** alpha * base[k] ** (1 - alpha), 1));
-    const lpPrev = prev.reduce((a, p) => a + Math.log(p), 0), lpBase = base.reduce((a, p) => a + Math.log(p), 0);
+    const lpPrev = prev.reduce((a, p) => a + Math.log(p), 0),
+      lpBase = base.reduce((a, p) => a + Math.log(p), 0);
     const got = alphaMixedLogp(alpha, lpPrev, lpBase);
     assert.ok(Math.abs(got - direct) < 1e-12, `α = ${alpha}: ${got} vs ${direct}`);
   }

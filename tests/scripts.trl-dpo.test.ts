@@ -13,11 +13,18 @@ const skip = hasTorch ? false : `${python} with PyTorch is not installed`;
 
 test("the TRL script compiles", () => {
   const source = join(here, "..", "scripts", "trl_dpo_alpha_spin.py");
-  execFileSync(python, ["-B", "-c", `import ast, sys; ast.parse(open(sys.argv[1]).read(), sys.argv[1])`, source]);
+  execFileSync(python, [
+    "-B",
+    "-c",
+    `import ast, sys; ast.parse(open(sys.argv[1]).read(), sys.argv[1])`,
+    source,
+  ]);
 }, { skip: spawnSync(python, ["-c", ""]).status === 0 ? false : `${python} is not installed` });
 
 test("the TRL script's reference check, override and argument checks (PyTorch, no TRL)", () => {
-  const out = execFileSync(python, ["-B", join(here, "fixtures", "check_trl_script.py")], { encoding: "utf8" });
+  const out = execFileSync(python, ["-B", join(here, "fixtures", "check_trl_script.py")], {
+    encoding: "utf8",
+  });
   const oks = out.split("\n").filter((l) => l.startsWith("ok "));
   assert.deepEqual(oks, [
     "ok completion_logps",

@@ -47,20 +47,24 @@ const withDir = async (fn: (dir: string) => Promise<void>): Promise<void> => {
 const alpha = 0.7;
 const pairs = (t: number): PreferenceRecord[] =>
   [0, 1, 2].map((i) =>
-    withAlphaMixedReference({
-      id: `p${i}`,
-      prompt: `Q${i} it's "quoted"?`,
-      promptMessages: null,
-      chosen: `A${i}`,
-      rejected: `B${i}`,
-      refChosenLogp: null,
-      refRejectedLogp: null,
-    }, alpha, {
-      lpPrevChosen: -2 - i - t,
-      lpBaseChosen: -3 - i,
-      lpPrevRejected: -9 - 2 * i,
-      lpBaseRejected: -7 - t,
-    })
+    withAlphaMixedReference(
+      {
+        id: `p${i}`,
+        prompt: `Q${i} it's "quoted"?`,
+        promptMessages: null,
+        chosen: `A${i}`,
+        rejected: `B${i}`,
+        refChosenLogp: null,
+        refRejectedLogp: null,
+      },
+      alpha,
+      {
+        lpPrevChosen: -2 - i - t,
+        lpBaseChosen: -3 - i,
+        lpPrevRejected: -9 - 2 * i,
+        lpBaseRejected: -7 - t,
+      },
+    )
   );
 // Independent: the mean of α·(lpPrev_w − lpPrev_l) + (1 − α)·(lpBase_w − lpBase_l) over the pairs.
 const meanMargin = (t: number): number =>
@@ -69,7 +73,13 @@ const meanMargin = (t: number): number =>
     0,
   ) / 3;
 
-const expect = { modelConfig, r: 4, alpha: 8, targetModules: ["q_proj", "v_proj"], baseModelNames: [modelDir] };
+const expect = {
+  modelConfig,
+  r: 4,
+  alpha: 8,
+  targetModules: ["q_proj", "v_proj"],
+  baseModelNames: [modelDir],
+};
 const values = (t: number, initAdapter: string | null) => ({
   baseModel: modelDir,
   initAdapter,
@@ -96,13 +106,35 @@ test("renderTrainCommand: every value is one shell word through /bin/sh; ${VAR} 
     v,
   );
   const words = execFileSync("/bin/sh", ["-c", command], { encoding: "utf8" }).split("\n").slice(0, -1);
-  assert.deepEqual(words, [v.pairsJsonl, v.pairsParquet, v.baseModel, "", v.outputDir, "0.1", "2", "42", "kept"]);
-  assert.throws(() => renderTrainCommand("train {pairs} {outdir}", v), /unknown placeholder \{pairs\}.*unknown placeholder \{outdir\}/);
-  assert.throws(() => renderTrainCommand("train --lr {learning_rate}", v), /placeholder \{learning_rate\} has no value/);
+  assert.deepEqual(words, [
+    v.pairsJsonl,
+    v.pairsParquet,
+    v.baseModel,
+    "",
+    v.outputDir,
+    "0.1",
+    "2",
+    "42",
+    "kept",
+  ]);
+  assert.throws(
+    () => renderTrainCommand("train {pairs} {outdir}", v),
+    /unknown placeholder \{pairs\}.*unknown placeholder \{outdir\}/,
+  );
+  assert.throws(
+    () => renderTrainCommand("train --lr {learning_rate}", v),
+    /placeholder \{learning_rate\} has no value/,
+  );
   assert.throws(() => renderTrainCommand("train {pairs_jsonl}", v), /it must use \{output_dir\}/);
-  assert.throws(() => renderTrainCommand("train {output_dir}", v), /it must use \{pairs_jsonl\} or \{pairs_parquet\}/);
+  assert.throws(
+    () => renderTrainCommand("train {output_dir}", v),
+    /it must use \{pairs_jsonl\} or \{pairs_parquet\}/,
+  );
   assert.equal(
-    renderTrainCommand("x {lora_targets} {pairs_parquet} {output_dir}", { ...v, loraTargets: ["q_proj", "v_proj"] }),
+    renderTrainCommand("x {lora_targets} {pairs_parquet} {output_dir}", {
+      ...v,
+      loraTargets: ["q_proj", "v_proj"],
+    }),
     `x 'q_proj,v_proj' 'it'\\''s; rm -rf $HOME \`x\`' 'out "dir"'`,
   );
 });
@@ -110,7 +142,14 @@ test("renderTrainCommand: every value is one shell word through /bin/sh; ${VAR} 
 test("two iterations on the fake trainer: pairs exported, adapters imported as iterates, t = 2 starts at t = 1's", async () => {
   await withDir(async (dir) => {
     const it1 = join(dir, "iter-1");
-    const r1 = await trainOnCommand({ template: template(), iterationDir: it1, records: pairs(1), values: values(1, null), expect, cwd: repoRoot });
+    const r1 = await trainOnCommand({
+      template: template(),
+      iterationDir: it1,
+      records: pairs(1),
+      values: values(1, null),
+      expect,
+      cwd: repoRoot,
+    });
     assert.equal(r1.adapterDir, join(it1, "adapter"));
     const a1 = await readPeftAdapter(r1.adapterDir);
     assert.equal(a1.baseModelNameOrPath, modelDir);
@@ -123,14 +162,24 @@ test("two iterations on the fake trainer: pairs exported, adapters imported as i
     const b1 = 0.1 * meanMargin(1);
     const q1 = a1.modules["model.layers.1.self_attn.q_proj"];
     assert.deepEqual([...q1.A.shape, ...q1.B.shape], [4, 32, 32, 4]);
-    assert.ok(q1.B.data.every((x) => Math.abs(x - b1) < 1e-6), `B = β·mean margin = ${b1}, got ${q1.B.data[0]}`);
+    assert.ok(
+      q1.B.data.every((x) => Math.abs(x - b1) < 1e-6),
+      `B = β·mean margin = ${b1}, got ${q1.B.data[0]}`,
+    );
     const log = readFileSync(r1.logPath, "utf8");
     assert.match(log, /alpha-spin runs: .*fake-trl-trainer\.ts' --pairs-jsonl '.*iter-1\/pairs\.dpo\.jsonl'/);
     assert.match(log, /fake trainer: 3 pairs, mean reference margin/);
     assert.ok(existsSync(join(it1, "pairs.dpo.parquet")));
 
     const it2 = join(dir, "iter-2");
-    const r2 = await trainOnCommand({ template: template(), iterationDir: it2, records: pairs(2), values: values(2, r1.adapterDir), expect, cwd: repoRoot });
+    const r2 = await trainOnCommand({
+      template: template(),
+      iterationDir: it2,
+      records: pairs(2),
+      values: values(2, r1.adapterDir),
+      expect,
+      cwd: repoRoot,
+    });
     const q2 = (await readPeftAdapter(r2.adapterDir)).modules["model.layers.1.self_attn.q_proj"];
     const b2 = b1 + 0.2 * meanMargin(2);
     assert.ok(q2.B.data.every((x) => Math.abs(x - b2) < 1e-5), `B = ${b2}, got ${q2.B.data[0]}`);
@@ -141,13 +190,24 @@ test("an aborted command is killed and reported; a command that is not found is 
   await withDir(async (dir) => {
     const logPath = join(dir, "run.log");
     const controller = new AbortController();
-    const running = runTrainCommand({ command: "echo started; exec sleep 30", logPath, signal: controller.signal });
+    const running = runTrainCommand({
+      command: "echo started; exec sleep 30",
+      logPath,
+      signal: controller.signal,
+    });
     setTimeout(() => controller.abort(), 300);
     const t0 = Date.now();
-    await assert.rejects(running, /the training command was killed by SIGTERM \(aborted\):\n {2}echo started; exec sleep 30/);
+    await assert.rejects(
+      running,
+      /the training command was killed by SIGTERM \(aborted\):\n {2}echo started; exec sleep 30/,
+    );
     assert.ok(Date.now() - t0 < 10_000);
     const seen: string[] = [];
-    await runTrainCommand({ command: "echo to-the-log; echo to-stderr >&2", logPath, onOutput: (t) => seen.push(t) });
+    await runTrainCommand({
+      command: "echo to-the-log; echo to-stderr >&2",
+      logPath,
+      onOutput: (t) => seen.push(t),
+    });
     assert.deepEqual(seen.join("").split("\n").filter((l) => l !== "").sort(), ["to-stderr", "to-the-log"]);
     await assert.rejects(
       () => runTrainCommand({ command: "no-such-trainer-xyz --go", logPath }),
@@ -163,7 +223,15 @@ test("an aborted command is killed and reported; a command that is not found is 
 test("a failing command is an error naming the command, its exit code, the log and the log's last lines", async () => {
   await withDir(async (dir) => {
     await assert.rejects(
-      () => trainOnCommand({ template: template("exit"), iterationDir: dir, records: pairs(1), values: values(1, null), expect, cwd: repoRoot }),
+      () =>
+        trainOnCommand({
+          template: template("exit"),
+          iterationDir: dir,
+          records: pairs(1),
+          values: values(1, null),
+          expect,
+          cwd: repoRoot,
+        }),
       (e: unknown) => {
         const m = (e as Error).message;
         assert.match(m, /the training command exited with code 3:\n {2}.*fake-trl-trainer\.ts.*--mode exit/);
@@ -177,17 +245,37 @@ test("a failing command is an error naming the command, its exit code, the log a
 });
 
 const refused: [string, RegExp][] = [
-  ["no-adapter", /the training command succeeded \(log: .*train-command\.log\) but the trained adapter cannot be imported: .*trainer-output does not exist/],
+  [
+    "no-adapter",
+    /the training command succeeded \(log: .*train-command\.log\) but the trained adapter cannot be imported: .*trainer-output does not exist/,
+  ],
   ["wrong-rank", /does not fit this run:\n {2}- r is 5, the run is configured with r = 4/],
-  ["wrong-targets", /target modules \["k_proj"\] differ from the run's \["q_proj","v_proj"\]; not adapted: model\.layers\.0\.self_attn\.q_proj/],
-  ["wrong-base", /base_model_name_or_path is "someone\/other-model", the run's base model is ".*hf-tiny-llama"/],
-  ["wrong-size", /model\.layers\.0\.self_attn\.q_proj has lora_A \[4,33\] and lora_B \[32,4\], the model needs \[4,32\] and \[32,4\]/],
+  [
+    "wrong-targets",
+    /target modules \["k_proj"\] differ from the run's \["q_proj","v_proj"\]; not adapted: model\.layers\.0\.self_attn\.q_proj/,
+  ],
+  [
+    "wrong-base",
+    /base_model_name_or_path is "someone\/other-model", the run's base model is ".*hf-tiny-llama"/,
+  ],
+  [
+    "wrong-size",
+    /model\.layers\.0\.self_attn\.q_proj has lora_A \[4,33\] and lora_B \[32,4\], the model needs \[4,32\] and \[32,4\]/,
+  ],
 ];
 for (const [mode, message] of refused) {
   test(`an adapter that does not fit is refused (${mode}), and no iterate is written`, async () => {
     await withDir(async (dir) => {
       await assert.rejects(
-        () => trainOnCommand({ template: template(mode), iterationDir: dir, records: pairs(1), values: values(1, null), expect, cwd: repoRoot }),
+        () =>
+          trainOnCommand({
+            template: template(mode),
+            iterationDir: dir,
+            records: pairs(1),
+            values: values(1, null),
+            expect,
+            cwd: repoRoot,
+          }),
         message,
       );
       assert.equal(existsSync(join(dir, "adapter")), false);
@@ -200,7 +288,14 @@ test("a used output folder and pairs without reference log-probs are refused bef
     mkdirSync(join(dir, "trainer-output"));
     writeFileSync(join(dir, "trainer-output", "adapter_config.json"), "{}");
     const run = (records: PreferenceRecord[]) =>
-      trainOnCommand({ template: template(), iterationDir: dir, records, values: values(1, null), expect, cwd: repoRoot });
+      trainOnCommand({
+        template: template(),
+        iterationDir: dir,
+        records,
+        values: values(1, null),
+        expect,
+        cwd: repoRoot,
+      });
     await assert.rejects(() => run(pairs(1)), /trainer-output is not empty \(adapter_config\.json\)/);
     rmSync(join(dir, "trainer-output"), { recursive: true });
     const bad = pairs(1).map((r, i) => (i === 1 ? { ...r, refRejectedLogp: null } : r));

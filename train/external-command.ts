@@ -116,7 +116,9 @@ export const renderTrainCommand = (template: string, values: TrainCommandValues)
   const problems: string[] = [];
   const rendered = template.replace(placeholderPattern, (whole, name: string) => {
     if (!(name in known)) {
-      problems.push(`unknown placeholder ${whole} (known: ${Object.keys(known).map((k) => `{${k}}`).join(", ")})`);
+      problems.push(
+        `unknown placeholder ${whole} (known: ${Object.keys(known).map((k) => `{${k}}`).join(", ")})`,
+      );
       return whole;
     }
     const value = known[name];
@@ -194,7 +196,10 @@ export const runTrainCommand = async (options: RunCommandOptions): Promise<numbe
         // One decoder per stream, so a character split across chunks is decoded whole.
         for (const stream of [child.stdout, child.stderr]) {
           const decoder = new TextDecoder();
-          stream.on("data", (chunk: Uint8Array) => options.onOutput!(decoder.decode(chunk, { stream: true })));
+          stream.on(
+            "data",
+            (chunk: Uint8Array) => options.onOutput!(decoder.decode(chunk, { stream: true })),
+          );
         }
       }
       let error: Error | undefined;
@@ -210,7 +215,9 @@ export const runTrainCommand = async (options: RunCommandOptions): Promise<numbe
   }
   const seconds = (performance.now() - started) / 1000;
   if (outcome.code === 0 && logError === undefined) return seconds;
-  if (outcome.code === 0) throw new Error(`the training command's log ${logPath} could not be written: ${logError!.message}`);
+  if (outcome.code === 0) {
+    throw new Error(`the training command's log ${logPath} could not be written: ${logError!.message}`);
+  }
   const aborted = options.signal?.aborted === true ? " (aborted)" : "";
   const how = outcome.signal !== null
     ? `was killed by ${outcome.signal}${aborted}`
@@ -242,9 +249,17 @@ export const writeTrainingPairs = async (
 ): Promise<{ jsonl: string; parquet: string }> => {
   const problems: DataProblem[] = [];
   records.forEach((r, i) => {
-    for (const [key, name] of [["refChosenLogp", "ref_chosen_logps"], ["refRejectedLogp", "ref_rejected_logps"]] as const) {
+    for (
+      const [key, name] of [["refChosenLogp", "ref_chosen_logps"], [
+        "refRejectedLogp",
+        "ref_rejected_logps",
+      ]] as const
+    ) {
       if (r[key] === null || !Number.isFinite(r[key])) {
-        problems.push({ where: `pair ${i + 1}${r.id === null ? "" : ` (${r.id})`}`, message: `no finite ${name}` });
+        problems.push({
+          where: `pair ${i + 1}${r.id === null ? "" : ` (${r.id})`}`,
+          message: `no finite ${name}`,
+        });
       }
     }
   });
@@ -317,7 +332,11 @@ export const trainOnCommand = async (options: TrainOnCommandOptions): Promise<Tr
   const outputDir = options.outputDir ?? join(dir, "trainer-output");
   const adapterDir = options.adapterDir ?? join(dir, "adapter");
   const logPath = options.logPath ?? join(dir, "train-command.log");
-  const paths = { pairsJsonl: join(dir, "pairs.dpo.jsonl"), pairsParquet: join(dir, "pairs.dpo.parquet"), outputDir };
+  const paths = {
+    pairsJsonl: join(dir, "pairs.dpo.jsonl"),
+    pairsParquet: join(dir, "pairs.dpo.parquet"),
+    outputDir,
+  };
   const command = renderTrainCommand(options.template, { ...options.values, ...paths }); // template errors first
   await checkEmptyOutput(outputDir);
   await writeTrainingPairs(dir, options.records);

@@ -63,10 +63,14 @@ const sameModelName = (a: string, b: string): boolean => {
  */
 export const adapterMismatches = (adapter: PeftAdapter, want: AdapterExpectations): string[] => {
   const problems: string[] = [];
-  if (adapter.settings.r !== want.r) problems.push(`r is ${adapter.settings.r}, the run is configured with r = ${want.r}`);
+  if (adapter.settings.r !== want.r) {
+    problems.push(`r is ${adapter.settings.r}, the run is configured with r = ${want.r}`);
+  }
   const alpha = adapter.peftConfig.lora_alpha;
   if (want.alpha !== undefined && alpha !== want.alpha) {
-    problems.push(`lora_alpha is ${JSON.stringify(alpha)}, the run is configured with lora_alpha = ${want.alpha}`);
+    problems.push(
+      `lora_alpha is ${JSON.stringify(alpha)}, the run is configured with lora_alpha = ${want.alpha}`,
+    );
   }
   const names = want.baseModelNames ?? [];
   const base = adapter.baseModelNameOrPath;
@@ -97,7 +101,9 @@ export const adapterMismatches = (adapter: PeftAdapter, want: AdapterExpectation
   }
   const expected = [...byName.keys()].filter((m) => matchesTarget(m, want.targetModules));
   const missing = expected.filter((m) => !(m in adapter.modules));
-  const extra = Object.keys(adapter.modules).filter((m) => byName.has(m) && !matchesTarget(m, want.targetModules));
+  const extra = Object.keys(adapter.modules).filter((m) =>
+    byName.has(m) && !matchesTarget(m, want.targetModules)
+  );
   if (missing.length > 0 || extra.length > 0) {
     problems.push(
       `target modules ${JSON.stringify(adapter.settings.targetModules)} differ from the run's ${
