@@ -17,5 +17,5 @@ export * from "./samplers/mod.ts";
 export * from "./models/mod.ts";
 export * from "./data/mod.ts";
 export * from "./eval/mod.ts";
-export * from "./parallel/mod.ts";
+export * from "./train/mod.ts";
 export * from "./selfplay/mod.ts";

@@ -38,8 +38,8 @@ import { TransformerPolicy } from "../models/policy.ts";
 import { ByteTokenizer } from "../models/tokenizer.ts";
 import { createTransformer } from "../models/transformer.ts";
 import { parameterCount } from "../models/weights.ts";
-import { AdamW } from "../selfplay/optim.ts";
-import { learningRateAt, makeSchedule } from "../selfplay/schedule.ts";
+import { AdamW } from "../train/optim.ts";
+import { learningRateAt, makeSchedule } from "../train/schedule.ts";
 import { embeddedTaskOptions } from "../selfplay/default-run.ts";
 
 const spec = {

@@ -25,16 +25,16 @@ import { basename, join } from "node:path";
 import { forkRng, nextUint32, type Rng } from "../core/rng.ts";
 import { type PreferenceRecord, writeSpinJsonl, writeTrlDpoJsonl } from "../data/export.ts";
 import { assignOpponents, type Iterate, opponentWindow, planGenerations } from "../samplers/history.ts";
-import type { MetricsRow } from "./checkpoint.ts";
+import type { MetricsRow } from "../train/checkpoint.ts";
 import { iterationParams } from "./config.ts";
 import type { SelfPlayEventHandler, WindowMember } from "./events.ts";
 import { truncateLoser } from "./examples.ts";
 import { generateLosers, type GenerationRow, samplerKey } from "./generation.ts";
 import { emaId, iterateId, iterateParamsDir, type RunIterates } from "./iterates.ts";
-import { freshLoraSnapshot, loadIterateSnapshot, modelSnapshot, type ParamSnapshot, saveIterate } from "./params.ts";
+import { freshLoraSnapshot, loadIterateSnapshot, modelSnapshot, type ParamSnapshot, saveIterate } from "../train/params.ts";
 import { computeReferences, type ReferenceLogProbs } from "./reference.ts";
 import type { IterateStore } from "./store.ts";
-import { type TrainingPair, trainIteration } from "./train.ts";
+import { type TrainingPair, trainIteration } from "../train/train.ts";
 
 /** What every iteration of a run shares. */
 export interface IterationContext {
@@ -150,7 +150,7 @@ export const runIteration = async (ctx: IterationContext, t: number): Promise<Me
     // Two or more threads: generation workers decode whole batches next to this thread (worth it
     // only with more than one batch to decode).
     const genPool = config.workers > 1 && plan.generateCount > config.generation.batchSize
-      ? await (await import("./gen-pool.ts")).createGenerationPool({ threads: config.workers, base: ready.base, spec: ready.spec })
+      ? await (await import("../train/pool.ts")).createWorkerPool({ threads: config.workers, base: ready.base, spec: ready.spec })
       : null;
     const fresh = await generateLosers({
       ...(genPool === null ? {} : { pool: { workers: genPool, dirOf: (it: Iterate) => iterates.dirOf(it) } }),

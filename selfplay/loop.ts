@@ -23,7 +23,7 @@
  */
 import { join } from "node:path";
 import { rngFromSeed } from "../core/rng.ts";
-import type { MetricsRow } from "./checkpoint.ts";
+import type { MetricsRow } from "../train/checkpoint.ts";
 import type { SelfPlayEventHandler } from "./events.ts";
 import { runIteration } from "./iteration.ts";
 import { RunIterates } from "./iterates.ts";

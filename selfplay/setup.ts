@@ -30,9 +30,9 @@ import { configFingerprint, fingerprintIgnoredKeys, iterationParams, resolveRunC
 import { checkTokenizerFits, examplesFingerprint, type PreparedExample, prepareExamples } from "./examples.ts";
 import { folderFingerprint, modelFingerprint } from "./fingerprint.ts";
 import { embeddedModelDir } from "./default-run.ts";
-import type { FinetuneSpec } from "./params.ts";
+import type { FinetuneSpec } from "../train/params.ts";
 import type { RunFingerprints } from "./store.ts";
-import { selfPlayLossInputs } from "./train.ts";
+import { selfPlayLossInputs } from "../train/train.ts";
 
 /** What {@link prepareRun} takes (the inputs of `runSelfPlay`). */
 export interface PrepareRunOptions {

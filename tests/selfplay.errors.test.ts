@@ -15,7 +15,7 @@ import { saveHfModel } from "../models/hf-load.ts";
 import { ByteTokenizer } from "../models/tokenizer.ts";
 import { createTransformer } from "../models/transformer.ts";
 import { runSelfPlay } from "../selfplay/loop.ts";
-import { NonFiniteLossError } from "../selfplay/train.ts";
+import { NonFiniteLossError } from "../train/train.ts";
 import { setupFixture, smallConfig, ultrachatRows, writeJsonlFile } from "./selfplay.support.ts";
 
 const fixture = await setupFixture();

@@ -10,7 +10,7 @@ import { readSpinJsonl, readTrlDpoJsonl } from "../data/export.ts";
 import { loadSftExamples } from "../data/sft.ts";
 import { loadHfModel } from "../models/hf-load.ts";
 import { runSelfPlay } from "../selfplay/loop.ts";
-import type { MetricsRow } from "../selfplay/checkpoint.ts";
+import type { MetricsRow } from "../train/checkpoint.ts";
 import type { GenerationRow } from "../selfplay/generation.ts";
 import { setupFixture, smallConfig } from "./selfplay.support.ts";
 
