@@ -61,7 +61,7 @@ const fullSpec = { finetune: "full" as const, lora: { r: 8, alpha: 16, dropout: 
 /** Mean seconds of `steps` timed training steps (after `warmup` untimed ones) on 1 + pool threads. */
 const timeTrainerSteps = async (base: Transformer, pool: WorkerPool | null, c: BenchConfig, steps: number, warmup: number) => {
   const trainable = buildTrainable(base, fullSpec, await modelSnapshot(base), 1);
-  const step: StepSpec = { loss: lossRegistry.get("sigmoid"), lossParams: { beta: 0.1 }, alpha: 1 };
+  const step: StepSpec = { loss: lossRegistry.get("sigmoid"), lossParams: { beta: 0.1 } };
   const batch = preferenceBatch(c, 1);
   const pairs = trainingPairs(batch, batch.prompts.map(() => -500), batch.prompts.map(() => -500));
   const optimizer = new AdamW(trainable.variables, { weightDecay: 0.01, maxGradNorm: 1, decay: trainable.decay });

@@ -108,8 +108,7 @@ export interface PreferenceBatch {
 }
 
 /**
- * The batch as α-SPIN training pairs, with reference log-probs `lpChosen[i]` and `lpRejected[i]`
- * (π_{t−1}'s and π_base's alike: where α-SPIN's reference comes from does not change the step's cost).
+ * The batch as α-SPIN training pairs, with reference log-probs lp_ref `lpChosen[i]` and `lpRejected[i]`.
  *
  * @example
  * ```ts
@@ -125,10 +124,8 @@ export const trainingPairs = (
     promptIds,
     chosenIds: batch.chosen[i],
     rejectedIds: batch.rejected[i],
-    lpPrevChosen: lpChosen[i],
-    lpPrevRejected: lpRejected[i],
-    lpBaseChosen: lpChosen[i],
-    lpBaseRejected: lpRejected[i],
+    lpRefChosen: lpChosen[i],
+    lpRefRejected: lpRejected[i],
   }));
 
 /**

@@ -110,7 +110,7 @@ export const matmulGflops = async (n: number, reps: number): Promise<number> => 
   }
 };
 
-const sigmoid: StepSpec = { loss: lossRegistry.get("sigmoid"), lossParams: { beta: 0.1 }, alpha: 1 };
+const sigmoid: StepSpec = { loss: lossRegistry.get("sigmoid"), lossParams: { beta: 0.1 } };
 
 /** Run `step` once untimed, then `count` times timed; returns mean seconds and tensor counts. */
 const timeSteps = async (

@@ -32,7 +32,7 @@ import { truncateLoser } from "./examples.ts";
 import { generateLosers, type GenerationRow, samplerKey } from "./generation.ts";
 import { emaId, iterateId, iterateParamsDir, type RunIterates } from "./iterates.ts";
 import { freshLoraSnapshot, loadIterateSnapshot, modelSnapshot, type ParamSnapshot, saveIterate } from "../train/params.ts";
-import { computeReferences, type ReferenceLogProbs } from "./reference.ts";
+import { computeReferences, geometricReferences } from "./reference.ts";
 import type { IterateStore } from "./store.ts";
 import { type TrainingPair, trainIteration } from "../train/train.ts";
 
@@ -45,7 +45,6 @@ export interface IterationContext {
   readonly emit: SelfPlayEventHandler;
   readonly onMetrics?: (row: MetricsRow) => void | Promise<void>;
   readonly signal?: AbortSignal;
-  readonly allowNonInvariant?: "per-prompt-normalizer-ignored";
   /** Module URLs the gradient workers import first (custom losses). */
   readonly workerImports?: readonly string[];
   /** Metrics of the complete iterations before this one (the run-level log is rewritten with them). */
@@ -53,10 +52,6 @@ export interface IterationContext {
 }
 
 const seedOf = (rng: Rng): number => nextUint32(rng)[0] >>> 1;
-
-/** The reference log-prob the loss used for one response (for the exports): α·lp_prev + (1 − α)·lp_base. */
-const combinedReference = (alpha: number, prev: number, base: number): number =>
-  alpha === 1 ? prev : alpha === 0 ? base : alpha * prev + (1 - alpha) * base;
 
 /** Generations of the complete iterations before t, for reuse: "iterateId|sampler" → example index → row. */
 const storedGenerations = async (ctx: IterationContext, t: number): Promise<Map<string, Map<number, GenerationRow>>> => {
@@ -226,6 +221,8 @@ export const runIteration = async (ctx: IterationContext, t: number): Promise<Me
     onProgress: (done, total) => ctx.emit({ type: "progress", iteration: t, phase: "reference", done, total }),
     signal: ctx.signal,
   });
+  // lp_ref, once: training and the exports read these numbers.
+  const lpRef = geometricReferences(params.alpha, reference.rows);
   await ctx.emit({ type: "phase-end", iteration: t, phase: "reference", note: reference.cached ? `cached in ${reference.path}` : undefined });
 
   // 4. Training π_t.
@@ -234,18 +231,12 @@ export const runIteration = async (ctx: IterationContext, t: number): Promise<Me
     : await loadIterateSnapshot(iterateParamsDir(store, t - 1, spec.finetune), base, spec);
   const needsEma = config.opponent === "ema" || config.reference === "ema";
   const emaInit = !needsEma ? null : t === 1 ? init : await loadIterateSnapshot(join(store.iterDir(t - 1), "ema"), base, spec);
-  const trainingPairs: TrainingPair[] = pairs.map((p, i) => {
-    const r: ReferenceLogProbs = reference.rows[i];
-    return {
-      promptIds: p.example.promptIds,
-      chosenIds: p.example.chosenIds,
-      rejectedIds: p.rejectedIds,
-      lpPrevChosen: r.lpPrevChosen,
-      lpPrevRejected: r.lpPrevRejected,
-      lpBaseChosen: r.lpBaseChosen,
-      lpBaseRejected: r.lpBaseRejected,
-    };
-  });
+  const trainingPairs: TrainingPair[] = pairs.map((p, i) => ({
+    promptIds: p.example.promptIds,
+    chosenIds: p.example.chosenIds,
+    rejectedIds: p.rejectedIds,
+    ...lpRef[i],
+  }));
   const stepsPerEpoch = Math.ceil(Math.ceil(pairs.length / config.training.batchSize) / config.training.gradientAccumulation);
   const updates = stepsPerEpoch * params.epochs, warmup = Math.ceil(config.training.warmupRatio * updates);
   if (warmup > 0 && updates <= warmup) {
@@ -264,13 +255,11 @@ export const runIteration = async (ctx: IterationContext, t: number): Promise<Me
     base,
     spec,
     init,
-    alpha: params.alpha,
     beta: params.beta,
     lr: params.lr,
     epochs: params.epochs,
     loss: ready.loss,
     lossParams: config.loss.params,
-    allowNonInvariant: ctx.allowNonInvariant,
     training: config.training,
     ema: emaInit === null ? null : { decay: config.ema.decay, init: emaInit },
     rng: forkRng(ctx.root, `train-${t}`),
@@ -305,8 +294,8 @@ export const runIteration = async (ctx: IterationContext, t: number): Promise<Me
     promptMessages: p.example.promptMessages,
     chosen: p.example.completion,
     rejected: p.row.text,
-    refChosenLogp: combinedReference(params.alpha, reference.rows[i].lpPrevChosen, reference.rows[i].lpBaseChosen),
-    refRejectedLogp: combinedReference(params.alpha, reference.rows[i].lpPrevRejected, reference.rows[i].lpBaseRejected),
+    refChosenLogp: lpRef[i].lpRefChosen,
+    refRejectedLogp: lpRef[i].lpRefRejected,
   }));
   if (config.exports.trlDpo) {
     await writeTrlDpoJsonl(join(dir, "pairs.dpo.jsonl"), records);

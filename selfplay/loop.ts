@@ -101,7 +101,6 @@ export const runSelfPlay = async (options: RunSelfPlayOptions): Promise<SelfPlay
       emit,
       onMetrics: options.onMetrics,
       signal: options.signal,
-      allowNonInvariant: options.allowNonInvariant,
       workerImports: options.workerImports ?? [],
       previousMetrics,
     };

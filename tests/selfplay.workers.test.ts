@@ -38,10 +38,8 @@ const pairsFor = (n: number, seed: number): TrainingPair[] =>
     promptIds: [1 + ((i + seed) % 5), 2],
     chosenIds: [3, 4 + (i % 3), 5],
     rejectedIds: [6 + ((i * seed) % 4), 7],
-    lpPrevChosen: -3 - 0.1 * i,
-    lpPrevRejected: -2.5 + 0.05 * i,
-    lpBaseChosen: -3.2,
-    lpBaseRejected: -2.4 - 0.02 * i,
+    lpRefChosen: -3 - 0.1 * i,
+    lpRefRejected: -2.5 + 0.05 * i,
   }));
 
 test("a micro-batch gradient split over two threads equals the one-thread gradient (LoRA and full; 1–5 pairs)", async () => {
@@ -49,7 +47,7 @@ test("a micro-batch gradient split over two threads equals the one-thread gradie
     seed: 3,
     trainable: false,
   });
-  const step = { loss: sigmoidLoss, lossParams: { beta: 0.5 }, alpha: 0.7 };
+  const step = { loss: sigmoidLoss, lossParams: { beta: 0.5 } };
   for (const spec of [{ finetune: "lora" as const, lora: { r: 2, alpha: 4, dropout: 0 } }, { finetune: "full" as const, lora: { r: 2, alpha: 4, dropout: 0 } }]) {
     const init = spec.finetune === "lora" ? await freshLoraSnapshot(base, spec.lora, 5) : await modelSnapshot(base);
     const trainable = buildTrainable(base, spec, init, 1);

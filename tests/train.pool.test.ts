@@ -32,12 +32,10 @@ const pairs: TrainingPair[] = prompts.map((promptIds, i) => ({
   promptIds,
   chosenIds: chosen[i],
   rejectedIds: rejected[i],
-  lpPrevChosen: lpChosen[i],
-  lpPrevRejected: lpRejected[i],
-  lpBaseChosen: lpChosen[i] - 0.5,
-  lpBaseRejected: lpRejected[i] + 0.25,
+  lpRefChosen: lpChosen[i],
+  lpRefRejected: lpRejected[i],
 }));
-const step: StepSpec = { loss: lossRegistry.get("sigmoid"), lossParams: { beta: 0.5 }, alpha: 0.75 };
+const step: StepSpec = { loss: lossRegistry.get("sigmoid"), lossParams: { beta: 0.5 } };
 
 /** Two optimizer steps on all pairs, on this thread alone or with the pool; the steps and the weights after. */
 const train = async (spec: FinetuneSpec, pool: WorkerPool | null) => {

@@ -196,8 +196,6 @@ export const createWorkerPool = async (options: WorkerPoolOptions): Promise<Work
           type: "segment",
           loss: stepSpec.loss.name,
           lossParams: stepSpec.lossParams,
-          alpha: stepSpec.alpha,
-          ...(stepSpec.allowNonInvariant === undefined ? {} : { allowNonInvariant: stepSpec.allowNonInvariant }),
           names: trainable.names,
           shapes: trainable.variables.map((v) => v.shape),
           weights: weightsBuffer,

@@ -45,8 +45,6 @@ export type ToWorker =
     /** The loss by registry name and its parameters (β included). */
     readonly loss: string;
     readonly lossParams: Readonly<Record<string, unknown>>;
-    readonly alpha: number;
-    readonly allowNonInvariant?: "per-prompt-normalizer-ignored";
     readonly names: readonly string[];
     readonly shapes: readonly (readonly number[])[];
     /** The trained weights, concatenated in `names` order (written by the training thread). */

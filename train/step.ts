@@ -2,9 +2,10 @@
  * The one training step of the library, in two parts:
  *
  * - {@link alphaSpinGradients}, the α-SPIN gradient of one micro-batch: the policy's log-probs of the
- *   2B rows prompt ++ chosen and prompt ++ rejected in one forward, the pre-computed reference
- *   log-probs, `alphaSpin` with the geometric reference α·lp_prev + (1 − α)·lp_base, and the
- *   gradient of the batch-mean loss with respect to the trained variables. The training thread and
+ *   2B rows prompt ++ chosen and prompt ++ rejected in one forward, the loss against the stored
+ *   reference lp_ref = α·lp_prev + (1 − α)·lp_base (computed once, in the reference phase, by core/
+ *   mixture's `geometricReference`: α and the check of the loss against it are not the step's
+ *   business), and the gradient of the batch-mean loss with respect to the trained variables. The training thread and
  *   the pool's workers (worker.ts) both run exactly this function, so a shard computed on another
  *   core is the same computation as one computed here.
  * - {@link optimizerStep}, one AdamW update from a group of micro-batches (gradient accumulation),
@@ -21,20 +22,19 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { tfjsOps } from "../backends/tfjs.ts";
-import { alphaSpin } from "../losses/alpha-spin.ts";
 import type { AnyLoss } from "../losses/types.ts";
 import type { TransformerPolicy } from "../models/policy.ts";
 import type { AdamW, GradientAccumulator } from "./optim.ts";
 
-/** One training pair with its pre-computed reference log-probs. */
+/** One training pair with its reference log-probs (the reference phase's stored lp_ref). */
 export interface TrainingPair {
   readonly promptIds: readonly number[];
   readonly chosenIds: readonly number[];
   readonly rejectedIds: readonly number[];
-  readonly lpPrevChosen: number;
-  readonly lpPrevRejected: number;
-  readonly lpBaseChosen: number;
-  readonly lpBaseRejected: number;
+  /** lp_ref(y_w) = α·lp_prev(y_w) + (1 − α)·lp_base(y_w). */
+  readonly lpRefChosen: number;
+  /** lp_ref(y_l). */
+  readonly lpRefRejected: number;
 }
 
 /** What the gradient of a micro-batch depends on besides the pairs and the policy. */
@@ -42,10 +42,6 @@ export interface StepSpec {
   readonly loss: AnyLoss;
   /** The loss's parameters, β included. */
   readonly lossParams: Readonly<Record<string, unknown>>;
-  /** Weight of π_{t−1} in the geometric reference. */
-  readonly alpha: number;
-  /** Passed to `alphaSpin` (allows a non-margin-only loss with 0 < α < 1). */
-  readonly allowNonInvariant?: "per-prompt-normalizer-ignored";
 }
 
 /** The gradients (aligned with the variables), the metrics pack and its names; the caller owns the tensors. */
@@ -87,23 +83,18 @@ export const alphaSpinGradients = (
     const policyChosen = tf.slice(scores.logProbs, [0], [b]);
     const policyRejected = tf.slice(scores.logProbs, [b], [b]);
     const column = (f: (p: TrainingPair) => number): tf.Tensor1D => tf.tensor1d(batch.map(f));
-    const lpPrevChosen = column((p) => p.lpPrevChosen), lpPrevRejected = column((p) => p.lpPrevRejected);
-    const lpBaseChosen = column((p) => p.lpBaseChosen), lpBaseRejected = column((p) => p.lpBaseRejected);
     const chosenTokens = column((p) => p.chosenIds.length), rejectedTokens = column((p) => p.rejectedIds.length);
     const extras: Record<string, tf.Tensor> = {};
     if (wants.has("chosenTokens")) extras.chosenTokens = chosenTokens;
     if (wants.has("rejectedTokens")) extras.rejectedTokens = rejectedTokens;
     if (wants.has("sftNll")) extras.sftNll = tf.div(tf.neg(policyChosen), chosenTokens);
-    const out = alphaSpin(tfjsOps)(spec.loss, {
-      alpha: spec.alpha,
+    const out = spec.loss.compute(tfjsOps)({
+      ...extras,
       policyChosen,
       policyRejected,
-      lpPrevChosen,
-      lpPrevRejected,
-      lpBaseChosen,
-      lpBaseRejected,
-      ...extras,
-    }, spec.lossParams, spec.allowNonInvariant === undefined ? {} : { allowNonInvariant: spec.allowNonInvariant });
+      refChosen: tfjsOps.stopGradient(column((p) => p.lpRefChosen)),
+      refRejected: tfjsOps.stopGradient(column((p) => p.lpRefRejected)),
+    }, spec.lossParams as never);
     const lossMean = tf.mean(out.loss) as tf.Scalar;
     names = Object.keys(out.metrics).sort();
     pack = tf.keep(tf.stack([lossMean, ...names.map((k) => tf.mean(out.metrics[k]))]) as tf.Tensor1D);

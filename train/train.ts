@@ -1,15 +1,13 @@
 /**
- * Training π_t for E epochs on the pairs of one iteration through `alphaSpin` (losses/alpha-spin.ts)
- * with any registered loss, AdamW (optim.ts), a warm-up schedule (schedule.ts), global-norm
- * clipping and gradient accumulation.
+ * Training π_t for E epochs on the pairs of one iteration with any registered loss, AdamW
+ * (optim.ts), a warm-up schedule (schedule.ts), global-norm clipping and gradient accumulation,
+ * one {@link optimizerStep} (step.ts) per update.
  *
- * Each micro-batch runs the policy once on the 2B rows prompt ++ chosen and prompt ++ rejected,
- * takes the pre-computed reference log-probs (never recomputed: the reference cannot move while the
- * policy trains), and asks `alphaSpin` for the loss with the geometric reference
- * α·lp_prev + (1 − α)·lp_base (lp_prev is π_{t−1}'s, the EMA's, or the window mixture's, as the
- * pre-compute made it). Per optimizer step the metrics are averaged on the device and read
- * back once, together with the gradient norm; a NaN or infinite loss stops training with an error
- * naming the iteration and the step.
+ * Each micro-batch runs the policy once on the 2B rows prompt ++ chosen and prompt ++ rejected and
+ * takes the stored reference log-probs lp_ref = α·lp_prev + (1 − α)·lp_base of each pair (computed
+ * once by the reference phase: the reference cannot move while the policy trains). Per optimizer
+ * step the metrics are averaged on the device and read back once, together with the gradient norm;
+ * a NaN or infinite loss stops training with an error naming the iteration and the step.
  *
  * With `workers` > 1 each micro-batch is split between this thread and gradient worker threads
  * (pool.ts), which run the same `alphaSpinGradients` on their shards; the optimizer, the EMA and
@@ -22,7 +20,7 @@
  *
  * @example
  * ```ts
- * const result = await trainIteration({ iteration: 1, pairs, base, spec, init, alpha: 1, beta: 0.1, lr: 5e-5,
+ * const result = await trainIteration({ iteration: 1, pairs, base, spec, init, beta: 0.1, lr: 5e-5,
  *   epochs: 2, loss: lossRegistry.get("sigmoid"), lossParams: {}, training, ema: null,
  *   rng: forkRng(rngFromSeed(42), "train-1"), checkpointDir: "runs/demo/iter-1/work/train" });
  * ```
@@ -82,15 +80,12 @@ export interface TrainIterationOptions {
   readonly spec: FinetuneSpec;
   /** π_t's starting parameters (π_{t−1}'s, or a fresh adapter at t = 1). */
   readonly init: ParamSnapshot;
-  readonly alpha: number;
   readonly beta: number;
   readonly lr: number;
   readonly epochs: number;
   readonly loss: AnyLoss;
   /** The loss's own parameters (β is added from `beta` when the loss has one). */
   readonly lossParams: Readonly<Record<string, unknown>>;
-  /** Passed to `alphaSpin` (allows a non-margin-only loss with 0 < α < 1). */
-  readonly allowNonInvariant?: "per-prompt-normalizer-ignored";
   readonly training: TrainingSettings;
   /** Keep an EMA of the parameters with this decay, starting from `init` (null: none). */
   readonly ema: { readonly decay: number; readonly init: ParamSnapshot } | null;
@@ -179,12 +174,7 @@ export const trainIteration = async (o: TrainIterationOptions): Promise<TrainIte
   const totalSteps = Math.ceil(microPerEpoch / training.gradientAccumulation) * o.epochs;
   const schedule = makeSchedule({ kind: training.schedule, peakLr: o.lr, totalSteps, warmupRatio: training.warmupRatio });
   const lossParams: Record<string, unknown> = { ...o.lossParams, ...("beta" in o.loss.defaults ? { beta: o.beta } : {}) };
-  const step: StepSpec = {
-    loss: o.loss,
-    lossParams,
-    alpha: o.alpha,
-    ...(o.allowNonInvariant === undefined ? {} : { allowNonInvariant: o.allowNonInvariant }),
-  };
+  const step: StepSpec = { loss: o.loss, lossParams };
   let progress = await startingPoint(o);
   const pool = (o.workers ?? 1) > 1 && progress.epochsDone < o.epochs
     ? await (await import("./pool.ts")).createWorkerPool({ threads: o.workers!, base: o.base, spec: o.spec, workerImports: o.workerImports ?? [] })

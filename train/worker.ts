@@ -76,12 +76,7 @@ const stepSpecOf = (m: Extract<ToWorker, { type: "segment" }>): StepSpec => {
         "in workerImports (or train with workers: 1)",
     );
   }
-  return {
-    loss: lossRegistry.get(m.loss),
-    lossParams: m.lossParams,
-    alpha: m.alpha,
-    ...(m.allowNonInvariant === undefined ? {} : { allowNonInvariant: m.allowNonInvariant }),
-  };
+  return { loss: lossRegistry.get(m.loss), lossParams: m.lossParams };
 };
 
 /** Build the segment's trained variables as views of the shared weights. */
