@@ -15,9 +15,9 @@
  * @module
  */
 export * from "./config.ts";
-export { runSelfPlay, type RunSelfPlayOptions, type SelfPlayResult } from "./loop.ts";
+export { runIteration, runSelfPlay, type RunSelfPlayOptions, type SelfPlayResult } from "./loop.ts";
+export type { IterationStart, LoserPair, Losers, Opponents, References, RunContext, Trained } from "./phases/state.ts";
 export { finetuneSpec, prepareRun, type PrepareRunOptions, type PreparedRun } from "./setup.ts";
-export { type IterationContext, runIteration } from "./iteration.ts";
 export type { Phase, SelfPlayEvent, SelfPlayEventHandler, WindowMember } from "./events.ts";
 export {
   differingPaths,
