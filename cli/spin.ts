@@ -50,7 +50,7 @@ import {
   defaultSpinRun,
   embeddedModelDir,
   embeddedTaskOptions,
-} from "../selfplay/default-run.ts";
+} from "./default-run.ts";
 import type { SelfPlayEvent } from "../selfplay/events.ts";
 import { runSelfPlay } from "../selfplay/loop.ts";
 import { planFreshRemoval, removePlanned } from "./fresh.ts";

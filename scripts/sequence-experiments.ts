@@ -43,7 +43,7 @@ import type { IterationMetrics, ReportVariant } from "../eval/report-types.ts";
 import { loadHfModel } from "../models/hf-load.ts";
 import { loadTokenizer } from "../models/hf-tokenizer.ts";
 import { TransformerPolicy } from "../models/policy.ts";
-import { embeddedModelDir, embeddedTaskOptions } from "../selfplay/default-run.ts";
+import { embeddedModelDir, embeddedTaskOptions } from "../cli/default-run.ts";
 
 const spec = {
   name: "npx tsx scripts/sequence-experiments.ts",

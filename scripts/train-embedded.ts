@@ -40,7 +40,7 @@ import { createTransformer } from "../models/transformer.ts";
 import { parameterCount } from "../models/weights.ts";
 import { AdamW } from "../train/optim.ts";
 import { learningRateAt, makeSchedule } from "../train/schedule.ts";
-import { embeddedTaskOptions } from "../selfplay/default-run.ts";
+import { embeddedTaskOptions } from "../cli/default-run.ts";
 
 const spec = {
   name: "npx tsx scripts/train-embedded.ts",

@@ -28,7 +28,7 @@ import type { Transformer } from "../models/transformer.ts";
 import { configFingerprint, fingerprintIgnoredKeys, iterationParams, resolveRunConfig, type RunConfig } from "./config.ts";
 import { checkTokenizerFits, examplesFingerprint, type PreparedExample, prepareExamples } from "./examples.ts";
 import { folderFingerprint, modelFingerprint } from "./fingerprint.ts";
-import { embeddedModelDir } from "./default-run.ts";
+import { embeddedModelDir } from "../models/embedded.ts";
 import type { FinetuneSpec } from "../train/params.ts";
 import type { RunFingerprints } from "./store.ts";
 import { selfPlayLossInputs } from "../train/train.ts";
