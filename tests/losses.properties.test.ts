@@ -6,8 +6,8 @@
  */
 import * as fc from "fast-check";
 import { referenceOps as ops } from "../backends/reference.ts";
+import { checkLossProperties } from "../testing.ts";
 import {
-  checkLossProperties,
   createLossRegistry,
   defineLoss,
   discopopLoss,
