@@ -22,6 +22,7 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import process from "node:process";
+import { either } from "fp-ts";
 import { loadBackend } from "../backends/load.ts";
 import type { BackendRequest } from "../backends/types.ts";
 import { writeJsonlAtomic } from "../data/jsonl.ts";
@@ -42,7 +43,7 @@ import { loadTokenizer } from "../models/hf-tokenizer.ts";
 import { TransformerPolicy } from "../models/policy.ts";
 import type { Tokenizer } from "../models/tokenizer.ts";
 import type { Transformer } from "../models/transformer.ts";
-import { resolveRunConfig } from "../selfplay/config.ts";
+import { historyLength, resolveRunConfig } from "../selfplay/config.ts";
 import {
   type DefaultRunOverrides,
   defaultEvalHeldOut,
@@ -86,11 +87,11 @@ export const spinCommandSpec = {
   ],
 } as const satisfies CommandSpec;
 
+/** h from the command line, by the run config's own codec (so "all", "inf", "∞" mean what they mean there). */
 const parseH = (value: string, where = "--h"): number | "all" => {
-  if (value === "all" || value === "inf" || value === "∞") return "all";
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new ArgsError(spinCommandSpec.name, `${where} must be an integer >= 1 or "all" (got "${value}")`);
-  return n;
+  const decoded = historyLength.decode(/^[+-]?\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : value);
+  if (either.isLeft(decoded)) throw new ArgsError(spinCommandSpec.name, `${where} must be an integer >= 1 or "all" (got "${value}")`);
+  return decoded.right;
 };
 
 /** The settings of the default run that a variant may change. */

@@ -83,6 +83,23 @@ const countOrAll = refined<number | "all">(
   'must be an integer >= 1 or "all"',
   (u): u is number | "all" => u === "all" || (typeof u === "number" && Number.isInteger(u) && u >= 1),
 );
+/**
+ * The history length h: an integer >= 1, or "all" (fictitious play: the whole history), which may
+ * also be written "inf", "∞" or Infinity. Every spelling of "all" decodes to "all", in a run config
+ * and on the command line (cli/spin.ts decodes `--h` with this codec) alike.
+ *
+ * @example
+ * ```ts
+ * historyLength.decode("∞"); // Right("all")
+ * historyLength.decode(2);   // Right(2)
+ * ```
+ */
+export const historyLength: t.Type<number | "all", number | "all", unknown> = new t.Type<number | "all", number | "all", unknown>(
+  "historyLength",
+  countOrAll.is,
+  (u, c) => (u === "inf" || u === "∞" || u === Infinity ? t.success("all") : countOrAll.validate(u, c)),
+  t.identity,
+);
 const targetModules = new t.Type<LoraConfig["targetModules"], unknown, unknown>(
   "targetModules",
   (u): u is LoraConfig["targetModules"] =>
@@ -138,7 +155,7 @@ const rawCodec = strictObject({
   klWeights: optionalNull(
     strictObject({ beta: perIteration(nonNegative), lambda: perIteration(nonNegative) }, "klWeights"),
   ),
-  h: withDefault(countOrAll, runConfigDefaults.h),
+  h: withDefault(historyLength, runConfigDefaults.h),
   assignment: withDefault(oneOf(assignmentModes), "equal-share"),
   equalShare: withDefault(
     strictObject({
