@@ -43,7 +43,7 @@ import { loadTokenizer } from "../models/hf-tokenizer.ts";
 import { TransformerPolicy } from "../models/policy.ts";
 import type { Tokenizer } from "../models/tokenizer.ts";
 import type { Transformer } from "../models/transformer.ts";
-import { historyLength, resolveRunConfig } from "../selfplay/config.ts";
+import { historyLength } from "../selfplay/config.ts";
 import {
   type DefaultRunOverrides,
   defaultEvalHeldOut,
@@ -219,7 +219,6 @@ export const runSpinVariant = async (o: RunSpinVariantOptions): Promise<ReportVa
     }),
     ...(o.workers === undefined ? {} : { workers: o.workers }),
   };
-  const config = resolveRunConfig(raw);
   const data: SftExample[] = o.train.map((ex) => ({
     id: ex.id,
     where: `synthetic ${ex.id}`,
@@ -244,6 +243,7 @@ export const runSpinVariant = async (o: RunSpinVariantOptions): Promise<ReportVa
       print(event);
     },
   });
+  const { config } = result; // decoded once, by runSelfPlay
   const evalBar = startProgress(`[${o.variant.name}] evaluate`, config.iterations, { quiet: o.quiet });
   const evaluations = await evaluateRunIterates({
     runDir: result.runDir,

@@ -34,7 +34,7 @@
 import { join } from "node:path";
 import { rngFromSeed } from "../core/rng.ts";
 import type { MetricsRow } from "../train/checkpoint.ts";
-import { iterationParams } from "./config.ts";
+import { iterationParams, type RunConfig } from "./config.ts";
 import type { SelfPlayEventHandler } from "./events.ts";
 import { RunIterates } from "./iterates.ts";
 import { commitPhase } from "./phases/commit.ts";
@@ -66,6 +66,8 @@ export interface RunSelfPlayOptions extends PrepareRunOptions {
 
 /** What a finished run reports. */
 export interface SelfPlayResult {
+  /** The run config as decoded (once, by setup.ts): every default filled in. */
+  readonly config: RunConfig;
   readonly runDir: string;
   readonly iterations: number;
   /** The first iteration this call ran (> 1 after a resume; iterations + 1 when nothing was left). */
@@ -165,7 +167,7 @@ export const runSelfPlay = async (options: RunSelfPlayOptions): Promise<SelfPlay
       { length: config.iterations },
       (_, i) => join(store.iterDir(i + 1), config.finetune === "lora" ? "adapter" : "model"),
     );
-    return { runDir: store.root, iterations: config.iterations, startedAt: done + 1, metrics: previousMetrics, iterateDirs };
+    return { config, runDir: store.root, iterations: config.iterations, startedAt: done + 1, metrics: previousMetrics, iterateDirs };
   } finally {
     await release?.();
     if (ready.ownsBase) ready.base.dispose();

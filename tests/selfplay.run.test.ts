@@ -48,6 +48,8 @@ test("a 2-iteration run finishes and writes complete iterates, metrics and expor
     assert.equal((await readLines(join(result.runDir, "metrics.jsonl"))).length, 8);
     const stored = await readJson(join(result.runDir, "config.json"));
     assert.equal(stored.iterations, 2);
+    // The result carries the config as the run decoded it (what config.json holds).
+    assert.deepEqual(JSON.parse(JSON.stringify(result.config)), stored);
     assert.equal(stored.outputDir, result.runDir);
     assert.equal(stored.training.gradientAccumulation, 1, "the resolved config, defaults filled in");
     assert.match((await readJson(join(result.runDir, "run.json"))).fingerprints.config, /^[0-9a-f]{64}$/);
