@@ -8,7 +8,8 @@ import * as tf from "@tensorflow/tfjs";
 import { loadBackend } from "../backends/load.ts";
 import { tfjsOps as ops } from "../backends/tfjs.ts";
 import { tokenLogProbs } from "../core/logprob.ts";
-import { alphaSpin, checkLossProperties, lossRegistry } from "../losses/mod.ts";
+import { alphaSpin, lossRegistry } from "../losses/mod.ts";
+import { checkLossProperties } from "../testing.ts";
 import { assert, assertClose, test } from "./harness.ts";
 import { goldenCases, goldenLossName, PC, PR, RC, RR } from "./losses.golden-cases.ts";
 
