@@ -144,8 +144,9 @@ const report: BenchReport = {
   notes: [
     "tokens per training step = 2·batch·ctx (chosen and rejected sequences, prompt included).",
     "N = parameters minus token and position embeddings (untied head counted).",
-    "dpo_step gflops = 8·N·tokens/s (policy forward 2N + backward 4N + reference forward 2N per token); " +
-    "full fine-tuning, sigmoid loss β = 0.1, AdamW with clipping at 1.",
+    "dpo_step gflops = 6·N·tokens/s (policy forward 2N + backward 4N per token): the step training runs " +
+    "(train/step.ts's optimizerStep over alphaSpinGradients, reference log-probs pre-computed as the " +
+    "reference phase does); full fine-tuning, sigmoid loss β = 0.1, AdamW with clipping at 1.",
     "medium runs its training steps in passes of one pair (gradients accumulated over the 4 pairs, the same " +
     "update): a pass over the whole batch needs more than the wasm backend's 4 GiB heap.",
     "dpo_step_lora gflops = (4·N + 6·r·Σ(in+out))·tokens/s: forward 2N, activation gradients through the " +
@@ -159,12 +160,11 @@ const report: BenchReport = {
     "tokens_per_s = 8·L / t(L); time_ratio_2x = t(2L) / t(L); each t is the minimum over the cell's generate runs.",
     "tensors_growth_100_steps = numTensors after the last timed dpo_step − after the first; measured over " +
     "tensors_growth_steps_measured steps and scaled linearly to 100 where fewer.",
-    "workers: dpo_step tokens/s of the data-parallel trainer (parallel/) on the small config with 1 and 2 " +
-    "worker threads, one wasm backend each, after 4 untimed warm-up steps.",
-    "trainer_threads: the self-play trainer's step (selfplay/train.ts with workers 1 or 2: the training thread " +
+    "workers: tokens/s of the training step (train/step.ts, the micro-batch split over 1 or 2 threads by " +
+    "train/pool.ts) on the small config, after 4 untimed warm-up steps, and generation split over the threads.",
+    "trainer_threads: the self-play trainer's step (train/train.ts with workers 1 or 2: the training thread " +
     "and one gradient worker each take half of the micro-batch; AdamW on the training thread; weights shared " +
-    "after each step) on the small config, full fine-tuning, reference log-probs pre-computed (no reference " +
-    "forward, so tokens/s is higher than dpo_step's), after 4 untimed warm-up steps; generation_tokens_per_s: " +
+    "after each step) on the small config, full fine-tuning, reference log-probs pre-computed, after 4 untimed warm-up steps; generation_tokens_per_s: " +
     "the loop's loser generation, 4 batches of 8 prompts × 64 new tokens, on 1 thread and on 2 (a generation " +
     "worker takes every other batch), after one untimed pass.",
   ],
@@ -237,7 +237,7 @@ if (withWorkers && backends.includes("wasm")) {
   if (report.workers["1"] && report.workers["2"]) {
     report.workers_detail = {
       config: "small",
-      metric: "dpo_step tokens/s (full fine-tuning, reference forward in the step)",
+      metric: "training step tokens/s (full fine-tuning, reference log-probs pre-computed)",
       seconds_per_step: seconds,
       warmup_steps: warmup,
       timed_steps: steps,

@@ -47,7 +47,7 @@ import { loadTokenizer } from "../models/hf-tokenizer.ts";
 import { loraAdapterFromRecord } from "../models/lora.ts";
 import { readPeftAdapter } from "../models/peft.ts";
 import { TransformerPolicy } from "../models/policy.ts";
-import { defaultEvalHeldOut, embeddedModelDir, embeddedTaskOptions } from "../selfplay/default-run.ts";
+import { defaultEvalHeldOut, embeddedModelDir, embeddedTaskOptions } from "./default-run.ts";
 import { checkTokenizerFits } from "../selfplay/examples.ts";
 import { ArgsError, type CommandSpec, formatHelp, parseArgs } from "./args.ts";
 

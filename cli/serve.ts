@@ -16,7 +16,7 @@
 import process from "node:process";
 import { loadBackend } from "../backends/load.ts";
 import type { BackendRequest } from "../backends/types.ts";
-import { embeddedModelDir } from "../selfplay/default-run.ts";
+import { embeddedModelDir } from "../models/embedded.ts";
 import { startServer } from "../serve/http.ts";
 import { type AdapterSpec, ModelRegistry } from "../serve/registry.ts";
 import { ArgsError, type CommandSpec, formatHelp, parseArgs } from "./args.ts";

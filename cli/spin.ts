@@ -22,6 +22,7 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import process from "node:process";
+import { either } from "fp-ts";
 import { loadBackend } from "../backends/load.ts";
 import type { BackendRequest } from "../backends/types.ts";
 import { writeJsonlAtomic } from "../data/jsonl.ts";
@@ -42,7 +43,7 @@ import { loadTokenizer } from "../models/hf-tokenizer.ts";
 import { TransformerPolicy } from "../models/policy.ts";
 import type { Tokenizer } from "../models/tokenizer.ts";
 import type { Transformer } from "../models/transformer.ts";
-import { resolveRunConfig } from "../selfplay/config.ts";
+import { historyLength } from "../selfplay/config.ts";
 import {
   type DefaultRunOverrides,
   defaultEvalHeldOut,
@@ -50,7 +51,7 @@ import {
   defaultSpinRun,
   embeddedModelDir,
   embeddedTaskOptions,
-} from "../selfplay/default-run.ts";
+} from "./default-run.ts";
 import type { SelfPlayEvent } from "../selfplay/events.ts";
 import { runSelfPlay } from "../selfplay/loop.ts";
 import { planFreshRemoval, removePlanned } from "./fresh.ts";
@@ -86,11 +87,11 @@ export const spinCommandSpec = {
   ],
 } as const satisfies CommandSpec;
 
+/** h from the command line, by the run config's own codec (so "all", "inf", "∞" mean what they mean there). */
 const parseH = (value: string, where = "--h"): number | "all" => {
-  if (value === "all" || value === "inf" || value === "∞") return "all";
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new ArgsError(spinCommandSpec.name, `${where} must be an integer >= 1 or "all" (got "${value}")`);
-  return n;
+  const decoded = historyLength.decode(/^[+-]?\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : value);
+  if (either.isLeft(decoded)) throw new ArgsError(spinCommandSpec.name, `${where} must be an integer >= 1 or "all" (got "${value}")`);
+  return decoded.right;
 };
 
 /** The settings of the default run that a variant may change. */
@@ -218,7 +219,6 @@ export const runSpinVariant = async (o: RunSpinVariantOptions): Promise<ReportVa
     }),
     ...(o.workers === undefined ? {} : { workers: o.workers }),
   };
-  const config = resolveRunConfig(raw);
   const data: SftExample[] = o.train.map((ex) => ({
     id: ex.id,
     where: `synthetic ${ex.id}`,
@@ -243,6 +243,7 @@ export const runSpinVariant = async (o: RunSpinVariantOptions): Promise<ReportVa
       print(event);
     },
   });
+  const { config } = result; // decoded once, by runSelfPlay
   const evalBar = startProgress(`[${o.variant.name}] evaluate`, config.iterations, { quiet: o.quiet });
   const evaluations = await evaluateRunIterates({
     runDir: result.runDir,

@@ -23,7 +23,7 @@ import type { WeightedPrompt } from "../data/synthetic.ts";
 import type { Tokenizer } from "../models/tokenizer.ts";
 import type { Transformer } from "../models/transformer.ts";
 import type { RunConfig } from "../selfplay/config.ts";
-import { loadIterateSnapshot, policyFromSnapshot } from "../selfplay/params.ts";
+import { loadIterateSnapshot, policyFromSnapshot } from "../train/params.ts";
 import { finetuneSpec } from "../selfplay/setup.ts";
 import { iterationMarkerName } from "../selfplay/store.ts";
 import { evaluateSynthetic, type SyntheticEvaluation } from "./evaluate-synthetic.ts";

@@ -24,7 +24,8 @@
  * @example
  * ```ts
  * import { referenceOps } from "../backends/reference.ts";
- * import { checkListLossProperties, plackettLuceListLoss, sigmoidLoss } from "./mod.ts";
+ * import { plackettLuceListLoss, sigmoidLoss } from "./mod.ts";
+ * import { checkListLossProperties } from "./list-property-kit.ts";
  * await checkListLossProperties(referenceOps, plackettLuceListLoss, { pairwise: sigmoidLoss });
  * // → { loss: "plackett_luce", checks: ["shapes", "finite", ..., "pairwise"] }
  * ```

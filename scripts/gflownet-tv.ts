@@ -117,7 +117,7 @@ const main = async (): Promise<number> => {
     return 2;
   }
   await loadBackend(f.backend as BackendRequest);
-  const results = [];
+  const results: { token: number; rows: Row[] }[] = [];
   for (let seed = 1; seed <= f.seeds; seed++) {
     results.push(await runSeed(seed, f.alpha, f.steps, f.answers, f.draws, f.init));
     process.stderr.write(`seed ${seed} done\n`);

@@ -33,8 +33,8 @@ import type { SyntheticEvaluation } from "../eval/evaluate-synthetic.ts";
 import { createLoraAdapter } from "../models/lora.ts";
 import type { Tokenizer } from "../models/tokenizer.ts";
 import type { Transformer } from "../models/transformer.ts";
-import { AdamW } from "../selfplay/optim.ts";
-import { learningRateAt, makeSchedule } from "../selfplay/schedule.ts";
+import { AdamW } from "../train/optim.ts";
+import { learningRateAt, makeSchedule } from "../train/schedule.ts";
 import { evaluateSynthetic } from "../eval/evaluate-synthetic.ts";
 import { meanSpread } from "../eval/metrics.ts";
 import { formatMetric } from "../eval/report-table.ts";
@@ -43,7 +43,7 @@ import type { IterationMetrics, ReportVariant } from "../eval/report-types.ts";
 import { loadHfModel } from "../models/hf-load.ts";
 import { loadTokenizer } from "../models/hf-tokenizer.ts";
 import { TransformerPolicy } from "../models/policy.ts";
-import { embeddedModelDir, embeddedTaskOptions } from "../selfplay/default-run.ts";
+import { embeddedModelDir, embeddedTaskOptions } from "../cli/default-run.ts";
 
 const spec = {
   name: "npx tsx scripts/sequence-experiments.ts",

@@ -38,9 +38,9 @@ import { TransformerPolicy } from "../models/policy.ts";
 import { ByteTokenizer } from "../models/tokenizer.ts";
 import { createTransformer } from "../models/transformer.ts";
 import { parameterCount } from "../models/weights.ts";
-import { AdamW } from "../selfplay/optim.ts";
-import { learningRateAt, makeSchedule } from "../selfplay/schedule.ts";
-import { embeddedTaskOptions } from "../selfplay/default-run.ts";
+import { AdamW } from "../train/optim.ts";
+import { learningRateAt, makeSchedule } from "../train/schedule.ts";
+import { embeddedTaskOptions } from "../cli/default-run.ts";
 
 const spec = {
   name: "npx tsx scripts/train-embedded.ts",

@@ -40,6 +40,12 @@ export interface EqualShareConfig {
 export interface LossConfig {
   readonly name: string;
   readonly params: Readonly<Record<string, unknown>>;
+  /**
+   * `"per-prompt-normalizer-ignored"`: train a loss that is not margin-only with 0 < α < 1 against
+   * the unnormalized geometric reference (losses/alpha-spin.ts explains what that means). Absent:
+   * such a run is refused when the config is decoded.
+   */
+  readonly allowNonInvariant?: "per-prompt-normalizer-ignored";
 }
 /** Optimizer, schedule and batching of one iteration's training. */
 export interface TrainingConfig {

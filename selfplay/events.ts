@@ -12,7 +12,7 @@
  *
  * @module
  */
-import type { MetricsRow } from "./checkpoint.ts";
+import type { MetricsRow } from "../train/checkpoint.ts";
 import type { IterationParams } from "./config.ts";
 
 /** The three phases of an iteration. */

@@ -49,7 +49,7 @@ test("golden: every registered loss has a golden case", () => {
 
 test("golden: hand-derived constants", async () => {
   const zero = { policyChosen: v([-3]), policyRejected: v([-7]), refChosen: v([-3]), refRejected: v([-7]) };
-  const at0 = async (name: string, params: Record<string, number> = {}, extra = {}) =>
+  const at0 = async (name: string, params: Record<string, number | string> = {}, extra = {}) =>
     (await values(lossRegistry.get(name).compute(ops)({ ...zero, ...extra }, params).loss))[0];
   assertClose([await at0("sigmoid")], [Math.LN2]); // −log σ(0)
   assertClose([await at0("robust", { labelSmoothing: 0.3 })], [Math.LN2]); // (0.7 − 0.3)·log 2 / 0.4

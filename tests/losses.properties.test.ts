@@ -8,9 +8,8 @@
  */
 import * as fc from "fast-check";
 import { referenceOps as ops } from "../backends/reference.ts";
+import { checkListLossProperties, checkLossProperties } from "../testing.ts";
 import {
-  checkListLossProperties,
-  checkLossProperties,
   createLossRegistry,
   defineLoss,
   discopopLoss,

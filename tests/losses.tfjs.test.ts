@@ -11,13 +11,12 @@ import { tfjsOps as ops } from "../backends/tfjs.ts";
 import { tokenLogProbs } from "../core/logprob.ts";
 import {
   alphaSpin,
-  checkListLossProperties,
-  checkLossProperties,
   lossRegistry,
   plackettLuceList,
   plackettLuceListLoss,
   sigmoidLoss,
 } from "../losses/mod.ts";
+import { checkListLossProperties, checkLossProperties } from "../testing.ts";
 import { assert, assertClose, test } from "./harness.ts";
 import {
   goldenCases,

@@ -51,7 +51,7 @@ export const startWorker = (url: URL): Worker => {
  *
  * @example
  * ```ts
- * siblingModule("file:///lib/parallel/data-parallel.js", "worker"); // URL file:///lib/parallel/worker.js
+ * siblingModule("file:///lib/train/pool.js", "worker"); // URL file:///lib/train/worker.js
  * ```
  */
 export const siblingModule = (from: string, name: string): URL => {

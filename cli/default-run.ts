@@ -1,6 +1,7 @@
 /**
- * The embedded default: the synthetic task the embedded base model was trained on, where that model
- * lives in the package, and the α-SPIN run `alpha-spin spin` performs when given no arguments.
+ * The demo of `alpha-spin spin`: the synthetic task the embedded base model was trained on, and the
+ * α-SPIN run `alpha-spin spin` performs when given no arguments (where the model lives in the package
+ * is models/embedded.ts's; the library loads it for `model: "embedded"` without this demo).
  *
  * The default run is small enough for a 2-core machine (a few minutes): T = 3 iterations of
  * α-SPIN with α = 0.9 and β = 1 on the embedded GPT-2-style byte-level model (a LoRA adapter per
@@ -16,9 +17,9 @@
  *
  * @module
  */
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import type { SyntheticTaskOptions } from "../data/synthetic.ts";
+
+export { embeddedModelDir } from "../models/embedded.ts";
 
 /**
  * The synthetic task of the embedded default: the embedded model's SFT corpus is its train split,
@@ -57,28 +58,6 @@ export const defaultRunPairs = 384;
  * ```
  */
 export const defaultEvalHeldOut = 400;
-
-const candidates = (): string[] => [
-  fileURLToPath(new URL("../assets/embedded", import.meta.url)), // source tree (tsx, deno)
-  fileURLToPath(new URL("../../assets/embedded", import.meta.url)), // dist/selfplay/ of the npm package
-];
-
-/**
- * The folder of the embedded base model (Hugging Face layout: config.json, model.safetensors,
- * tokenizer_config.json). Throws when the package has none.
- *
- * @example
- * ```ts
- * const model = await loadHfModel(embeddedModelDir());
- * ```
- */
-export const embeddedModelDir = (): string => {
-  const found = candidates().find((dir) => existsSync(`${dir}/config.json`));
-  if (found === undefined) {
-    throw new Error(`the embedded model is missing (looked in ${candidates().join(", ")}); remake it with "npx tsx scripts/train-embedded.ts"`);
-  }
-  return found;
-};
 
 /** What `alpha-spin spin` may change in the default run. */
 export interface DefaultRunOverrides {

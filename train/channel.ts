@@ -1,7 +1,7 @@
 /**
- * What the self-play trainer's worker pools share (grad-pool.ts, gen-pool.ts): a request/reply
- * channel to one `node:worker_threads` worker, the backend the workers run on, and the base model's
- * weights as plain data.
+ * What the worker pool (pool.ts) is built on: a request/reply channel to one
+ * `node:worker_threads` worker, the backend the workers run on, and the base model's weights as
+ * plain data.
  *
  * @module
  */
@@ -28,7 +28,7 @@ export class WorkerChannel<Out extends { readonly id: number }, In extends Reply
   /**
    * @example
    * ```ts
-   * const channel = new WorkerChannel<ToGradWorker, FromGradWorker>(startWorker(url), 1, "gradient worker");
+   * const channel = new WorkerChannel<ToWorker, FromWorker>(startWorker(url), 1, "worker");
    * ```
    */
   constructor(worker: Worker, index: number, label: string) {
