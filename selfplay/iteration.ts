@@ -276,7 +276,7 @@ export const runIteration = async (ctx: IterationContext, t: number): Promise<Me
     rng: forkRng(ctx.root, `train-${t}`),
     checkpointDir: join(work, "train"),
     onResume: (epochs, steps) =>
-      ctx.emit({ type: "warning", message: `iteration ${t}: training resumes after epoch ${epochs} (step ${steps})` }),
+      ctx.emit({ type: "info", message: `iteration ${t}: training resumes after epoch ${epochs} (step ${steps})` }),
     onStep: async (row, total) => {
       await ctx.emit({ type: "metrics", iteration: t, row });
       await ctx.onMetrics?.(row);

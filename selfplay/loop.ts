@@ -102,7 +102,7 @@ export const runSelfPlay = async (options: RunSelfPlayOptions): Promise<SelfPlay
       onMetrics: options.onMetrics,
       signal: options.signal,
       allowNonInvariant: options.allowNonInvariant,
-      workerImports: options.workerImports ?? [],
+      workerImports: [...(options.workerImports ?? []), ...ready.imports],
       previousMetrics,
     };
     for (let t = done + 1; t <= config.iterations; t++) await runIteration(context, t);

@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { join } from "node:path";
 import { loadBackend } from "../backends/load.ts";
 import type { BackendRequest } from "../backends/types.ts";
 import * as tf from "@tensorflow/tfjs";
@@ -31,6 +32,8 @@ import { checkTokenizerFits, examplesFingerprint, type PreparedExample, prepareE
 import { folderFingerprint, modelFingerprint } from "./fingerprint.ts";
 import { embeddedModelDir } from "./default-run.ts";
 import type { FinetuneSpec } from "./params.ts";
+import { importRunModules } from "./imports.ts";
+import { preflightRun } from "./preflight.ts";
 import type { RunFingerprints } from "./store.ts";
 import { selfPlayLossInputs } from "./train.ts";
 
@@ -76,6 +79,8 @@ export interface PreparedRun {
   readonly spec: FinetuneSpec;
   readonly backend: string;
   readonly warnings: readonly string[];
+  /** The URLs of the config's `imports`, imported here (the gradient workers import them too). */
+  readonly imports: readonly string[];
 }
 
 /** The finetune spec of a config (LoRA target "auto" = PEFT's per-architecture default). */
@@ -130,6 +135,7 @@ const resolveModelDir = async (config: RunConfig, resolve: PrepareRunOptions["re
  */
 export const prepareRun = async (o: PrepareRunOptions): Promise<PreparedRun> => {
   const registry = o.lossRegistry ?? defaultRegistry;
+  const imports = await importRunModules(o.config); // may register the config's loss
   const config = resolveRunConfig(o.config, { knownLosses: registry.names() });
   const loss = checkLoss(config, registry, o.allowNonInvariant);
   const backendName = o.backend ?? config.backend;
@@ -174,6 +180,7 @@ export const prepareRun = async (o: PrepareRunOptions): Promise<PreparedRun> => 
       maxPromptLength: config.maxPromptLength,
       vocabSize: base.config.vocabSize,
     });
+    preflightRun(config, base.config, prepared.examples, modelDir === null ? "its config" : join(modelDir, "config.json"));
     if (prepared.boundaryWarning !== null) {
       warnings.push(`${prepared.boundaryCount} example(s): ${prepared.boundaryWarning}`);
     }
@@ -184,7 +191,7 @@ export const prepareRun = async (o: PrepareRunOptions): Promise<PreparedRun> => 
       warnings.push(`${prepared.completionsTruncated} answer(s) were cut to fit maxLength ${config.maxLength}`);
     }
     const fingerprints: RunFingerprints = {
-      config: configFingerprint(config, [...fingerprintIgnoredKeys, "backend", "workers"]),
+      config: configFingerprint(config, [...fingerprintIgnoredKeys, "backend", "workers", "imports"]),
       data: examplesFingerprint(prepared.examples),
       model: modelDir !== null ? await folderFingerprint(modelDir) : await modelFingerprint(base),
     };
@@ -201,6 +208,7 @@ export const prepareRun = async (o: PrepareRunOptions): Promise<PreparedRun> => 
       spec: finetuneSpec(config),
       backend,
       warnings,
+      imports,
     };
   } catch (e) {
     if (ownsBase) base.dispose();
