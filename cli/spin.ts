@@ -157,7 +157,7 @@ const eventPrinter = (label: string, quiet: boolean): (event: SelfPlayEvent) => 
     if (e.type === "run-start") {
       say(
         e.startAt > e.iterations
-          ? `[${label}] ${e.runDir} already finished (${e.iterations} iterations): evaluating it (--fresh starts over)`
+          ? `[${label}] ${e.runDir} already finished (${e.iterations} iteration${e.iterations === 1 ? "" : "s"}): evaluating it (--fresh starts over)`
           : `[${label}] ${e.resumed ? "continuing" : "starting"} ${e.runDir}: iterations ${e.startAt}..${e.iterations}`,
       );
     } else if (e.type === "iteration-start") {

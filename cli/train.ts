@@ -80,7 +80,7 @@ const eventPrinter = (quiet: boolean, logPath: string | undefined): { handle: (e
       finished = event.startAt > event.iterations;
       say(
         finished
-          ? `${event.runDir} already finished (${event.iterations} iterations): nothing to do`
+          ? `${event.runDir} already finished (${event.iterations} iteration${event.iterations === 1 ? "" : "s"}): nothing to do`
           : `${event.resumed ? "resuming" : "starting"} ${event.runDir}: ${event.examples} examples, ` +
             `iterations ${event.startAt}..${event.iterations}, backend ${event.backend}`,
       );

@@ -41,23 +41,27 @@ export const decodeUtf8Line = (bytes: Uint8Array, where: string): string => {
   }
 };
 
-/** The index of the first byte at which a strict decode of `bytes` fails (bytes.length when none). */
+/** The index of the first byte of the first invalid sequence in `bytes` (a lead byte whose sequence breaks, or a stray byte). */
 const firstInvalidByte = (bytes: Uint8Array): number => {
-  let lo = 0, hi = bytes.length; // the longest valid prefix, found by bisection over prefix lengths
-  const valid = (n: number): boolean => {
+  const decodes = (n: number, stream: boolean): boolean => {
     try {
-      new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(0, n), { stream: true });
+      new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(0, n), { stream });
       return true;
     } catch {
       return false;
     }
   };
+  // The longest prefix a streaming decode accepts (a prefix of a valid prefix is valid): bisection.
+  let lo = 0, hi = bytes.length;
   while (lo < hi) {
     const mid = Math.ceil((lo + hi) / 2);
-    if (valid(mid)) lo = mid;
+    if (decodes(mid, true)) lo = mid;
     else hi = mid - 1;
   }
-  return lo;
+  if (decodes(lo, false)) return lo; // the byte at lo cannot start or continue a character
+  let start = lo - 1; // the prefix ends inside a character: the bad sequence starts at its lead byte
+  while (start > 0 && (bytes[start] & 0xc0) === 0x80) start--;
+  return start;
 };
 
 /**
