@@ -13,7 +13,7 @@
  * @module
  */
 import { readFile } from "node:fs/promises";
-import { describeFsError } from "./fs-errors.ts";
+import { describeFsError, fsErrorCode } from "./fs-errors.ts";
 import { DataError } from "./errors.ts";
 
 // ignoreBOM: true keeps a BOM in the decoded text, so that only the one at the start of the file is
@@ -105,6 +105,7 @@ export const readUtf8File = async (path: string, what = "file"): Promise<string>
   try {
     bytes = await readFile(path);
   } catch (e) {
+    if (fsErrorCode(e) === "ENOENT") throw new Error(`${what} ${path} does not exist`);
     throw new Error(describeFsError(e, `read ${what} ${path}`));
   }
   return decodeUtf8Text(bytes, path);
