@@ -41,6 +41,10 @@ const commands: Record<string, SubCommand> = {
     summary: "the main job: α-SPIN on the embedded default model, a per-iteration table and report.html",
     run: async (args) => (await import("./spin.ts")).spinCommand(args),
   },
+  data: {
+    summary: "write the embedded task's data as JSONL that train accepts (alpha-spin data synthetic --out FILE)",
+    run: async (args) => (await import("./data.ts")).dataCommand(args),
+  },
   eval: {
     summary: "evaluate a model (+ adapter): synthetic-task metrics, held-out NLL, exact match, multiple choice",
     run: async (args) => (await import("./eval.ts")).evalCommand(args),
