@@ -12,6 +12,7 @@
  * - Every sequence the run will feed the model fits its positions: prompt + answer, and prompt +
  *   the longest loser the run can make (min(generation.maxNewTokens, maxLength − prompt) tokens).
  *   The first offender is named by file:line.
+ * - `equalShare.pairsPerMember` fits the examples (and, with disjoint shares, every iteration's window).
  *
  * @example
  * ```ts
@@ -135,6 +136,36 @@ export const checkLengthsFit = (
 };
 
 /**
+ * The equal-share split against the number of examples: `pairsPerMember` at most the examples, and
+ * with `disjoint` shares, window size × pairsPerMember at most the examples at every iteration
+ * (the window of iteration t holds min(h, t) iterates, t with h = "all", one EMA opponent).
+ *
+ * @example
+ * ```ts
+ * checkOpponentShares(config, prepared.examples.length);
+ * ```
+ */
+export const checkOpponentShares = (config: RunConfig, examples: number): void => {
+  const n = config.equalShare.pairsPerMember;
+  if (config.assignment !== "equal-share" || n === "all") return;
+  if (n > examples) {
+    refuse(["equalShare", "pairsPerMember"], `must be at most ${examples}, the number of training examples`, n);
+  }
+  if (!config.equalShare.disjoint) return;
+  for (let t = 1; t <= config.iterations; t++) {
+    const size = config.opponent === "ema" ? 1 : config.h === "all" ? t : Math.min(config.h, t);
+    if (size * n > examples) {
+      refuse(
+        ["equalShare", "pairsPerMember"],
+        `with disjoint shares, opponents × pairsPerMember must be at most the ${examples} training examples, ` +
+          `but iteration ${t} has ${size} opponents (${size} × ${n} = ${size * n}): at most ${Math.floor(examples / size)}`,
+        n,
+      );
+    }
+  }
+};
+
+/**
  * Every check of this module (see the module doc); throws the first problem, writes nothing.
  *
  * @example
@@ -150,5 +181,6 @@ export const preflightRun = (
 ): void => {
   checkRunBounds(config);
   checkLoraFits(config, model);
+  checkOpponentShares(config, examples.length);
   checkLengthsFit(config, model, examples, modelWhere);
 };

@@ -88,6 +88,17 @@ test("LoRA target modules that match no projection are refused before the run st
   await refused("lora-targets", { lora: { r: 2, targetModules: ["q_proj"] } }, /lora\.targetModules: matches no projection of the model \(it has c_attn, .*\) \(got \["q_proj"\]\)/);
 });
 
+test("equal-share counts that do not fit the examples are refused before the run starts", async () => {
+  // The fixture has 4 examples.
+  await refused("share-n", { equalShare: { pairsPerMember: 5 } }, /equalShare\.pairsPerMember: must be at most 4, the number of training examples \(got 5\)/);
+  // h = 2: iteration 2's window holds π_0 and π_1, so 2 × 3 > 4 (iteration 1, one opponent, would fit).
+  await refused(
+    "share-disjoint",
+    { h: 2, equalShare: { pairsPerMember: 3, disjoint: true } },
+    /equalShare\.pairsPerMember: with disjoint shares, .*iteration 2 has 2 opponents \(2 × 3 = 6\): at most 2/,
+  );
+});
+
 test("workers above the machine's cores are refused, naming the count", async () => {
   const cores = machineCores();
   assert.ok(Number.isInteger(cores) && cores >= 1);
