@@ -30,7 +30,7 @@ import { TransformerPolicy } from "../models/policy.ts";
 import type { Tokenizer } from "../models/tokenizer.ts";
 import { checkTokenizerFits } from "../selfplay/examples.ts";
 import { ArgsError, type CommandSpec, formatHelp, parseArgs } from "./args.ts";
-import { modelFolder } from "./model-input.ts";
+import { firstNonFiniteWeight, modelFolder } from "./model-input.ts";
 import { startProgress } from "./progress.ts";
 
 /** The flags of `alpha-spin generate`. */
@@ -180,6 +180,8 @@ export const generateCommand = async (args: string[]): Promise<number> => {
     const positions = model.config.maxPositions;
     const tokenizer = await loadTokenizer(f.tokenizer ?? f.model);
     checkTokenizerFits(tokenizer, model.config.vocabSize);
+    const broken = await firstNonFiniteWeight(model, adapter);
+    if (broken !== null) throw new Error(`the weights hold NaN or infinite values (first: ${broken}): nothing to sample from`);
     const policy = new TransformerPolicy(model, adapter);
     const ids = prompts.map((row) => {
       const encoded = tokenizer.encode(renderPrompt(tokenizer, row));

@@ -23,6 +23,7 @@ import { appendFile, mkdir } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import process from "node:process";
 import type { BackendRequest } from "../backends/types.ts";
+import { fsError } from "../data/fs-errors.ts";
 import { readUtf8File } from "../data/text.ts";
 import type { SelfPlayEvent } from "../selfplay/events.ts";
 import { importUrl } from "../selfplay/imports.ts";
@@ -86,7 +87,9 @@ const eventPrinter = (quiet: boolean, logPath: string | undefined): { handle: (e
       );
     }
     if (log !== null && event.type !== "progress") {
-      await appendFile(log, JSON.stringify({ time: new Date().toISOString(), ...event }) + "\n");
+      await appendFile(log, JSON.stringify({ time: new Date().toISOString(), ...event }) + "\n").catch((e) => {
+        throw fsError(e, `write the event log ${log}`);
+      });
     }
     switch (event.type) {
       case "warning":

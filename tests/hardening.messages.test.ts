@@ -12,6 +12,7 @@ import { spinCommand } from "../cli/spin.ts";
 import { trainCommand } from "../cli/train.ts";
 import { describeFsError } from "../data/fs-errors.ts";
 import { writeFileAtomic } from "../data/jsonl.ts";
+import { writeFileAtomic as writeModelFile } from "../models/fs.ts";
 import { runSelfPlay } from "../selfplay/loop.ts";
 import { setupFixture, smallConfig } from "./selfplay.support.ts";
 
@@ -91,6 +92,13 @@ test("a full disk names the file that could not be written, and leaves no tempor
     const target = join(mount.dir, "big.json");
     await assert.rejects(writeFileAtomic(target, new Uint8Array(1 << 20)), (e: Error) => {
       assert.equal(e.message, `cannot write ${target}: no space left on the device (ENOSPC)`);
+      return true;
+    });
+    assert.deepEqual(await readdir(mount.dir), []);
+    // The writer of model and adapter files (a large safetensors file is where a disk fills up).
+    const weights = join(mount.dir, "adapter_model.safetensors");
+    await assert.rejects(writeModelFile(weights, new Uint8Array(1 << 20)), (e: Error) => {
+      assert.equal(e.message, `cannot write ${weights}: no space left on the device (ENOSPC)`);
       return true;
     });
     assert.deepEqual(await readdir(mount.dir), []);

@@ -88,6 +88,12 @@ test("score: NaN weights are an error naming the line and the weight, with a non
   model.dispose();
   const data = await file("nan.jsonl", [JSON.stringify({ prompt: "ab", completion: "cd" })]);
   await scoreRefuses(["--model", broken, "--data", data], new RegExp(`nan\\.jsonl:1: the log-probability is NaN: the weights hold NaN or infinite values \\(first: ${name.replace(/\./g, "\\.")}\\)`));
+  const samples = join(fixture.dir, "nan-samples.jsonl");
+  await assert.rejects(
+    generateCommand(["--model", broken, "--data", data, "--out", samples, "--backend", "cpu", "--quiet"]),
+    new RegExp(`the weights hold NaN or infinite values \\(first: ${name.replace(/\./g, "\\.")}\\)`),
+  );
+  assert.ok(!(await readdir(fixture.dir)).includes("nan-samples.jsonl"));
   const original = console.error;
   console.error = () => {};
   try {
