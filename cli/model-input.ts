@@ -5,8 +5,9 @@
  *
  * @example
  * ```ts
- * const dir = await modelFolder("embedded");             // ".../assets/embedded"
- * const bad = await firstNonFiniteWeight(model, adapter); // "lora: transformer.h.0.attn.c_attn.lora_B" or null
+ * import { loadHfModel } from "../models/hf-load.ts";
+ * const dir = await modelFolder("embedded");                        // ".../assets/embedded"
+ * const bad = await firstNonFiniteWeight(await loadHfModel(dir), null); // e.g. "transformer.wte.weight", or null
  * ```
  *
  * @module
@@ -41,6 +42,8 @@ const allFinite = async (v: tf.Tensor): Promise<boolean> => {
  *
  * @example
  * ```ts
+ * import { loadHfModel } from "../models/hf-load.ts";
+ * const model = await loadHfModel("./gpt2");
  * if ((await firstNonFiniteWeight(model, null)) !== null) throw new Error("broken checkpoint");
  * ```
  */
@@ -58,7 +61,9 @@ export const firstNonFiniteWeight = async (model: Transformer, adapter: LoraAdap
  *
  * @example
  * ```ts
- * throw await nonFiniteResultError("q.jsonl:3", "log-probability", NaN, model, adapter);
+ * import { loadHfModel } from "../models/hf-load.ts";
+ * const model = await loadHfModel("./gpt2");
+ * throw await nonFiniteResultError("q.jsonl:3", "log-probability", NaN, model, null);
  * ```
  */
 export const nonFiniteResultError = async (

@@ -6,8 +6,10 @@
  *
  * @example
  * ```ts
- * try { await writeFile(path, text); } catch (e) { throw new Error(describeFsError(e, `write ${path}`)); }
- * await ensureDir("runs/demo/iter-1");
+ * import { writeFile } from "node:fs/promises";
+ * const path = "runs/demo/notes.txt";
+ * await ensureDir("runs/demo");
+ * try { await writeFile(path, "x"); } catch (e) { throw new Error(describeFsError(e, `write ${path}`)); }
  * ```
  *
  * @module
@@ -55,7 +57,8 @@ export const describeFsError = (error: unknown, action: string): string => {
  *
  * @example
  * ```ts
- * throw fsError(e, `write ${path}`);
+ * const error = Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
+ * throw fsError(error, "write runs/demo/run.json"); // message: cannot write runs/demo/run.json: no space left on the device (ENOSPC)
  * ```
  */
 export const fsError = (error: unknown, action: string): Error => {

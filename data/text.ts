@@ -7,7 +7,7 @@
  * @example
  * ```ts
  * const text = await readUtf8File("run.json");       // BOM dropped; invalid UTF-8 → DataError "run.json:3: …"
- * decodeUtf8Line(bytes, "train.jsonl:12");            // one line, strictly
+ * decodeUtf8Line(new Uint8Array([0xc3, 0xa9]), "train.jsonl:12"); // "é"; a lone 0xe9 → "train.jsonl:12: invalid UTF-8 …"
  * ```
  *
  * @module

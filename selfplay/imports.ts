@@ -38,7 +38,7 @@ export const importUrl = (entry: string, base?: string): string =>
  *
  * @example
  * ```ts
- * const workerImports = await importRunModules(rawConfig);
+ * const workerImports = await importRunModules({ name: "x", data: { train: "t.jsonl" }, imports: ["./my-loss.ts"] });
  * ```
  */
 export const importRunModules = async (raw: unknown): Promise<string[]> => {

@@ -16,8 +16,9 @@
  *
  * @example
  * ```ts
- * checkRunBounds(config);                                   // config only (spin checks it before --fresh)
- * preflightRun(config, base.config, prepared.examples, "models/gpt2/config.json");
+ * import { resolveRunConfig } from "./config.ts";
+ * const config = resolveRunConfig({ name: "x", data: { train: "t.jsonl" }, workers: 2 });
+ * checkRunBounds(config); // config only (spin checks it before --fresh); throws on a 1-core machine
  * ```
  *
  * @module
@@ -60,7 +61,8 @@ const refuse = (path: string[], message: string, value?: unknown): never => {
  *
  * @example
  * ```ts
- * checkRunBounds(resolveRunConfig(raw), 2); // throws for workers: 3
+ * import { resolveRunConfig } from "./config.ts";
+ * checkRunBounds(resolveRunConfig({ name: "x", data: { train: "t.jsonl" }, workers: 3 }), 2); // throws: workers at most 2
  * ```
  */
 export const checkRunBounds = (config: RunConfig, cores: number = machineCores()): void => {
@@ -75,7 +77,10 @@ export const checkRunBounds = (config: RunConfig, cores: number = machineCores()
  *
  * @example
  * ```ts
- * checkLoraFits(config, base.config);
+ * import { readHfConfig } from "../models/hf-load.ts";
+ * import { resolveRunConfig } from "./config.ts";
+ * const config = resolveRunConfig({ name: "x", data: { train: "t.jsonl" }, lora: { r: 1024 } });
+ * checkLoraFits(config, await readHfConfig("./gpt2")); // throws: gpt2's c_attn is 768 → 2304, so r ≤ 768
  * ```
  */
 export const checkLoraFits = (config: RunConfig, model: ModelConfig): void => {
@@ -105,7 +110,12 @@ export const checkLoraFits = (config: RunConfig, model: ModelConfig): void => {
  *
  * @example
  * ```ts
- * checkLengthsFit(config, base.config, prepared.examples, "models/gpt2/config.json");
+ * import { readHfConfig } from "../models/hf-load.ts";
+ * import { resolveRunConfig } from "./config.ts";
+ * const config = resolveRunConfig({ name: "x", data: { train: "t.jsonl" }, maxLength: 2048 });
+ * const examples = [{ index: 0, id: "a", where: "t.jsonl:1", prompt: "…", completion: "…", promptMessages: null,
+ *   promptIds: new Array(1000).fill(1), chosenIds: new Array(100).fill(2) }];
+ * checkLengthsFit(config, await readHfConfig("./gpt2"), examples, "gpt2/config.json"); // throws: t.jsonl:1: … 1100 tokens
  * ```
  */
 export const checkLengthsFit = (
@@ -142,7 +152,8 @@ export const checkLengthsFit = (
  *
  * @example
  * ```ts
- * checkOpponentShares(config, prepared.examples.length);
+ * import { resolveRunConfig } from "./config.ts";
+ * checkOpponentShares(resolveRunConfig({ name: "x", data: { train: "t.jsonl" }, equalShare: { pairsPerMember: 500 } }), 400); // throws
  * ```
  */
 export const checkOpponentShares = (config: RunConfig, examples: number): void => {
@@ -170,7 +181,9 @@ export const checkOpponentShares = (config: RunConfig, examples: number): void =
  *
  * @example
  * ```ts
- * preflightRun(config, base.config, prepared.examples, "runs/base/config.json");
+ * import { readHfConfig } from "../models/hf-load.ts";
+ * import { resolveRunConfig } from "./config.ts";
+ * preflightRun(resolveRunConfig({ name: "x", data: { train: "t.jsonl" } }), await readHfConfig("./gpt2"), [], "gpt2/config.json");
  * ```
  */
 export const preflightRun = (
