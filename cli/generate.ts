@@ -18,6 +18,7 @@
  */
 import { loadBackend } from "../backends/load.ts";
 import type { BackendRequest } from "../backends/types.ts";
+import { checkWritable } from "../data/fs-errors.ts";
 import { DataError, type DataProblem, readJsonlRows, writeJsonlAtomic } from "../data/jsonl.ts";
 import { readParquetRows } from "../data/parquet.ts";
 import { checkTurns, detectDataFormat } from "../data/sft.ts";
@@ -172,6 +173,7 @@ export const generateCommand = async (args: string[]): Promise<number> => {
   const f = { ...parsed.flags, model: await modelFolder(parsed.flags.model) };
   const prompts = await readPrompts(f.data, f.maxExamples);
   if (prompts.length === 0) throw new DataError([{ where: f.data, message: "no prompts (the file is empty)" }]);
+  await checkWritable(f.out, "--out"); // before the model runs, not after
   await loadBackend(f.backend as BackendRequest);
   const model = await loadHfModel(f.model);
   let adapter = null;

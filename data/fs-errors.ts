@@ -14,7 +14,8 @@
  *
  * @module
  */
-import { mkdir } from "node:fs/promises";
+import { constants } from "node:fs";
+import { access, mkdir, stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 
 const reasons: Readonly<Record<string, string>> = {
@@ -28,6 +29,7 @@ const reasons: Readonly<Record<string, string>> = {
   EISDIR: "it is a folder, not a file",
   EMFILE: "too many open files",
   ENAMETOOLONG: "the name is too long",
+  EEXIST: "something of that name is in the way",
 };
 
 /** The `code` of a Node-style file-system error ("ENOENT"), or undefined. */
@@ -64,6 +66,28 @@ export const describeFsError = (error: unknown, action: string): string => {
 export const fsError = (error: unknown, action: string): Error => {
   const code = fsErrorCode(error);
   return Object.assign(new Error(describeFsError(error, action), { cause: error }), code === undefined ? {} : { code });
+};
+
+/**
+ * Refuse early a file that could not be written later: `path` must not be a folder, and the nearest
+ * existing folder above it must be writable (the folders in between are made when it is written).
+ * Nothing is created. `what` names the file in the message (`--out samples.jsonl`).
+ *
+ * @example
+ * ```ts
+ * await checkWritable("samples.jsonl", "--out"); // or: cannot write --out …: the file system is read-only (EROFS)
+ * ```
+ */
+export const checkWritable = async (path: string, what: string): Promise<void> => {
+  const target = await stat(path).catch(() => null);
+  if (target?.isDirectory()) throw new Error(`cannot write ${what} ${path}: it is a folder, not a file`);
+  let dir = dirname(resolve(path));
+  while (dir !== dirname(dir) && (await stat(dir).catch(() => null)) === null) dir = dirname(dir);
+  const folder = await stat(dir).catch(() => null);
+  if (folder !== null && !folder.isDirectory()) throw new Error(`cannot write ${what} ${path}: ${dir} is a file, not a folder`);
+  await access(dir, constants.W_OK).catch((e) => {
+    throw fsError(e, `write ${what} ${path} (in ${dir})`);
+  });
 };
 
 /**

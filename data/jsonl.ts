@@ -84,7 +84,9 @@ export async function* readJsonlRows(
     let line = 0;
     let count = 0;
     for (;;) {
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null).catch((e) => {
+        throw fsError(e, `read ${path}`); // e.g. a folder given as a file (EISDIR)
+      });
       const done = bytesRead === 0;
       const bytes = new Uint8Array(pending.length + bytesRead);
       bytes.set(pending), bytes.set(buffer.subarray(0, bytesRead), pending.length);

@@ -309,9 +309,10 @@ export const loadSftExamples = async (path: string, options: LoadSftOptions): Pr
     ? detectDataFormat(path)
     : options.format;
   const maxRows = options.maxExamples ?? undefined;
-  if (format === "parquet") return normalizeSftRows(await readParquetRows(path, { maxRows }), options);
   const rows: { where: string; value: unknown }[] = [];
-  for await (const row of readJsonlRows(path, { maxRows })) rows.push(row);
+  if (format === "parquet") rows.push(...await readParquetRows(path, { maxRows }));
+  else for await (const row of readJsonlRows(path, { maxRows })) rows.push(row);
+  if (rows.length === 0) throw new DataError([{ where: path, message: "no examples (the file has no rows)" }]);
   return normalizeSftRows(rows, options);
 };
 

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { assert, test } from "./harness.ts";
+import { generateCommand } from "../cli/generate.ts";
 import { spinCommand } from "../cli/spin.ts";
 import { trainCommand } from "../cli/train.ts";
 import { describeFsError } from "../data/fs-errors.ts";
@@ -69,6 +70,20 @@ test("a folder that cannot be made because a file is in the way names that path"
   );
 });
 
+test("a data file that is a folder, missing or empty is refused naming it, before the run folder exists", async () => {
+  const cases: [string, RegExp][] = [
+    [fixture.dir, /cannot read .*: it is a folder, not a file \(EISDIR\)/],
+    [join(fixture.dir, "nowhere.jsonl"), /cannot read .*nowhere\.jsonl: it \(or a folder above it\) does not exist \(ENOENT\)/],
+    [join(fixture.dir, "blank.jsonl"), /blank\.jsonl: no examples \(the file has no rows\)/],
+  ];
+  await writeFile(join(fixture.dir, "blank.jsonl"), "\n\n");
+  for (const [k, [train, pattern]] of cases.entries()) {
+    const config = smallConfig(fixture, { name: `data-${k}`, data: { train, format: "jsonl" } });
+    await assert.rejects(runSelfPlay({ config }), pattern);
+    assert.ok(!(await readdir(join(fixture.dir, "runs")).catch(() => [])).includes(`data-${k}`));
+  }
+});
+
 test("a read-only file system is reported as read-only (EROFS), not ENOENT, by a write and by a run", async () => {
   const mount = await mountTmpfs("ro,size=1m");
   if (mount === null) return; // needs root and mount(8): the other tests cover the messages
@@ -80,6 +95,13 @@ test("a read-only file system is reported as read-only (EROFS), not ENOENT, by a
     });
     const config = smallConfig(fixture, { name: "ro", outputDir: join(mount.dir, "runs", "ro") });
     await assert.rejects(runSelfPlay({ config }), /read-only \(EROFS\)/);
+    // generate checks its --out before the model runs.
+    const prompts = join(fixture.dir, "ro-prompts.jsonl");
+    await writeFile(prompts, JSON.stringify({ prompt: "hi" }) + "\n");
+    await assert.rejects(
+      generateCommand(["--model", fixture.modelDir, "--data", prompts, "--out", join(mount.dir, "out", "s.jsonl"), "--backend", "cpu", "--quiet"]),
+      /cannot write --out .*s\.jsonl \(in .*\): the file system is read-only \(EROFS\)/,
+    );
   } finally {
     await mount.unmount();
   }

@@ -150,5 +150,10 @@ test("generate: an empty prompts file and a prompt beyond the positions are refu
     /long-prompts\.jsonl:2: the prompt is 71 tokens, leaving no room to generate within the model's 64 positions/,
   );
   assert.ok(!(await readdir(fixture.dir)).includes("never.jsonl"));
+  const ok = await file("ok-prompts.jsonl", [JSON.stringify({ prompt: "ok" })]);
+  await assert.rejects(
+    generateCommand(["--model", fixture.modelDir, "--data", ok, "--out", fixture.dir, "--backend", "cpu", "--quiet"]),
+    /cannot write --out .*: it is a folder, not a file/,
+  );
   assert.equal(new ByteTokenizer().encode("z".repeat(70)).length, 70); // + BOS = 71
 });
