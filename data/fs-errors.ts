@@ -14,9 +14,9 @@
  *
  * @module
  */
-import { constants } from "node:fs";
-import { access, mkdir, stat } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
+import { mkdir, open, rm, stat } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import process from "node:process";
 
 const reasons: Readonly<Record<string, string>> = {
   ENOENT: "it (or a folder above it) does not exist",
@@ -71,7 +71,7 @@ export const fsError = (error: unknown, action: string): Error => {
 /**
  * Refuse early a file that could not be written later: `path` must not be a folder, and the nearest
  * existing folder above it must be writable (the folders in between are made when it is written).
- * Nothing is created. `what` names the file in the message (`--out samples.jsonl`).
+ * Only a probe file is made (and removed at once). `what` names the file in the message (`--out samples.jsonl`).
  *
  * @example
  * ```ts
@@ -85,9 +85,15 @@ export const checkWritable = async (path: string, what: string): Promise<void> =
   while (dir !== dirname(dir) && (await stat(dir).catch(() => null)) === null) dir = dirname(dir);
   const folder = await stat(dir).catch(() => null);
   if (folder !== null && !folder.isDirectory()) throw new Error(`cannot write ${what} ${path}: ${dir} is a file, not a folder`);
-  await access(dir, constants.W_OK).catch((e) => {
+  // A probe file, made and removed at once: access(W_OK) is not reliable (root on a read-only mount,
+  // runtimes that emulate it from the mode bits).
+  const probe = join(dir, `.alpha-spin-probe-${process.pid}-${Math.random().toString(36).slice(2, 10)}`);
+  try {
+    await (await open(probe, "wx")).close();
+  } catch (e) {
     throw fsError(e, `write ${what} ${path} (in ${dir})`);
-  });
+  }
+  await rm(probe, { force: true });
 };
 
 /**
