@@ -19,11 +19,11 @@
  *
  * @module
  */
-import { appendFile, mkdir } from "node:fs/promises";
+import { appendFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import process from "node:process";
 import type { BackendRequest } from "../backends/types.ts";
-import { fsError } from "../data/fs-errors.ts";
+import { checkWritable, ensureDir, fsError } from "../data/fs-errors.ts";
 import { readUtf8File } from "../data/text.ts";
 import type { SelfPlayEvent } from "../selfplay/events.ts";
 import { importUrl } from "../selfplay/imports.ts";
@@ -77,7 +77,7 @@ const eventPrinter = (quiet: boolean, logPath: string | undefined): { handle: (e
   const handle = async (event: SelfPlayEvent): Promise<void> => {
     if (event.type === "run-start") {
       log = logPath ?? join(event.runDir, "events.jsonl");
-      await mkdir(dirname(log), { recursive: true });
+      await ensureDir(dirname(log));
       finished = event.startAt > event.iterations;
       say(
         finished
@@ -170,6 +170,7 @@ export const trainCommand = async (args: string[]): Promise<number> => {
     console.error(`--backend must be one of ${backendNames.join(", ")} (got "${backend}")`);
     return 2;
   }
+  if (log !== undefined) await checkWritable(log, "--log"); // before the run folder is made
   const file = await readConfigFile(configPath);
   const raw = typeof file !== "object" || file === null || Array.isArray(file)
     ? file

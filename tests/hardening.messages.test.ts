@@ -95,6 +95,12 @@ test("a read-only file system is reported as read-only (EROFS), not ENOENT, by a
     });
     const config = smallConfig(fixture, { name: "ro", outputDir: join(mount.dir, "runs", "ro") });
     await assert.rejects(runSelfPlay({ config }), /read-only \(EROFS\)/);
+    // train checks --log before the run folder is made.
+    const logged = smallConfig(fixture, { name: "ro-log" });
+    const configPath = join(fixture.dir, "ro-log.json");
+    await writeFile(configPath, JSON.stringify(logged));
+    await assert.rejects(trainCommand(["--config", configPath, "--quiet", "--log", join(mount.dir, "events.jsonl")]), /cannot write --log .*read-only \(EROFS\)/);
+    assert.ok(!(await readdir(join(fixture.dir, "runs")).catch(() => [])).includes("ro-log"));
     // generate checks its --out before the model runs.
     const prompts = join(fixture.dir, "ro-prompts.jsonl");
     await writeFile(prompts, JSON.stringify({ prompt: "hi" }) + "\n");
