@@ -45,6 +45,10 @@ const commands: Record<string, SubCommand> = {
     summary: "an OpenAI-compatible HTTP server for a model folder and its LoRA adapters by name",
     run: async (args) => (await import("./serve.ts")).serveCommand(args),
   },
+  data: {
+    summary: "write the embedded task's data as JSONL that train accepts (alpha-spin data synthetic --out FILE)",
+    run: async (args) => (await import("./data.ts")).dataCommand(args),
+  },
   eval: {
     summary: "evaluate a model (+ adapter): synthetic-task metrics, held-out NLL, exact match, multiple choice",
     run: async (args) => (await import("./eval.ts")).evalCommand(args),

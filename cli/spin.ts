@@ -43,7 +43,7 @@ import { loadTokenizer } from "../models/hf-tokenizer.ts";
 import { TransformerPolicy } from "../models/policy.ts";
 import type { Tokenizer } from "../models/tokenizer.ts";
 import type { Transformer } from "../models/transformer.ts";
-import { historyLength } from "../selfplay/config.ts";
+import { historyLength, resolveRunConfig } from "../selfplay/config.ts";
 import {
   type DefaultRunOverrides,
   defaultEvalHeldOut,
@@ -54,6 +54,8 @@ import {
 } from "./default-run.ts";
 import type { SelfPlayEvent } from "../selfplay/events.ts";
 import { runSelfPlay } from "../selfplay/loop.ts";
+import { checkRunBounds } from "../selfplay/preflight.ts";
+import { newRunAdvice, RunStoreError } from "../selfplay/store.ts";
 import { planFreshRemoval, removePlanned } from "./fresh.ts";
 import { ArgsError, type CommandSpec, parseOrExit } from "./args.ts";
 import { type Progress, startProgress } from "./progress.ts";
@@ -154,7 +156,11 @@ const eventPrinter = (label: string, quiet: boolean): (event: SelfPlayEvent) => 
   };
   return (e) => {
     if (e.type === "run-start") {
-      say(`[${label}] ${e.resumed ? "continuing" : "starting"} ${e.runDir}: iterations ${e.startAt}..${e.iterations}`);
+      say(
+        e.startAt > e.iterations
+          ? `[${label}] ${e.runDir} already finished (${e.iterations} iteration${e.iterations === 1 ? "" : "s"}): evaluating it (--fresh starts over)`
+          : `[${label}] ${e.resumed ? "continuing" : "starting"} ${e.runDir}: iterations ${e.startAt}..${e.iterations}`,
+      );
     } else if (e.type === "iteration-start") {
       const p = e.params;
       say(`[${label}] iteration ${e.iteration}: alpha ${p.alpha}, beta ${p.beta}, lr ${p.lr}, epochs ${p.epochs}`);
@@ -172,7 +178,19 @@ const eventPrinter = (label: string, quiet: boolean): (event: SelfPlayEvent) => 
       bar = null;
       if (e.note !== undefined) say(`  iter ${e.iteration} ${e.phase}: ${e.note}`);
     } else if (e.type === "warning") say(`  warning: ${e.message}`);
+    else if (e.type === "info") say(`  ${e.message}`);
   };
+};
+
+/**
+ * A refused run folder with spin's own fixes in place of the run config's (spin has no "name" or
+ * "outputDir": `--out` picks the folder and `--fresh` starts it over).
+ */
+const withSpinAdvice = (e: unknown): unknown => {
+  if (!(e instanceof RunStoreError) || !e.message.includes(newRunAdvice)) return e;
+  const foreign = e.message.includes("holds no alpha-spin run"); // --fresh never deletes what it did not write
+  const advice = foreign ? "choose another folder with --out DIR" : "pass --fresh to start it over, or choose another folder with --out DIR";
+  return new RunStoreError(e.message.replace(newRunAdvice, advice));
 };
 
 /** What {@link runSpinVariant} needs. */
@@ -242,6 +260,8 @@ export const runSpinVariant = async (o: RunSpinVariantOptions): Promise<ReportVa
       }
       print(event);
     },
+  }).catch((e) => {
+    throw withSpinAdvice(e);
   });
   const { config } = result; // decoded once, by runSelfPlay
   const evalBar = startProgress(`[${o.variant.name}] evaluate`, config.iterations, { quiet: o.quiet });
@@ -305,6 +325,15 @@ export const spinCommand = async (args: string[]): Promise<number> => {
   }
   if (!(Number.isInteger(f.pairs) && f.pairs >= 1)) {
     console.error(`--pairs must be an integer >= 1 (got ${f.pairs})`);
+    return 2;
+  }
+  try {
+    // The checks that need no model, before --fresh removes anything (seed, workers, counts).
+    for (const v of variants) {
+      checkRunBounds(resolveRunConfig({ ...defaultSpinRun({ ...v.settings, train: "train.jsonl" }), workers: f.workers }));
+    }
+  } catch (e) {
+    console.error(`alpha-spin spin: ${e instanceof Error ? e.message : String(e)}`);
     return 2;
   }
   const started = Date.now();

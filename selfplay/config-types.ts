@@ -92,6 +92,8 @@ export interface RunConfig {
   readonly backend: BackendRequest;
   /** Threads computing each micro-batch's gradient (≥ 1; > 1 needs the wasm or cpu backend). */
   readonly workers: number;
+  /** Modules imported before the loss is resolved, and by every gradient worker (imports.ts). */
+  readonly imports: readonly string[];
   readonly seed: number;
   readonly data: DataConfig;
   readonly iterations: number;

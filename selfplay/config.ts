@@ -147,6 +147,7 @@ const rawCodec = strictObject({
   tokenizer: optionalNull(nonEmptyString),
   backend: withDefault(oneOf(backendChoices), runConfigDefaults.backend),
   workers: withDefault(positiveInt, 1),
+  imports: withDefault(listOf(nonEmptyString), []),
   seed: withDefault(nonNegativeInt, runConfigDefaults.seed),
   data: dataCodec,
   iterations: withDefault(positiveInt, runConfigDefaults.iterations),

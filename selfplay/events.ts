@@ -40,6 +40,8 @@ export type SelfPlayEvent =
     readonly backend: string;
   }
   | { readonly type: "warning"; readonly message: string }
+  /** Something worth a line that is not a problem (e.g. where a resumed iteration continues). */
+  | { readonly type: "info"; readonly message: string }
   | { readonly type: "iteration-start"; readonly iteration: number; readonly params: IterationParams }
   | {
     readonly type: "window";

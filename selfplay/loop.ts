@@ -158,7 +158,7 @@ export const runSelfPlay = async (options: RunSelfPlayOptions): Promise<SelfPlay
       emit,
       onMetrics: options.onMetrics,
       signal: options.signal,
-      workerImports: options.workerImports ?? [],
+      workerImports: [...(options.workerImports ?? []), ...ready.imports],
       previousMetrics,
     };
     for (let t = done + 1; t <= config.iterations; t++) await runIteration(context, t);

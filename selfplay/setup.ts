@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { join } from "node:path";
 import { loadBackend } from "../backends/load.ts";
 import type { BackendRequest } from "../backends/types.ts";
 import * as tf from "@tensorflow/tfjs";
@@ -30,6 +31,8 @@ import { checkTokenizerFits, examplesFingerprint, type PreparedExample, prepareE
 import { folderFingerprint, modelFingerprint } from "./fingerprint.ts";
 import { embeddedModelDir } from "../models/embedded.ts";
 import type { FinetuneSpec } from "../train/params.ts";
+import { importRunModules } from "./imports.ts";
+import { preflightRun } from "./preflight.ts";
 import type { RunFingerprints } from "./store.ts";
 import { selfPlayLossInputs } from "../train/train.ts";
 
@@ -73,6 +76,8 @@ export interface PreparedRun {
   readonly spec: FinetuneSpec;
   readonly backend: string;
   readonly warnings: readonly string[];
+  /** The URLs of the config's `imports`, imported here (the gradient workers import them too). */
+  readonly imports: readonly string[];
 }
 
 /** The finetune spec of a config (LoRA target "auto" = PEFT's per-architecture default). */
@@ -128,6 +133,7 @@ const resolveModelDir = async (config: RunConfig, resolve: PrepareRunOptions["re
  */
 export const prepareRun = async (o: PrepareRunOptions): Promise<PreparedRun> => {
   const registry = o.lossRegistry ?? defaultRegistry;
+  const imports = await importRunModules(o.config); // may register the config's loss
   const config = resolveRunConfig(o.config, { knownLosses: registry.names(), lossRegistry: registry });
   const loss = checkLoss(config, registry);
   const backendName = o.backend ?? config.backend;
@@ -172,6 +178,7 @@ export const prepareRun = async (o: PrepareRunOptions): Promise<PreparedRun> => 
       maxPromptLength: config.maxPromptLength,
       vocabSize: base.config.vocabSize,
     });
+    preflightRun(config, base.config, prepared.examples, modelDir === null ? "its config" : join(modelDir, "config.json"));
     if (prepared.boundaryWarning !== null) {
       warnings.push(`${prepared.boundaryCount} example(s): ${prepared.boundaryWarning}`);
     }
@@ -182,7 +189,7 @@ export const prepareRun = async (o: PrepareRunOptions): Promise<PreparedRun> => 
       warnings.push(`${prepared.completionsTruncated} answer(s) were cut to fit maxLength ${config.maxLength}`);
     }
     const fingerprints: RunFingerprints = {
-      config: configFingerprint(config, [...fingerprintIgnoredKeys, "backend", "workers"]),
+      config: configFingerprint(config, [...fingerprintIgnoredKeys, "backend", "workers", "imports"]),
       data: examplesFingerprint(prepared.examples),
       model: modelDir !== null ? await folderFingerprint(modelDir) : await modelFingerprint(base),
     };
@@ -199,6 +206,7 @@ export const prepareRun = async (o: PrepareRunOptions): Promise<PreparedRun> => 
       spec: finetuneSpec(config),
       backend,
       warnings,
+      imports,
     };
   } catch (e) {
     if (ownsBase) base.dispose();

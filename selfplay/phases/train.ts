@@ -85,7 +85,7 @@ export const trainPhase = async (ctx: RunContext, it: IterationStart, losers: Lo
     ema: emaInit === null ? null : { decay: config.ema.decay, init: emaInit },
     rng: forkRng(ctx.root, `train-${it.t}`),
     checkpointDir: join(it.work, "train"),
-    onResume: (epochs, steps) => ctx.emit({ type: "warning", message: `iteration ${it.t}: training resumes after epoch ${epochs} (step ${steps})` }),
+    onResume: (epochs, steps) => ctx.emit({ type: "info", message: `iteration ${it.t}: training resumes after epoch ${epochs} (step ${steps})` }),
     onStep: async (row, total) => {
       await ctx.emit({ type: "metrics", iteration: it.t, row });
       await ctx.onMetrics?.(row);
