@@ -80,7 +80,7 @@ test("a data file that is a folder, missing or empty is refused naming it, befor
   for (const [k, [train, pattern]] of cases.entries()) {
     const config = smallConfig(fixture, { name: `data-${k}`, data: { train, format: "jsonl" } });
     await assert.rejects(runSelfPlay({ config }), pattern);
-    assert.ok(!(await readdir(join(fixture.dir, "runs")).catch(() => [])).includes(`data-${k}`));
+    assert.ok(!(await readdir(join(fixture.dir, "runs")).catch((): string[] => [])).includes(`data-${k}`));
   }
 });
 
@@ -100,7 +100,7 @@ test("a read-only file system is reported as read-only (EROFS), not ENOENT, by a
     const configPath = join(fixture.dir, "ro-log.json");
     await writeFile(configPath, JSON.stringify(logged));
     await assert.rejects(trainCommand(["--config", configPath, "--quiet", "--log", join(mount.dir, "events.jsonl")]), /cannot write --log .*read-only \(EROFS\)/);
-    assert.ok(!(await readdir(join(fixture.dir, "runs")).catch(() => [])).includes("ro-log"));
+    assert.ok(!(await readdir(join(fixture.dir, "runs")).catch((): string[] => [])).includes("ro-log"));
     // generate checks its --out before the model runs.
     const prompts = join(fixture.dir, "ro-prompts.jsonl");
     await writeFile(prompts, JSON.stringify({ prompt: "hi" }) + "\n");

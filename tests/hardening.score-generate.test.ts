@@ -13,7 +13,7 @@ import { scoreCommand } from "../cli/score.ts";
 import { loadHfModel, saveHfModel } from "../models/hf-load.ts";
 import { loadTokenizer } from "../models/hf-tokenizer.ts";
 import { ByteTokenizer } from "../models/tokenizer.ts";
-import { embeddedModelDir } from "../selfplay/default-run.ts";
+import { embeddedModelDir } from "../models/embedded.ts";
 import { saveTinyModel, setupFixture } from "./selfplay.support.ts";
 
 const fixture = await setupFixture();
