@@ -9,7 +9,7 @@ import { initBackend, type LoadBackendOptions } from "./load.ts";
 import type { TfjsBackendName } from "./types.ts";
 
 /** The order of `listBackends`: portable first, optional native last. */
-const listingOrder: readonly TfjsBackendName[] = ["cpu", "wasm", "webgpu", "node", "node-gpu"];
+const listingOrder: readonly TfjsBackendName[] = ["cpu", "wasm", "blas", "webgpu", "node", "node-gpu"];
 
 /** The result of the matrix-product self-test. */
 export interface SelfTestResult {
@@ -66,7 +66,7 @@ export const matmulSelfTest = async (n = 256, reps = 5): Promise<SelfTestResult>
 };
 
 /**
- * Try every backend (cpu, wasm, webgpu, node, node-gpu), self-test the ones that start, and
+ * Try every backend (cpu, wasm, blas, webgpu, node, node-gpu), self-test the ones that start, and
  * restore the backend that was active before. A software WebGPU adapter counts as ok here.
  *
  * @example

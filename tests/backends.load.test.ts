@@ -140,14 +140,14 @@ test("loadBackend refuses an unknown name, listing the valid ones", async () => 
   assert.ok(error instanceof RangeError, String(error));
   assert.match(
     error.message,
-    /unknown backend "tpu": expected one of auto, cpu, wasm, webgpu, node, node-gpu/,
+    /unknown backend "tpu": expected one of auto, cpu, wasm, blas, webgpu, node, node-gpu/,
   );
 });
 
 test("listBackends reports each backend, self-tests the ones that start, and restores the active one", async () => {
   await loadBackend("cpu");
   const statuses = await listBackends({ size: 32, reps: 1 });
-  assert.deepEqual(statuses.map((s) => s.name), ["cpu", "wasm", "webgpu", "node", "node-gpu"]);
+  assert.deepEqual(statuses.map((s) => s.name), ["cpu", "wasm", "blas", "webgpu", "node", "node-gpu"]);
   for (const s of statuses.filter((s) => s.name === "cpu" || s.name === "wasm")) {
     assert.ok(s.ok, `${s.name}: ${s.error}`);
     assert.ok(s.selfTest !== undefined && s.selfTest.gflops > 0 && s.selfTest.ms >= 0);
