@@ -11,8 +11,8 @@ import type { GenerateOptions } from "../models/generate.ts";
 import type { AdamWOptions } from "../selfplay/optim.ts";
 import type { PreferenceBatch } from "./preference-step.ts";
 
-/** The tfjs backends a worker can run on (both run on the CPU, one thread each). */
-export type WorkerBackend = "wasm" | "cpu";
+/** The tfjs backends a worker can run on (all on the CPU; wasm and cpu one thread each). */
+export type WorkerBackend = "wasm" | "blas" | "cpu";
 
 /** How one replica is built: model, optional LoRA, loss, optimizer, reference. */
 export interface ReplicaOptions {

@@ -84,7 +84,7 @@ export interface RunConfig {
   readonly model: string;
   readonly tokenizer: string | null;
   readonly backend: BackendRequest;
-  /** Threads computing each micro-batch's gradient (≥ 1; > 1 needs the wasm or cpu backend). */
+  /** Threads computing each micro-batch's gradient (≥ 1; > 1 needs the wasm, blas or cpu backend). */
   readonly workers: number;
   readonly seed: number;
   readonly data: DataConfig;

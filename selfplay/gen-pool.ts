@@ -1,6 +1,6 @@
 /**
  * Both cores for loser generation: `workers − 1` generation worker threads (gen-worker.ts), each
- * with a copy of the base model on its own wasm or cpu backend, decode whole batches of prompts
+ * with a copy of the base model on its own wasm, blas or cpu backend, decode whole batches of prompts
  * while the training thread decodes others (generation.ts schedules them). Every batch samples
  * from its own random stream, so who decodes it does not change the losers: a run with two threads
  * generates exactly what a run with one does.

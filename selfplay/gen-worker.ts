@@ -1,6 +1,6 @@
 /**
  * A generation worker of the self-play loop (started by gen-pool.ts; not imported by library
- * code): it holds a copy of the frozen base model on its own wasm or cpu backend, loads an iterate
+ * code): it holds a copy of the frozen base model on its own wasm, blas or cpu backend, loads an iterate
  * from the run's store as the main thread does (selfplay/iterates.ts), and decodes batches of
  * prompts with `generate` (models/generate.ts). Runs under Node and Deno (`node:worker_threads`).
  *
@@ -25,7 +25,7 @@ export type ToGenWorker =
   | {
     readonly type: "init";
     readonly id: number;
-    readonly backend: "wasm" | "cpu";
+    readonly backend: "wasm" | "blas" | "cpu";
     readonly config: Transformer["config"];
     readonly base: PlainWeights;
     readonly spec: FinetuneSpec;

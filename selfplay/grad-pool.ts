@@ -67,7 +67,7 @@ const share = (variables: readonly tf.Variable[], into: Float32Array): void => {
 
 /**
  * Start `threads − 1` gradient workers, each with a copy of `base` on this thread's backend
- * (wasm or cpu). Throws, after stopping the workers, when one cannot start (unknown loss, …).
+ * (wasm, blas or cpu). Throws, after stopping the workers, when one cannot start (unknown loss, …).
  *
  * @example
  * ```ts

@@ -17,7 +17,7 @@ export type ToGradWorker =
     readonly id: number;
     /** 1-based: worker w computes shard w (shard 0 is the training thread's). */
     readonly index: number;
-    readonly backend: "wasm" | "cpu";
+    readonly backend: "wasm" | "blas" | "cpu";
     readonly imports: readonly string[];
     readonly config: ModelConfig;
     /** The frozen base model's weights by name. */

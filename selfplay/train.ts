@@ -93,7 +93,7 @@ export interface TrainIterationOptions {
   /**
    * Threads computing each micro-batch's gradient (default 1: this thread alone). With n > 1 the
    * micro-batch is split into n contiguous shards: this thread computes the first and n − 1 worker
-   * threads (grad-pool.ts) the others, on their own wasm or cpu backend; the optimizer, the EMA and
+   * threads (grad-pool.ts) the others, on their own wasm, blas or cpu backend; the optimizer, the EMA and
    * the checkpoints stay here. Results differ from one thread's by float32 summation order only.
    */
   readonly workers?: number;

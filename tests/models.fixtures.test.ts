@@ -15,6 +15,8 @@ import { loraAdapterFromRecord, type LoraAdapter } from "../models/lora.ts";
 import { readPeftAdapter } from "../models/peft.ts";
 import { TransformerPolicy } from "../models/policy.ts";
 import type { Transformer } from "../models/transformer.ts";
+import { initBackend } from "../backends/load.ts";
+import { blasSkip } from "./backends.support.ts";
 
 await tf.setBackend("cpu");
 
@@ -98,3 +100,19 @@ test("fixtures: hf-tiny-llama + the PEFT adapter reproduces the torch logits; me
   adapter.dispose();
   model.dispose();
 });
+
+// The same fixtures on the blas backend (matrix products by the system BLAS): torch's float64
+// logits and log-probs to the same 1e-4.
+const noBlas = await blasSkip();
+for (const name of ["hf-tiny-gpt2", "hf-tiny-llama", "hf-tiny-qwen2"]) {
+  test(`fixtures on blas: ${name} reproduces the torch logits and log-probs (≤ 1e-4)`, async () => {
+    await initBackend("blas");
+    try {
+      const model = await loadHfModel(join(fixtures, name));
+      await checkModel(name, model, null);
+      model.dispose();
+    } finally {
+      await tf.setBackend("cpu");
+    }
+  }, { skip: noBlas });
+}
