@@ -87,6 +87,10 @@ export const loadBackend = async (
       `unknown backend "${name}": expected one of auto, cpu, wasm, blas, webgpu, node, node-gpu`,
     );
   }
+  const { threads } = options;
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) {
+    throw new RangeError(`threads must be a positive integer, got ${threads}`);
+  }
   if (name !== "auto") return { ...(await initBackend(name, options)), ops: tfjsOps };
   const failures: string[] = [];
   for (const candidate of backendNames) {

@@ -86,6 +86,8 @@ export interface RunConfig {
   readonly backend: BackendRequest;
   /** Threads computing each micro-batch's gradient (≥ 1; > 1 needs the wasm, blas or cpu backend). */
   readonly workers: number;
+  /** BLAS threads of the blas backend (process-wide; null: the backend's default, 1). */
+  readonly threads: number | null;
   readonly seed: number;
   readonly data: DataConfig;
   readonly iterations: number;

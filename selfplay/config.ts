@@ -66,7 +66,7 @@ export const runConfigDefaults = {
   maxPromptLength: 512,
 } as const;
 
-const backendChoices: readonly BackendRequest[] = ["auto", "cpu", "wasm", "webgpu", "node", "node-gpu"];
+const backendChoices: readonly BackendRequest[] = ["auto", "cpu", "wasm", "blas", "webgpu", "node", "node-gpu"];
 
 const assignmentModes: readonly AssignmentMode[] = ["equal-share", "per-example"];
 const resampleMethods: readonly ResampleMethod[] = ["systematic", "multinomial"];
@@ -128,6 +128,7 @@ const rawCodec = strictObject({
   tokenizer: optionalNull(nonEmptyString),
   backend: withDefault(oneOf(backendChoices), runConfigDefaults.backend),
   workers: withDefault(positiveInt, 1),
+  threads: optionalNull(positiveInt),
   seed: withDefault(nonNegativeInt, runConfigDefaults.seed),
   data: dataCodec,
   iterations: withDefault(positiveInt, runConfigDefaults.iterations),

@@ -133,7 +133,7 @@ export const prepareRun = async (o: PrepareRunOptions): Promise<PreparedRun> => 
   const config = resolveRunConfig(o.config, { knownLosses: registry.names() });
   const loss = checkLoss(config, registry, o.allowNonInvariant);
   const backendName = o.backend ?? config.backend;
-  if (backendName !== "current") await loadBackend(backendName);
+  if (backendName !== "current") await loadBackend(backendName, config.threads === null ? {} : { threads: config.threads });
   const backend = tf.getBackend();
   const warnings: string[] = [];
 
@@ -184,7 +184,7 @@ export const prepareRun = async (o: PrepareRunOptions): Promise<PreparedRun> => 
       warnings.push(`${prepared.completionsTruncated} answer(s) were cut to fit maxLength ${config.maxLength}`);
     }
     const fingerprints: RunFingerprints = {
-      config: configFingerprint(config, [...fingerprintIgnoredKeys, "backend", "workers"]),
+      config: configFingerprint(config, [...fingerprintIgnoredKeys, "backend", "workers", "threads"]),
       data: examplesFingerprint(prepared.examples),
       model: modelDir !== null ? await folderFingerprint(modelDir) : await modelFingerprint(base),
     };

@@ -11,6 +11,13 @@ import { loadBackend } from "../backends/load.ts";
 import { BackendUnavailableError } from "../backends/types.ts";
 import { blasCandidates, blasInstallHint, classifyBlas, openBlas } from "../backends/blas-library.ts";
 import { blasKernelsLibrary } from "../backends/blas-kernels.ts";
+import { decodeRunConfig, resolveRunConfig } from "../selfplay/config.ts";
+import { parseArgs } from "../cli/args.ts";
+import { spinCommandSpec } from "../cli/spin.ts";
+import { trainCommandSpec } from "../cli/train.ts";
+import { generateCommandSpec } from "../cli/generate.ts";
+import { scoreSpec } from "../cli/score.ts";
+import { evalCommandSpec } from "../cli/eval.ts";
 
 const skip = await blasSkip();
 const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
@@ -250,7 +257,7 @@ test("blas: threads are set on the library, described, and a bad count is refuse
   assert.ok(info.details.includes(blas.name), info.details);
   await loadBackend("blas", { threads: 1 });
   if (blas.kind === "openblas" || blas.kind === "mkl") assert.equal(blas.threads(), 1);
-  await assert.rejects(() => loadBackend("blas", { threads: 0 }), /blas: threads must be a positive integer, got 0/);
+  await assert.rejects(() => loadBackend("blas", { threads: 0 }), /threads must be a positive integer, got 0/);
   // wasm after blas is the plain wasm backend again
   await loadBackend("wasm");
   assert.equal(blasKernelsLibrary(), null);
@@ -293,3 +300,24 @@ test('blas: loadBackend("auto") picks blas where a system BLAS opens', async () 
   // node-gpu, webgpu on hardware and node come first; none of them is here in CI
   if (!["node-gpu", "webgpu", "node"].includes(loaded.name)) assert.equal(loaded.name, "blas");
 }, { skip });
+
+test("threads: a run config key (null by default, a positive integer) and a flag of every command that trains or generates", () => {
+  const minimal = { name: "demo", data: { train: "data/train.jsonl" } };
+  assert.equal(resolveRunConfig(minimal).threads, null);
+  assert.equal(resolveRunConfig({ ...minimal, backend: "blas", threads: 2 }).threads, 2);
+  const refused = decodeRunConfig({ ...minimal, threads: 0 });
+  assert.ok(refused._tag === "Left");
+  assert.match(refused.left.message, /threads/);
+  for (const spec of [spinCommandSpec, trainCommandSpec, generateCommandSpec, scoreSpec, evalCommandSpec]) {
+    const required = spec === trainCommandSpec
+      ? ["--config", "run.json"]
+      : spec === scoreSpec
+      ? ["--model", "m", "--data", "d"]
+      : spec === generateCommandSpec
+      ? ["--model", "m", "--data", "d", "--out", "o"]
+      : [];
+    const parsed = parseArgs(spec, [...required, "--threads", "2"]);
+    assert.ok(!parsed.help);
+    assert.equal((parsed.flags as { threads?: number }).threads, 2, spec.name);
+  }
+});
