@@ -204,16 +204,21 @@ const activationFn = (
 
 const fusedMatMulKernel = (blas: BlasLibrary, fallback: Kernel): Kernel => (args) => {
   const { a, b, bias, preluActivationWeights: preluW } = args.inputs as Record<string, Info | undefined>;
-  if (a === undefined || b === undefined || a.dtype !== "float32" || b.dtype !== "float32") return fallback(args);
+  if (a === undefined || b === undefined || a.dtype !== "float32" || b.dtype !== "float32") {
+    return fallback(args);
+  }
   const transposeA = Boolean(args.attrs.transposeA), transposeB = Boolean(args.attrs.transposeB);
   const shape = productShape(a, b, transposeA, transposeB);
   const n = shape[shape.length - 1];
   const activation = String(args.attrs.activation ?? "linear");
-  const biasOk = bias === undefined || (bias.shape.length === 1 && (bias.shape[0] === n || bias.shape[0] === 1));
+  const biasOk = bias === undefined ||
+    (bias.shape.length === 1 && (bias.shape[0] === n || bias.shape[0] === 1));
   const preluOk = preluW === undefined || size(preluW.shape) === 1 ||
     (size(preluW.shape) === n && preluW.shape[preluW.shape.length - 1] === n);
   const known = ["linear", "relu", "relu6", "leakyrelu", "sigmoid", "elu", "prelu"].includes(activation);
-  if (!biasOk || !preluOk || !known || (activation === "prelu" && preluW === undefined)) return fallback(args);
+  if (!biasOk || !preluOk || !known || (activation === "prelu" && preluW === undefined)) {
+    return fallback(args);
+  }
   const be = args.backend as WasmBackendLike;
   const out = be.makeOutput(shape, "float32");
   if (bias !== undefined && size(shape) > 0) {

@@ -120,13 +120,17 @@ interface RawSymbols {
   mklVersion?: () => string;
 }
 
-const SGEMM_C = "void cblas_sgemm(int, int, int, int, int, int, float, float *, int, float *, int, float, float *, int)";
+const SGEMM_C =
+  "void cblas_sgemm(int, int, int, int, int, int, float, float *, int, float *, int, float, float *, int)";
 
 /** Open `name` with Deno.dlopen; optional symbols come back undefined when absent. */
 const openDeno = (name: string): RawSymbols => {
   const i32 = "i32", f32 = "f32", buf = "buffer";
   const lib = deno.dlopen(name, {
-    cblas_sgemm: { parameters: [i32, i32, i32, i32, i32, i32, f32, buf, i32, buf, i32, f32, buf, i32], result: "void" },
+    cblas_sgemm: {
+      parameters: [i32, i32, i32, i32, i32, i32, f32, buf, i32, buf, i32, f32, buf, i32],
+      result: "void",
+    },
     openblas_set_num_threads: { parameters: [i32], result: "void", optional: true },
     openblas_get_num_threads: { parameters: [], result: i32, optional: true },
     openblas_get_config: { parameters: [], result: "pointer", optional: true },
@@ -183,7 +187,9 @@ const openKoffi = async (name: string): Promise<RawSymbols> => {
     }
   };
   const config = optional<() => string>("const char *openblas_get_config()");
-  const mklVersion = optional<(buf: Uint8Array, len: number) => void>("void MKL_Get_Version_String(_Out_ uint8_t *buf, int len)");
+  const mklVersion = optional<(buf: Uint8Array, len: number) => void>(
+    "void MKL_Get_Version_String(_Out_ uint8_t *buf, int len)",
+  );
   return {
     sgemm: lib.func(SGEMM_C) as BlasLibrary["sgemm"],
     setOpenblasThreads: optional("void openblas_set_num_threads(int)"),

@@ -55,7 +55,9 @@ export const describeBlas = (blas: BlasLibrary): string => {
   const version = blas.version === "" ? kind : blas.version;
   const file = blas.path === blas.name ? blas.name : `${blas.name} → ${blas.path}`;
   const threads = blas.threads();
-  const count = threads === undefined ? "threads chosen by the library" : `${threads} thread${threads === 1 ? "" : "s"}`;
+  const count = threads === undefined
+    ? "threads chosen by the library"
+    : `${threads} thread${threads === 1 ? "" : "s"}`;
   return `${version} (${file}), ${count}`;
 };
 
@@ -87,7 +89,10 @@ export const initBlas = async (options: BlasOptions = {}): Promise<BackendInfo> 
   const wanted = threads ?? ((await inWorker()) ? undefined : DEFAULT_BLAS_THREADS);
   if (wanted !== undefined) blas.setThreads(wanted);
   if (!installBlasKernels(blas)) {
-    throw new BackendUnavailableError("blas", "blas: the wasm backend's matrix-product kernels are not registered");
+    throw new BackendUnavailableError(
+      "blas",
+      "blas: the wasm backend's matrix-product kernels are not registered",
+    );
   }
   if (blas.kind === "reference" && !warned.has(blas.path)) {
     warned.add(blas.path);
@@ -97,5 +102,9 @@ export const initBlas = async (options: BlasOptions = {}): Promise<BackendInfo> 
     );
   }
   const others = wasm.details.replace(/, (fast|stock) matMul kernels/, "");
-  return { name: "blas", tfBackend: "wasm", details: `${describeBlas(blas)}; other kernels wasm (${others})` };
+  return {
+    name: "blas",
+    tfBackend: "wasm",
+    details: `${describeBlas(blas)}; other kernels wasm (${others})`,
+  };
 };

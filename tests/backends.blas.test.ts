@@ -44,7 +44,8 @@ const product64 = (c: Case): { values: Float64Array; shape: number[] } => {
   const pa = pad(aOuter), pb = pad(bOuter);
   const outer = pa.map((d, i) => Math.max(d, pb[i]));
   const values = new Float64Array(size(outer) * m * n);
-  const flat = (s: number[], index: number[]) => s.reduce((acc, d, i) => acc * d + (d === 1 ? 0 : index[i]), 0);
+  const flat = (s: number[], index: number[]) =>
+    s.reduce((acc, d, i) => acc * d + (d === 1 ? 0 : index[i]), 0);
   for (let o = 0; o < size(outer); o++) {
     const index: number[] = [];
     let rest = o;
@@ -109,7 +110,14 @@ const caseArb: fc.Arbitrary<Case> = fc.record({
   const bOuter = outer.map((d, i) => (bMask[i] ? 1 : d)).slice(Math.min(dropB, outer.length));
   const aShape = [...aOuter, ...(transposeA ? [k, m] : [m, k])];
   const bShape = [...bOuter, ...(transposeB ? [n, k] : [k, n])];
-  return fc.tuple(values(aShape), values(bShape)).map(([a, b]) => ({ aShape, bShape, transposeA, transposeB, a, b }));
+  return fc.tuple(values(aShape), values(bShape)).map(([a, b]) => ({
+    aShape,
+    bShape,
+    transposeA,
+    transposeB,
+    a,
+    b,
+  }));
 });
 
 test("blas: tf.matMul = Float64 product for every transpose combination and broadcast batch", async () => {
@@ -126,40 +134,81 @@ test("blas: tf.matMul = Float64 product for every transpose combination and broa
   );
 }, { skip });
 
-test("blas: larger products (all transposes, a batch, a shared right operand) = Float64 and = wasm", async () => {
-  const random = (n: number, seed: number) => Array.from({ length: n }, (_, i) => Math.sin(seed * 1000 + i * 0.37) * 2);
-  const cases: Case[] = [];
-  for (const transposeA of [false, true]) {
-    for (const transposeB of [false, true]) {
-      const [m, k, n] = [33, 70, 41];
-      const aShape = [3, ...(transposeA ? [k, m] : [m, k])], bShape = [3, ...(transposeB ? [n, k] : [k, n])];
-      cases.push({ aShape, bShape, transposeA, transposeB, a: random(size(aShape), 1), b: random(size(bShape), 2) });
-      // one right matrix for a batch of left ones (the tall-product path), and the converse
-      const shared = transposeB ? [n, k] : [k, n];
-      cases.push({ aShape, bShape: shared, transposeA, transposeB, a: random(size(aShape), 3), b: random(size(shared), 4) });
-      const single = transposeA ? [k, m] : [m, k];
-      cases.push({ aShape: single, bShape, transposeA, transposeB, a: random(size(single), 5), b: random(size(bShape), 6) });
+test(
+  "blas: larger products (all transposes, a batch, a shared right operand) = Float64 and = wasm",
+  async () => {
+    const random = (n: number, seed: number) =>
+      Array.from({ length: n }, (_, i) => Math.sin(seed * 1000 + i * 0.37) * 2);
+    const cases: Case[] = [];
+    for (const transposeA of [false, true]) {
+      for (const transposeB of [false, true]) {
+        const [m, k, n] = [33, 70, 41];
+        const aShape = [3, ...(transposeA ? [k, m] : [m, k])],
+          bShape = [3, ...(transposeB ? [n, k] : [k, n])];
+        cases.push({
+          aShape,
+          bShape,
+          transposeA,
+          transposeB,
+          a: random(size(aShape), 1),
+          b: random(size(bShape), 2),
+        });
+        // one right matrix for a batch of left ones (the tall-product path), and the converse
+        const shared = transposeB ? [n, k] : [k, n];
+        cases.push({
+          aShape,
+          bShape: shared,
+          transposeA,
+          transposeB,
+          a: random(size(aShape), 3),
+          b: random(size(shared), 4),
+        });
+        const single = transposeA ? [k, m] : [m, k];
+        cases.push({
+          aShape: single,
+          bShape,
+          transposeA,
+          transposeB,
+          a: random(size(single), 5),
+          b: random(size(bShape), 6),
+        });
+      }
     }
-  }
-  const wasm: Float32Array[] = [];
-  await loadBackend("wasm");
-  for (const c of cases) wasm.push((await productTf(c)).values);
-  await loadBackend("blas");
-  for (const [i, c] of cases.entries()) {
-    const got = await productTf(c), expected = product64(c);
-    const where = JSON.stringify([c.aShape, c.bShape, c.transposeA, c.transposeB]);
-    assert.deepEqual(got.shape, expected.shape, where);
-    assertClose(got.values, expected.values, { atol: tolerance(c), message: `${where} vs Float64` });
-    assertClose(got.values, wasm[i], { atol: 2 * tolerance(c), message: `${where} vs wasm` });
-  }
-}, { skip });
+    const wasm: Float32Array[] = [];
+    await loadBackend("wasm");
+    for (const c of cases) wasm.push((await productTf(c)).values);
+    await loadBackend("blas");
+    for (const [i, c] of cases.entries()) {
+      const got = await productTf(c), expected = product64(c);
+      const where = JSON.stringify([c.aShape, c.bShape, c.transposeA, c.transposeB]);
+      assert.deepEqual(got.shape, expected.shape, where);
+      assertClose(got.values, expected.values, { atol: tolerance(c), message: `${where} vs Float64` });
+      assertClose(got.values, wasm[i], { atol: 2 * tolerance(c), message: `${where} vs wasm` });
+    }
+  },
+  { skip },
+);
 
 test("blas: empty axes give empty or zero products, as tfjs defines them", async () => {
   await loadBackend("blas");
-  const zeroK = await productTf({ aShape: [2, 0], bShape: [0, 3], transposeA: false, transposeB: false, a: [], b: [] });
+  const zeroK = await productTf({
+    aShape: [2, 0],
+    bShape: [0, 3],
+    transposeA: false,
+    transposeB: false,
+    a: [],
+    b: [],
+  });
   assert.deepEqual(zeroK.shape, [2, 3]);
   assert.deepEqual([...zeroK.values], [0, 0, 0, 0, 0, 0]);
-  const zeroM = await productTf({ aShape: [0, 2], bShape: [2, 3], transposeA: false, transposeB: false, a: [], b: [1, 2, 3, 4, 5, 6] });
+  const zeroM = await productTf({
+    aShape: [0, 2],
+    bShape: [2, 3],
+    transposeA: false,
+    transposeB: false,
+    a: [],
+    b: [1, 2, 3, 4, 5, 6],
+  });
   assert.deepEqual(zeroM.shape, [0, 3]);
   assert.throws(() => tf.matMul(tf.ones([2, 3]), tf.ones([2, 3])), /inner shapes \(3\) and \(2\)/);
 }, { skip });
@@ -183,50 +232,56 @@ const activate = (x: number, name: string, alpha: number): number => {
   }
 };
 
-test("blas: fused matMul with bias and each activation = Float64, for every transpose combination", async () => {
-  await loadBackend("blas");
-  const [m, k, n] = [5, 6, 4];
-  const activations = ["linear", "relu", "relu6", "leakyrelu", "prelu", "sigmoid", "elu"] as const;
-  for (const activation of activations) {
-    for (const transposeA of [false, true]) {
-      for (const transposeB of [false, true]) {
-        for (const biasLength of [n, 1, 0]) {
-          const c: Case = {
-            aShape: [2, ...(transposeA ? [k, m] : [m, k])],
-            bShape: transposeB ? [n, k] : [k, n],
-            transposeA,
-            transposeB,
-            a: Array.from({ length: 2 * m * k }, (_, i) => Math.cos(i * 0.7) * 3),
-            b: Array.from({ length: k * n }, (_, i) => Math.sin(i * 1.3) * 2),
-          };
-          const bias = Array.from({ length: biasLength }, (_, i) => 1.5 - i);
-          const alpha = 0.3;
-          const out = tf.tidy(() =>
-            tf.fused.matMul({
-              a: tf.tensor(c.a, c.aShape) as tf.Tensor3D,
-              b: tf.tensor(c.b, c.bShape) as tf.Tensor2D,
+test(
+  "blas: fused matMul with bias and each activation = Float64, for every transpose combination",
+  async () => {
+    await loadBackend("blas");
+    const [m, k, n] = [5, 6, 4];
+    const activations = ["linear", "relu", "relu6", "leakyrelu", "prelu", "sigmoid", "elu"] as const;
+    for (const activation of activations) {
+      for (const transposeA of [false, true]) {
+        for (const transposeB of [false, true]) {
+          for (const biasLength of [n, 1, 0]) {
+            const c: Case = {
+              aShape: [2, ...(transposeA ? [k, m] : [m, k])],
+              bShape: transposeB ? [n, k] : [k, n],
               transposeA,
               transposeB,
-              bias: biasLength === 0 ? undefined : tf.tensor1d(bias),
-              activation,
-              leakyreluAlpha: alpha,
-              preluActivationWeights: activation === "prelu" ? tf.scalar(alpha) : undefined,
-            })
-          );
-          const got = (await out.data()) as Float32Array;
-          out.dispose();
-          const plain = product64(c).values;
-          const expected = plain.map((v, i) => activate(v + (biasLength === 0 ? 0 : bias[biasLength === 1 ? 0 : i % n]), activation, alpha));
-          assertClose(got, expected, {
-            atol: 4 * tolerance(c),
-            rtol: 1e-6,
-            message: `${activation} tA=${transposeA} tB=${transposeB} bias ${biasLength}`,
-          });
+              a: Array.from({ length: 2 * m * k }, (_, i) => Math.cos(i * 0.7) * 3),
+              b: Array.from({ length: k * n }, (_, i) => Math.sin(i * 1.3) * 2),
+            };
+            const bias = Array.from({ length: biasLength }, (_, i) => 1.5 - i);
+            const alpha = 0.3;
+            const out = tf.tidy(() =>
+              tf.fused.matMul({
+                a: tf.tensor(c.a, c.aShape) as tf.Tensor3D,
+                b: tf.tensor(c.b, c.bShape) as tf.Tensor2D,
+                transposeA,
+                transposeB,
+                bias: biasLength === 0 ? undefined : tf.tensor1d(bias),
+                activation,
+                leakyreluAlpha: alpha,
+                preluActivationWeights: activation === "prelu" ? tf.scalar(alpha) : undefined,
+              })
+            );
+            const got = (await out.data()) as Float32Array;
+            out.dispose();
+            const plain = product64(c).values;
+            const expected = plain.map((v, i) =>
+              activate(v + (biasLength === 0 ? 0 : bias[biasLength === 1 ? 0 : i % n]), activation, alpha)
+            );
+            assertClose(got, expected, {
+              atol: 4 * tolerance(c),
+              rtol: 1e-6,
+              message: `${activation} tA=${transposeA} tB=${transposeB} bias ${biasLength}`,
+            });
+          }
         }
       }
     }
-  }
-}, { skip });
+  },
+  { skip },
+);
 
 test("blas: gradients of a transposed, batched product = the Float64 closed form", async () => {
   await loadBackend("blas");
@@ -234,10 +289,26 @@ test("blas: gradients of a transposed, batched product = the Float64 closed form
   const a = { aShape: [2, 3, 4], a: Array.from({ length: 24 }, (_, i) => Math.sin(i) * 2) };
   const b = { bShape: [2, 5, 4], b: Array.from({ length: 40 }, (_, i) => Math.cos(i * 0.5)) };
   const w = Array.from({ length: 30 }, (_, i) => (i % 7) - 3);
-  const grads = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(tf.tensor(w, [2, 3, 5]), tf.matMul(x, y, false, true))));
+  const grads = tf.grads((x: tf.Tensor, y: tf.Tensor) =>
+    tf.sum(tf.mul(tf.tensor(w, [2, 3, 5]), tf.matMul(x, y, false, true)))
+  );
   const [ga, gb] = grads([tf.tensor(a.a, a.aShape), tf.tensor(b.b, b.bShape)]);
-  const da = product64({ aShape: [2, 3, 5], bShape: b.bShape, transposeA: false, transposeB: false, a: w, b: b.b });
-  const db = product64({ aShape: [2, 3, 5], bShape: a.aShape, transposeA: true, transposeB: false, a: w, b: a.a });
+  const da = product64({
+    aShape: [2, 3, 5],
+    bShape: b.bShape,
+    transposeA: false,
+    transposeB: false,
+    a: w,
+    b: b.b,
+  });
+  const db = product64({
+    aShape: [2, 3, 5],
+    bShape: a.aShape,
+    transposeA: true,
+    transposeB: false,
+    a: w,
+    b: a.a,
+  });
   assertClose(await ga.data(), da.values, { atol: 1e-4 });
   assertClose(await gb.data(), db.values, { atol: 1e-4 });
   tf.dispose([ga, gb]);
@@ -257,7 +328,10 @@ test("blas: threads are set on the library, described, and a bad count is refuse
   assert.ok(info.details.includes(blas.name), info.details);
   await loadBackend("blas", { threads: 1 });
   if (blas.kind === "openblas" || blas.kind === "mkl") assert.equal(blas.threads(), 1);
-  await assert.rejects(() => loadBackend("blas", { threads: 0 }), /threads must be a positive integer, got 0/);
+  await assert.rejects(
+    () => loadBackend("blas", { threads: 0 }),
+    /threads must be a positive integer, got 0/,
+  );
   // wasm after blas is the plain wasm backend again
   await loadBackend("wasm");
   assert.equal(blasKernelsLibrary(), null);
@@ -281,18 +355,29 @@ test("blas: ALPHA_SPIN_BLAS naming a missing file gives a clear error, and auto 
 });
 
 test("blas: discovery order, install hints, and what a library is from its symbols and path", () => {
-  assert.deepEqual(blasCandidates("linux"), ["libopenblas.so.0", "libmkl_rt.so", "libcblas.so.3", "libblas.so.3"]);
+  assert.deepEqual(blasCandidates("linux"), [
+    "libopenblas.so.0",
+    "libmkl_rt.so",
+    "libcblas.so.3",
+    "libblas.so.3",
+  ]);
   assert.equal(blasCandidates("darwin")[0], "/System/Library/Frameworks/Accelerate.framework/Accelerate");
   assert.deepEqual(blasCandidates("windows"), ["libopenblas.dll"]);
   assert.match(blasInstallHint("linux"), /apt-get install libopenblas0-pthread/);
   assert.match(blasInstallHint("darwin"), /Accelerate/);
   assert.match(blasInstallHint("darwin"), /brew install openblas/);
   const none = { openblas: false, mkl: false };
-  assert.equal(classifyBlas("/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3", { openblas: true, mkl: false }), "openblas");
+  assert.equal(
+    classifyBlas("/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3", { openblas: true, mkl: false }),
+    "openblas",
+  );
   assert.equal(classifyBlas("/opt/intel/lib/libmkl_rt.so.2", { openblas: false, mkl: true }), "mkl");
   assert.equal(classifyBlas("/usr/lib/x86_64-linux-gnu/blas/libblas.so.3.11.0", none), "reference");
   assert.equal(classifyBlas("/usr/lib64/libcblas.so.3", none), "generic");
-  assert.equal(classifyBlas("/System/Library/Frameworks/Accelerate.framework/Accelerate", none), "accelerate");
+  assert.equal(
+    classifyBlas("/System/Library/Frameworks/Accelerate.framework/Accelerate", none),
+    "accelerate",
+  );
 });
 
 test('blas: loadBackend("auto") picks blas where a system BLAS opens', async () => {

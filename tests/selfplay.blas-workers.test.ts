@@ -27,41 +27,56 @@ test("workerBackend() is blas while the main thread runs blas, wasm after wasm",
   assert.equal(workerBackend(), "cpu");
 }, { skip });
 
-test("a gradient worker on blas computes its shard: two threads = one thread; BLAS threads kept", async () => {
-  await loadBackend("blas", { threads: 2 });
-  const blas = await openBlas();
-  const base = createTransformer(
-    makeConfig({ family: "llama", vocabSize: 16, hiddenSize: 16, numLayers: 1, numHeads: 2, numKeyValueHeads: 1 }),
-    { seed: 4, trainable: false },
-  );
-  const spec = { finetune: "full" as const, lora: { r: 2, alpha: 4, dropout: 0 } };
-  const step = { loss: sigmoidLoss, lossParams: { beta: 0.5 }, alpha: 0.7 };
-  const trainable = buildTrainable(base, spec, await modelSnapshot(base), 1);
-  const pool = await createGradientPool({ threads: 2, base, spec, step, workerImports: [] });
-  try {
-    // the worker opened the same (process-wide) library and left the main thread's count alone
-    if (blas.kind === "openblas" || blas.kind === "mkl") assert.equal(blas.threads(), 2);
-    await pool.startSegment(trainable, 3);
-    const pairs: TrainingPair[] = Array.from({ length: 4 }, (_, i) => ({
-      promptIds: [1 + i, 2],
-      chosenIds: [3, 4 + (i % 3), 5],
-      rejectedIds: [6 + i, 7],
-      lpPrevChosen: -3 - 0.1 * i,
-      lpPrevRejected: -2.5,
-      lpBaseChosen: -3.2,
-      lpBaseRejected: -2.4,
-    }));
-    const one = alphaSpinGradients(step, trainable.policy, trainable.variables, pairs);
-    const two = await pool.gradients(pairs, trainable);
-    assert.deepEqual(two.names, one.names);
-    one.grads.forEach((g, i) =>
-      assertClose(two.grads[i].dataSync(), g.dataSync(), { atol: 1e-6, rtol: 1e-4, message: trainable.names[i] })
+test(
+  "a gradient worker on blas computes its shard: two threads = one thread; BLAS threads kept",
+  async () => {
+    await loadBackend("blas", { threads: 2 });
+    const blas = await openBlas();
+    const base = createTransformer(
+      makeConfig({
+        family: "llama",
+        vocabSize: 16,
+        hiddenSize: 16,
+        numLayers: 1,
+        numHeads: 2,
+        numKeyValueHeads: 1,
+      }),
+      { seed: 4, trainable: false },
     );
-    tf.dispose([...one.grads, one.pack, ...two.grads, two.pack]);
-  } finally {
-    assert.deepEqual(await pool.close(), [0], "the worker frees every tensor");
-    trainable.dispose();
-    base.dispose();
-    await loadBackend("blas", { threads: 1 });
-  }
-}, { skip });
+    const spec = { finetune: "full" as const, lora: { r: 2, alpha: 4, dropout: 0 } };
+    const step = { loss: sigmoidLoss, lossParams: { beta: 0.5 }, alpha: 0.7 };
+    const trainable = buildTrainable(base, spec, await modelSnapshot(base), 1);
+    const pool = await createGradientPool({ threads: 2, base, spec, step, workerImports: [] });
+    try {
+      // the worker opened the same (process-wide) library and left the main thread's count alone
+      if (blas.kind === "openblas" || blas.kind === "mkl") assert.equal(blas.threads(), 2);
+      await pool.startSegment(trainable, 3);
+      const pairs: TrainingPair[] = Array.from({ length: 4 }, (_, i) => ({
+        promptIds: [1 + i, 2],
+        chosenIds: [3, 4 + (i % 3), 5],
+        rejectedIds: [6 + i, 7],
+        lpPrevChosen: -3 - 0.1 * i,
+        lpPrevRejected: -2.5,
+        lpBaseChosen: -3.2,
+        lpBaseRejected: -2.4,
+      }));
+      const one = alphaSpinGradients(step, trainable.policy, trainable.variables, pairs);
+      const two = await pool.gradients(pairs, trainable);
+      assert.deepEqual(two.names, one.names);
+      one.grads.forEach((g, i) =>
+        assertClose(two.grads[i].dataSync(), g.dataSync(), {
+          atol: 1e-6,
+          rtol: 1e-4,
+          message: trainable.names[i],
+        })
+      );
+      tf.dispose([...one.grads, one.pack, ...two.grads, two.pack]);
+    } finally {
+      assert.deepEqual(await pool.close(), [0], "the worker frees every tensor");
+      trainable.dispose();
+      base.dispose();
+      await loadBackend("blas", { threads: 1 });
+    }
+  },
+  { skip },
+);
