@@ -30,6 +30,11 @@ export interface BlasOptions {
    * main thread; a worker thread keeps the count already set.
    */
   readonly threads?: number;
+  /**
+   * Accept the netlib reference BLAS (default true, with a warning); `"auto"` passes false, since
+   * the reference is slower than the wasm backend's own products.
+   */
+  readonly allowReference?: boolean;
 }
 
 /** Whether this code runs in a worker thread (node:worker_threads, which Deno provides too). */
@@ -56,7 +61,7 @@ export const describeBlas = (blas: BlasLibrary): string => {
   const file = blas.path === blas.name ? blas.name : `${blas.name} → ${blas.path}`;
   const threads = blas.threads();
   const count = threads === undefined
-    ? "threads chosen by the library"
+    ? (blas.kind === "reference" ? "1 thread" : "threads chosen by the library")
     : `${threads} thread${threads === 1 ? "" : "s"}`;
   return `${version} (${file}), ${count}`;
 };
@@ -84,6 +89,13 @@ export const initBlas = async (options: BlasOptions = {}): Promise<BackendInfo> 
   } catch (e) {
     const message = e instanceof BlasUnavailableError ? e.message : `blas: ${String(e)}`;
     throw new BackendUnavailableError("blas", message, { cause: e });
+  }
+  if (blas.kind === "reference" && options.allowReference === false) {
+    throw new BackendUnavailableError(
+      "blas",
+      `blas: the only BLAS found is the netlib reference implementation (${blas.path}), slower than the wasm ` +
+        `backend; ask for "blas" explicitly to use it anyway, or install libopenblas0-pthread`,
+    );
   }
   const wasm = await initWasm({ wasmPaths: options.wasmPaths, fastKernels: true });
   const wanted = threads ?? ((await inWorker()) ? undefined : DEFAULT_BLAS_THREADS);

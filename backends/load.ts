@@ -34,7 +34,8 @@ export interface LoadBackendOptions {
 
 /**
  * Start one named backend (no fallback); for `"webgpu"`, `allowFallbackAdapter` says whether a
- * software adapter is acceptable (default yes).
+ * software adapter is acceptable (default yes); for `"blas"`, `allowReferenceBlas` whether the slow
+ * netlib reference BLAS is (default yes, with a warning).
  *
  * @example
  * ```ts
@@ -43,7 +44,7 @@ export interface LoadBackendOptions {
  */
 export const initBackend = (
   name: TfjsBackendName,
-  options: LoadBackendOptions & { readonly allowFallbackAdapter?: boolean } = {},
+  options: LoadBackendOptions & { readonly allowFallbackAdapter?: boolean; readonly allowReferenceBlas?: boolean } = {},
 ): Promise<BackendInfo> => {
   switch (name) {
     case "cpu":
@@ -51,7 +52,11 @@ export const initBackend = (
     case "wasm":
       return initWasm(options as WasmOptions);
     case "blas":
-      return initBlas({ wasmPaths: options.wasmPaths, threads: options.threads });
+      return initBlas({
+        wasmPaths: options.wasmPaths,
+        threads: options.threads,
+        allowReference: options.allowReferenceBlas,
+      });
     case "webgpu":
       return initWebgpu({ allowFallbackAdapter: options.allowFallbackAdapter });
     case "node":
@@ -95,7 +100,7 @@ export const loadBackend = async (
   const failures: string[] = [];
   for (const candidate of backendNames) {
     try {
-      const info = await initBackend(candidate, { ...options, allowFallbackAdapter: false });
+      const info = await initBackend(candidate, { ...options, allowFallbackAdapter: false, allowReferenceBlas: false });
       return { ...info, ops: tfjsOps };
     } catch (e) {
       failures.push(e instanceof Error ? e.message : String(e));

@@ -406,3 +406,37 @@ test("threads: a run config key (null by default, a positive integer) and a flag
     assert.equal((parsed.flags as { threads?: number }).threads, 2, spec.name);
   }
 });
+
+// Needs a netlib reference BLAS, which CI does not install: on Debian, `apt-get download libblas3`,
+// `dpkg -x` it somewhere and set ALPHA_SPIN_TEST_REFERENCE_BLAS to its blas/libblas.so.3.
+const referencePath = process.env.ALPHA_SPIN_TEST_REFERENCE_BLAS;
+test("blas: the netlib reference BLAS is recognised, warned about once, refused by auto, and still correct", async () => {
+  const saved = process.env.ALPHA_SPIN_BLAS;
+  const warnings: string[] = [];
+  const { warn } = console;
+  console.warn = (...a: unknown[]) => void warnings.push(a.join(" "));
+  process.env.ALPHA_SPIN_BLAS = referencePath;
+  try {
+    const auto = await loadBackend("auto");
+    assert.ok(auto.name !== "blas", auto.name);
+    const info = await loadBackend("blas");
+    await loadBackend("blas");
+    assert.equal((await openBlas()).kind, "reference");
+    assert.match(info.details, /netlib reference BLAS \(slow\)/);
+    assert.equal(warnings.filter((w) => /about 35× slower than OpenBLAS/.test(w)).length, 1, warnings.join("\n"));
+    const c: Case = {
+      aShape: [2, 3, 4],
+      bShape: [5, 4],
+      transposeA: false,
+      transposeB: true,
+      a: Array.from({ length: 24 }, (_, i) => i - 7),
+      b: Array.from({ length: 20 }, (_, i) => 3 - i),
+    };
+    assertClose((await productTf(c)).values, product64(c).values, { atol: tolerance(c) });
+  } finally {
+    console.warn = warn;
+    if (saved === undefined) delete process.env.ALPHA_SPIN_BLAS;
+    else process.env.ALPHA_SPIN_BLAS = saved;
+    await loadBackend("wasm");
+  }
+}, { skip: referencePath === undefined ? "ALPHA_SPIN_TEST_REFERENCE_BLAS is not set" : skip });

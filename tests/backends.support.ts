@@ -3,7 +3,6 @@
 import fc from "fast-check";
 import * as tf from "@tensorflow/tfjs";
 import process from "node:process";
-import { isDeno } from "./harness.ts";
 import type { Shape } from "../core/tensor.ts";
 import { referenceOps as ref, type RefTensor, refToArraySync } from "../backends/reference.ts";
 import { probeWebgpuAdapter } from "../backends/webgpu.ts";
@@ -17,7 +16,6 @@ export interface BackendUnderTest {
 }
 
 const webgpuSkip = async (): Promise<string | false> => {
-  if (!isDeno) return "WebGPU needs navigator.gpu, which Node does not have (runs under Deno)";
   if (process.env.ALPHA_SPIN_SKIP_WEBGPU) return "ALPHA_SPIN_SKIP_WEBGPU is set";
   try {
     await probeWebgpuAdapter();
@@ -38,8 +36,8 @@ export const blasSkip = async (): Promise<string | false> => {
 };
 
 /**
- * cpu and wasm always; blas where a system BLAS opens; webgpu under Deno when an adapter exists
- * (fewer runs: lavapipe is slow).
+ * cpu and wasm always; blas where a system BLAS opens; webgpu when an adapter exists (Deno's built-in
+ * WebGPU, or Node's through the webgpu package; fewer runs: lavapipe is slow).
  */
 export const backendsUnderTest = async (): Promise<BackendUnderTest[]> => [
   { name: "cpu", skip: false, numRuns: 25 },
