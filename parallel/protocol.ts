@@ -51,6 +51,11 @@ export interface ReplicaOptions {
   readonly backend?: WorkerBackend;
   /** Install the fast wasm matrix-product kernels (backends/wasm-kernels.ts). Default true. */
   readonly fastKernels?: boolean;
+  /**
+   * BLAS threads with backend "blas" (one process-wide setting, shared by the workers). Default 1:
+   * the workers are the parallelism.
+   */
+  readonly threads?: number;
   /** Module URLs every worker imports first (e.g. one that registers a custom loss). */
   readonly workerImports?: readonly string[];
 }

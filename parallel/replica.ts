@@ -16,6 +16,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { loadBackend } from "../backends/load.ts";
+import { DEFAULT_BLAS_THREADS } from "../backends/blas.ts";
 import { lossRegistry } from "../losses/registry.ts";
 import type { AnyLoss } from "../losses/types.ts";
 import { forkRng, rngFromSeed } from "../core/rng.ts";
@@ -125,7 +126,10 @@ export class Replica {
    * ```
    */
   static async create(options: ReplicaOptions): Promise<Replica> {
-    const loaded = await loadBackend(options.backend ?? "wasm", { fastKernels: options.fastKernels ?? true });
+    const loaded = await loadBackend(options.backend ?? "wasm", {
+      fastKernels: options.fastKernels ?? true,
+      threads: options.threads ?? DEFAULT_BLAS_THREADS,
+    });
     for (const url of options.workerImports ?? []) await import(url);
     return new Replica(options, `${loaded.name} (${loaded.details})`);
   }

@@ -15,6 +15,7 @@ import { buildTrainable, modelSnapshot } from "../selfplay/params.ts";
 import { sigmoidLoss } from "../losses/sigmoid.ts";
 import { createTransformer } from "../models/transformer.ts";
 import { makeConfig } from "../models/config.ts";
+import { createDataParallelTrainer } from "../parallel/data-parallel.ts";
 
 const skip = await blasSkip();
 
@@ -77,6 +78,45 @@ test(
       base.dispose();
       await loadBackend("blas", { threads: 1 });
     }
+  },
+  { skip },
+);
+
+test(
+  "the data-parallel trainer runs its replicas on blas, one BLAS thread: 2 workers = 1 worker",
+  async () => {
+    const options = {
+      modelConfig: makeConfig({
+        family: "gpt2",
+        vocabSize: 48,
+        hiddenSize: 16,
+        numLayers: 1,
+        numHeads: 2,
+        maxPositions: 32,
+      }),
+      seed: 7,
+      loss: "sigmoid",
+      lossParams: { beta: 0.5 },
+      learningRate: 1e-2,
+      backend: "blas" as const,
+      reference: "initial" as const,
+    };
+    const batch = {
+      prompts: [[1, 2, 3], [4, 5], [6], [7, 8, 9, 10]],
+      chosen: [[20, 21], [22, 23, 24], [25], [26, 27]],
+      rejected: [[40], [41, 42], [43, 44, 45], [46, 47]],
+    };
+    const losses: number[] = [];
+    for (const workers of [1, 2]) {
+      const trainer = await createDataParallelTrainer({ ...options, workers });
+      try {
+        assert.match(trainer.backend, /^blas \(.*, 1 thread;/);
+        losses.push((await trainer.step(batch)).loss);
+      } finally {
+        await trainer.close();
+      }
+    }
+    assertClose([losses[1]], [losses[0]], { atol: 1e-6, rtol: 1e-5 });
   },
   { skip },
 );
