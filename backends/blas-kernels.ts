@@ -273,6 +273,7 @@ let installed: { readonly blas: BlasLibrary; readonly previous: readonly tf.Kern
  *
  * @example
  * ```ts
+ * import { openBlas } from "./blas-library.ts";
  * installBlasKernels(await openBlas()); // true
  * ```
  */

@@ -67,7 +67,14 @@ export class BlasUnavailableError extends Error {
 
 type Platform = "linux" | "darwin" | "windows" | "other";
 
-/** The library names tried when `ALPHA_SPIN_BLAS` is not set, in order. */
+/**
+ * The library names tried when `ALPHA_SPIN_BLAS` is not set, in order.
+ *
+ * @example
+ * ```ts
+ * blasCandidates("linux"); // ["libopenblas.so.0", "libmkl_rt.so", "libcblas.so.3", "libblas.so.3"]
+ * ```
+ */
 export const blasCandidates = (platform: Platform): readonly string[] => {
   switch (platform) {
     case "linux":
@@ -81,7 +88,14 @@ export const blasCandidates = (platform: Platform): readonly string[] => {
   }
 };
 
-/** What to install where no BLAS opens, per platform. */
+/**
+ * What to install where no BLAS opens, per platform.
+ *
+ * @example
+ * ```ts
+ * blasInstallHint("linux"); // "install OpenBLAS: apt-get install libopenblas0-pthread (Debian/Ubuntu), ..."
+ * ```
+ */
 export const blasInstallHint = (platform: Platform): string => {
   switch (platform) {
     case "linux":
@@ -100,7 +114,14 @@ export const blasInstallHint = (platform: Platform): string => {
 // deno-lint-ignore no-explicit-any
 const deno = (globalThis as any).Deno;
 
-/** This platform, from Deno.build.os or process.platform. */
+/**
+ * This platform, from Deno.build.os or process.platform.
+ *
+ * @example
+ * ```ts
+ * await currentPlatform(); // "linux"
+ * ```
+ */
 export const currentPlatform = async (): Promise<Platform> => {
   const os: string = deno?.build?.os ?? (await import("node:process")).default.platform;
   if (os === "linux") return "linux";
@@ -239,6 +260,11 @@ const resolvedPath = async (name: string): Promise<string> => {
 /**
  * What a library is: OpenBLAS or MKL by their own symbols; Accelerate by its path; the netlib
  * reference by a path in Debian's `blas/` alternative folder or naming netlib/reference; else generic.
+ *
+ * @example
+ * ```ts
+ * classifyBlas("/usr/lib/x86_64-linux-gnu/blas/libblas.so.3.11.0", { openblas: false, mkl: false }); // "reference"
+ * ```
  */
 export const classifyBlas = (path: string, symbols: { openblas: boolean; mkl: boolean }): BlasKind => {
   if (symbols.openblas) return "openblas";

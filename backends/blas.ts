@@ -48,7 +48,15 @@ const inWorker = async (): Promise<boolean> => {
 
 const warned = new Set<string>();
 
-/** One line about the library: what it is, its version string, the file, the threads. */
+/**
+ * One line about the library: what it is, its version string, the file, the threads.
+ *
+ * @example
+ * ```ts
+ * import { openBlas } from "./blas-library.ts";
+ * describeBlas(await openBlas()); // "OpenBLAS 0.3.21 ... (libopenblas.so.0 → /usr/lib/...), 1 thread"
+ * ```
+ */
 export const describeBlas = (blas: BlasLibrary): string => {
   const kind = {
     openblas: "OpenBLAS",
