@@ -144,6 +144,12 @@ interface RawSymbols {
 const SGEMM_C =
   "void cblas_sgemm(int, int, int, int, int, int, float, float *, int, float *, int, float, float *, int)";
 
+/** A NUL-terminated C string in a byte buffer (the whole buffer when it has no NUL). */
+const cBytes = (bytes: Uint8Array): string => {
+  const end = bytes.indexOf(0);
+  return new TextDecoder().decode(end < 0 ? bytes : bytes.subarray(0, end)).trim();
+};
+
 /** Open `name` with Deno.dlopen; optional symbols come back undefined when absent. */
 const openDeno = (name: string): RawSymbols => {
   const i32 = "i32", f32 = "f32", buf = "buffer";
@@ -172,7 +178,7 @@ const openDeno = (name: string): RawSymbols => {
       ? () => {
         const bytes = new Uint8Array(256);
         s.MKL_Get_Version_String(bytes, bytes.length);
-        return new TextDecoder().decode(bytes.subarray(0, Math.max(0, bytes.indexOf(0)))).trim();
+        return cBytes(bytes);
       }
       : undefined,
   };
@@ -222,7 +228,7 @@ const openKoffi = async (name: string): Promise<RawSymbols> => {
       ? () => {
         const bytes = new Uint8Array(256);
         mklVersion(bytes, bytes.length);
-        return new TextDecoder().decode(bytes.subarray(0, Math.max(0, bytes.indexOf(0)))).trim();
+        return cBytes(bytes);
       }
       : undefined,
   };
