@@ -15,9 +15,9 @@ import { initWasm } from "./wasm.ts";
 import { type BackendInfo, BackendUnavailableError } from "./types.ts";
 
 /**
- * BLAS threads when none are asked for. One: on the 2-core machine measured (docs/backends.md),
- * one BLAS thread per worker with 2 data-parallel workers trains faster than 2 BLAS threads on one,
- * and the other core stays free for them.
+ * BLAS threads when none are asked for. One: on the shared 2-core machine measured
+ * (docs/backends.md), two BLAS threads beat two data-parallel workers, but not one thread reliably
+ * (much slower under heavy load, 7 % faster under lighter load).
  */
 export const DEFAULT_BLAS_THREADS = 1;
 
