@@ -4,7 +4,7 @@
  *
  * @example
  * ```sh
- * alpha-spin backends              # table of cpu, wasm, webgpu, node, node-gpu
+ * alpha-spin backends              # table of cpu, wasm, blas, webgpu, node, node-gpu
  * alpha-spin backends --json       # the same as JSON
  * alpha-spin backends --size 512   # self-test on 512×512 products
  * ```
@@ -17,9 +17,10 @@ import { type BackendStatus, listBackends } from "../backends/list.ts";
 const help = [
   "usage: alpha-spin backends [--json] [--size N] [--reps N]",
   "",
-  "Tries each tfjs backend (cpu, wasm, webgpu, node, node-gpu), times an N×N matrix product on the",
-  "ones that start (default N = 256, 5 repetitions), and says what to install for the others.",
-  "WebGPU exists under Deno (and browsers), not under Node.",
+  "Tries each tfjs backend (cpu, wasm, blas, webgpu, node, node-gpu), times an N×N matrix product on",
+  "the ones that start (default N = 256, 5 repetitions), and says what to install for the others.",
+  "blas: the system BLAS (ALPHA_SPIN_BLAS, else OpenBLAS/MKL/CBLAS; Accelerate on macOS), its version",
+  "and threads. WebGPU: built into Deno (and browsers); Node's comes from the webgpu npm package.",
 ].join("\n");
 
 /** Parse a positive integer option; throws with the option name on a bad value. */

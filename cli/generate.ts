@@ -53,6 +53,7 @@ export const generateCommandSpec = {
     batchSize: { type: "number", valueName: "n", description: "prompts per batch", default: 8 },
     maxExamples: { type: "number", valueName: "n", description: "only the first n rows" },
     backend: { type: "string", valueName: "name", description: "tfjs backend", default: "auto" },
+    threads: { type: "number", valueName: "n", description: "BLAS threads of the blas backend (default 1)" },
     quiet: { type: "boolean", short: "q", description: "no progress output" },
   },
   positionals: [],
@@ -174,7 +175,7 @@ export const generateCommand = async (args: string[]): Promise<number> => {
   const prompts = await readPrompts(f.data, f.maxExamples);
   if (prompts.length === 0) throw new DataError([{ where: f.data, message: "no prompts (the file is empty)" }]);
   await checkWritable(f.out, "--out"); // before the model runs, not after
-  await loadBackend(f.backend as BackendRequest);
+  await loadBackend(f.backend as BackendRequest, f.threads === undefined ? {} : { threads: f.threads });
   const model = await loadHfModel(f.model);
   let adapter = null;
   try {

@@ -71,9 +71,10 @@ export const scoreSpec = {
     backend: {
       type: "string",
       valueName: "name",
-      description: "auto, cpu, wasm, webgpu, node, node-gpu",
+      description: "auto, cpu, wasm, blas, webgpu, node, node-gpu",
       default: "auto",
     },
+    threads: { type: "number", valueName: "n", description: "BLAS threads of the blas backend (default 1)" },
     batchSize: { type: "number", valueName: "n", description: "sequences per forward pass", default: 8 },
     addBos: {
       type: "boolean",
@@ -98,6 +99,8 @@ export interface ScoreArgs {
   readonly adapter?: string;
   readonly tokenizer?: string;
   readonly backend: BackendRequest;
+  /** BLAS threads of the blas backend. */
+  readonly threads?: number;
   readonly batchSize: number;
   readonly addBos: boolean;
   readonly addEos: boolean;
@@ -115,7 +118,7 @@ export interface ScoreArgs {
 export const parseScoreArgs = (args: readonly string[]): ScoreArgs | "help" => {
   const parsed = parseArgs(scoreSpec, args);
   if (parsed.help) return "help";
-  const { model, data, adapter, tokenizer, backend, batchSize, addBos, addEos } = parsed.flags;
+  const { model, data, adapter, tokenizer, backend, threads, batchSize, addBos, addEos } = parsed.flags;
   if (!Number.isInteger(batchSize) || batchSize <= 0) {
     throw new ArgsError(scoreSpec.name, `--batch-size needs a positive integer, got ${batchSize}`);
   }
@@ -125,6 +128,7 @@ export const parseScoreArgs = (args: readonly string[]): ScoreArgs | "help" => {
     ...(adapter === undefined ? {} : { adapter }),
     ...(tokenizer === undefined ? {} : { tokenizer }),
     backend: backend as BackendRequest,
+    ...(threads === undefined ? {} : { threads }),
     batchSize,
     addBos,
     addEos,
@@ -248,7 +252,7 @@ export async function scoreCommand(args: string[], io: ScoreIo = defaultIo): Pro
   const text = await readUtf8File(options.data, "--data"); // strict UTF-8: a bad byte is refused with its line
   const requests = parseScoreLines(text, options.data);
   if (requests.length === 0) throw new ScoreInputError(`${options.data}: no lines to score (the file is empty)`);
-  await loadBackend(options.backend);
+  await loadBackend(options.backend, options.threads === undefined ? {} : { threads: options.threads });
   const model = await loadHfModel(options.model);
   let adapter = null;
   try {

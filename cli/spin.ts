@@ -71,8 +71,9 @@ export const spinCommandSpec = {
     beta: { type: "number", default: 1, description: "loss temperature β" },
     h: { type: "string", default: "1", valueName: "n|all", description: "opponent window: the last h iterates (all = fictitious play)" },
     seed: { type: "number", default: 42, description: "seed of sampling, assignment and training order" },
-    backend: { type: "string", default: "wasm", valueName: "name", description: "tfjs backend (auto, cpu, wasm, webgpu, node, node-gpu)" },
-    workers: { type: "number", default: 1, description: "threads computing each gradient (2 uses both cores; wasm or cpu)" },
+    backend: { type: "string", default: "wasm", valueName: "name", description: "tfjs backend (auto, cpu, wasm, blas, webgpu, node, node-gpu)" },
+    workers: { type: "number", default: 1, description: "threads computing each gradient (2 uses both cores; wasm, blas or cpu)" },
+    threads: { type: "number", valueName: "n", description: "BLAS threads of the blas backend (default 1)" },
     pairs: { type: "number", default: defaultRunPairs, description: "SFT examples (winners) per iteration" },
     epochs: { type: "number", default: 2, description: "training epochs per iteration" },
     lr: { type: "number", default: 2e-3, description: "peak learning rate of the LoRA adapter" },
@@ -323,6 +324,10 @@ export const spinCommand = async (args: string[]): Promise<number> => {
     console.error(`--workers must be an integer >= 1 (got ${f.workers})`);
     return 2;
   }
+  if (f.threads !== undefined && !(Number.isInteger(f.threads) && f.threads >= 1)) {
+    console.error(`--threads must be an integer >= 1 (got ${f.threads})`);
+    return 2;
+  }
   if (!(Number.isInteger(f.pairs) && f.pairs >= 1)) {
     console.error(`--pairs must be an integer >= 1 (got ${f.pairs})`);
     return 2;
@@ -349,7 +354,7 @@ export const spinCommand = async (args: string[]): Promise<number> => {
     await removePlanned(plan);
   }
 
-  const backend = await loadBackend(f.backend as BackendRequest);
+  const backend = await loadBackend(f.backend as BackendRequest, f.threads === undefined ? {} : { threads: f.threads });
   const modelDir = embeddedModelDir();
   const base = await loadHfModel(modelDir, { trainable: false });
   try {

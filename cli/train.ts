@@ -38,8 +38,9 @@ export const trainCommandSpec = {
   flags: {
     config: { type: "string", short: "c", valueName: "file", description: "the run config (JSON; see docs/config.md)", required: true },
     resume: { type: "boolean", description: "continue a killed run in the same output folder from its last complete state" },
-    backend: { type: "string", valueName: "name", description: "tfjs backend (auto, cpu, wasm, webgpu, node, node-gpu); overrides the config's" },
+    backend: { type: "string", valueName: "name", description: "tfjs backend (auto, cpu, wasm, blas, webgpu, node, node-gpu); overrides the config's" },
     workers: { type: "number", valueName: "n", description: "threads computing each gradient (2 uses both cores); overrides the config's" },
+    threads: { type: "number", valueName: "n", description: "BLAS threads of the blas backend (default 1); overrides the config's" },
     quiet: { type: "boolean", short: "q", description: "no progress output (errors only)" },
     log: { type: "string", valueName: "file", description: "JSON-lines event log (default: <outputDir>/events.jsonl)" },
     import: {
@@ -52,7 +53,7 @@ export const trainCommandSpec = {
   examples: ["alpha-spin train --config run.json", "alpha-spin train --config run.json --resume --backend wasm", "alpha-spin train --config run.json --workers 2", "alpha-spin train --config run.json --import ./my-loss.ts"],
 } as const satisfies CommandSpec;
 
-const backendNames = ["auto", "cpu", "wasm", "webgpu", "node", "node-gpu"];
+const backendNames = ["auto", "cpu", "wasm", "blas", "webgpu", "node", "node-gpu"];
 
 const readConfigFile = async (path: string): Promise<unknown> => {
   const text = await readUtf8File(path, "config file"); // strict UTF-8; a leading BOM is dropped
@@ -161,9 +162,13 @@ const withImports = (file: Record<string, unknown>, configDir: string, flag: str
 export const trainCommand = async (args: string[]): Promise<number> => {
   const parsed = parseOrExit(trainCommandSpec, args);
   if (typeof parsed === "number") return parsed;
-  const { config: configPath, resume, backend, workers, quiet, log } = parsed.flags;
+  const { config: configPath, resume, backend, workers, threads, quiet, log } = parsed.flags;
   if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1)) {
     console.error(`--workers must be an integer >= 1 (got ${workers})`);
+    return 2;
+  }
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) {
+    console.error(`--threads must be an integer >= 1 (got ${threads})`);
     return 2;
   }
   if (backend !== undefined && !backendNames.includes(backend)) {
@@ -172,9 +177,10 @@ export const trainCommand = async (args: string[]): Promise<number> => {
   }
   if (log !== undefined) await checkWritable(log, "--log"); // before the run folder is made
   const file = await readConfigFile(configPath);
+  const overrides = { ...(workers === undefined ? {} : { workers }), ...(threads === undefined ? {} : { threads }) };
   const raw = typeof file !== "object" || file === null || Array.isArray(file)
     ? file
-    : { ...withImports(file as Record<string, unknown>, dirname(configPath), parsed.flags.import), ...(workers === undefined ? {} : { workers }) };
+    : { ...withImports(file as Record<string, unknown>, dirname(configPath), parsed.flags.import), ...overrides };
   const printer = eventPrinter(quiet, log);
   try {
     await runSelfPlay({

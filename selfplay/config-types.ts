@@ -90,10 +90,12 @@ export interface RunConfig {
   readonly model: string;
   readonly tokenizer: string | null;
   readonly backend: BackendRequest;
-  /** Threads computing each micro-batch's gradient (≥ 1; > 1 needs the wasm or cpu backend). */
+  /** Threads computing each micro-batch's gradient (≥ 1; > 1 needs the wasm, blas or cpu backend). */
   readonly workers: number;
   /** Modules imported before the loss is resolved, and by every gradient worker (imports.ts). */
   readonly imports: readonly string[];
+  /** BLAS threads of the blas backend (process-wide; null: the backend's default, 1). */
+  readonly threads: number | null;
   readonly seed: number;
   readonly data: DataConfig;
   readonly iterations: number;

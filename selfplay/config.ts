@@ -68,7 +68,7 @@ export const runConfigDefaults = {
   maxPromptLength: 512,
 } as const;
 
-const backendChoices: readonly BackendRequest[] = ["auto", "cpu", "wasm", "webgpu", "node", "node-gpu"];
+const backendChoices: readonly BackendRequest[] = ["auto", "cpu", "wasm", "blas", "webgpu", "node", "node-gpu"];
 
 const assignmentModes: readonly AssignmentMode[] = ["equal-share", "per-example"];
 const resampleMethods: readonly ResampleMethod[] = ["systematic", "multinomial"];
@@ -148,6 +148,7 @@ const rawCodec = strictObject({
   backend: withDefault(oneOf(backendChoices), runConfigDefaults.backend),
   workers: withDefault(positiveInt, 1),
   imports: withDefault(listOf(nonEmptyString), []),
+  threads: optionalNull(positiveInt),
   seed: withDefault(nonNegativeInt, runConfigDefaults.seed),
   data: dataCodec,
   iterations: withDefault(positiveInt, runConfigDefaults.iterations),

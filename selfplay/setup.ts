@@ -137,7 +137,7 @@ export const prepareRun = async (o: PrepareRunOptions): Promise<PreparedRun> => 
   const config = resolveRunConfig(o.config, { knownLosses: registry.names(), lossRegistry: registry });
   const loss = checkLoss(config, registry);
   const backendName = o.backend ?? config.backend;
-  if (backendName !== "current") await loadBackend(backendName);
+  if (backendName !== "current") await loadBackend(backendName, config.threads === null ? {} : { threads: config.threads });
   const backend = tf.getBackend();
   const warnings: string[] = [];
 
@@ -189,7 +189,7 @@ export const prepareRun = async (o: PrepareRunOptions): Promise<PreparedRun> => 
       warnings.push(`${prepared.completionsTruncated} answer(s) were cut to fit maxLength ${config.maxLength}`);
     }
     const fingerprints: RunFingerprints = {
-      config: configFingerprint(config, [...fingerprintIgnoredKeys, "backend", "workers", "imports"]),
+      config: configFingerprint(config, [...fingerprintIgnoredKeys, "backend", "workers", "threads", "imports"]),
       data: examplesFingerprint(prepared.examples),
       model: modelDir !== null ? await folderFingerprint(modelDir) : await modelFingerprint(base),
     };

@@ -32,7 +32,7 @@ test("formatBackendTable aligns columns and shows GFLOP/s, or the reason a backe
 test("alpha-spin backends prints a row per backend and exits 0", async () => {
   const { code, out } = await capture(() => backendsCommand(["--size", "16", "--reps", "1"]));
   assert.equal(code, 0);
-  for (const name of ["cpu", "wasm", "webgpu", "node", "node-gpu"]) {
+  for (const name of ["cpu", "wasm", "blas", "webgpu", "node", "node-gpu"]) {
     assert.match(out, new RegExp(`^${name} +(ok|absent) `, "m"), `no row for ${name} in:\n${out}`);
   }
   assert.match(out, /^cpu +ok +\d+\.\d\d/m);
@@ -42,7 +42,7 @@ test("alpha-spin backends --json gives the statuses; bad options exit 2 or throw
   const { code, out } = await capture(() => backendsCommand(["--json", "--size", "8", "--reps", "1"]));
   assert.equal(code, 0);
   const statuses = JSON.parse(out);
-  assert.equal(statuses.length, 5);
+  assert.equal(statuses.length, 6);
   assert.equal(statuses[0].name, "cpu");
   assert.equal(statuses[0].ok, true);
   assert.equal((await capture(() => backendsCommand(["--frobnicate"]))).code, 2);

@@ -19,6 +19,8 @@ import { loraAdapterFromRecord, type LoraAdapter } from "../models/lora.ts";
 import { readPeftAdapter } from "../models/peft.ts";
 import { TransformerPolicy } from "../models/policy.ts";
 import type { Transformer } from "../models/transformer.ts";
+import { initBackend } from "../backends/load.ts";
+import { blasSkip } from "./backends.support.ts";
 
 await tf.setBackend("cpu");
 
@@ -121,3 +123,19 @@ test("fixtures: the Gemma, Gemma 2 and Mistral configs load with the traits thei
   const mistral = await config("hf-tiny-mistral");
   assert.deepEqual([mistral.slidingWindow, mistral.slidingWindowLayers, mistral.sandwichNorms], [4, "all", false]);
 });
+
+// The same fixtures on the blas backend (matrix products by the system BLAS): torch's float64
+// logits and log-probs to the same 1e-4.
+const noBlas = await blasSkip();
+for (const name of ["hf-tiny-gpt2", "hf-tiny-llama", "hf-tiny-qwen2"]) {
+  test(`fixtures on blas: ${name} reproduces the torch logits and log-probs (≤ 1e-4)`, async () => {
+    await initBackend("blas");
+    try {
+      const model = await loadHfModel(join(fixtures, name));
+      await checkModel(name, model, null);
+      model.dispose();
+    } finally {
+      await tf.setBackend("cpu");
+    }
+  }, { skip: noBlas });
+}

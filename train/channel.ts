@@ -8,6 +8,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Worker } from "node:worker_threads";
 import type { Transformer } from "../models/transformer.ts";
+import { blasKernelsLibrary } from "../backends/blas-kernels.ts";
 
 /** A reply carries the request's id; an error reply its message. */
 export type Reply = { readonly id: number; readonly type: string; readonly message?: string };
@@ -63,12 +64,16 @@ export class WorkerChannel<Out extends { readonly id: number }, In extends Reply
   }
 }
 
-/** The backend workers start: this thread's, which must be wasm or cpu. */
-export const workerBackend = (): "wasm" | "cpu" => {
+/**
+ * The backend workers start: this thread's, which must be wasm, blas (tfjs's wasm with the BLAS
+ * matrix products installed; the workers keep this thread's BLAS thread count) or cpu.
+ */
+export const workerBackend = (): "wasm" | "blas" | "cpu" => {
   const name = tf.getBackend();
-  if (name === "wasm" || name === "cpu") return name;
+  if (name === "wasm") return blasKernelsLibrary() === null ? "wasm" : "blas";
+  if (name === "cpu") return name;
   throw new RangeError(
-    `workers > 1 runs extra threads on the wasm or cpu backend; this run uses "${name}" ` +
+    `workers > 1 runs extra threads on the wasm, blas or cpu backend; this run uses "${name}" ` +
       "(set workers to 1, or backend to wasm)",
   );
 };

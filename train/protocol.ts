@@ -30,7 +30,7 @@ export type ToWorker =
     readonly id: number;
     /** 1-based: worker w computes shard w (shard 0 is the training thread's). */
     readonly index: number;
-    readonly backend: "wasm" | "cpu";
+    readonly backend: "wasm" | "blas" | "cpu";
     /** Module URLs imported first (e.g. one that registers a custom loss). */
     readonly imports: readonly string[];
     readonly config: ModelConfig;
