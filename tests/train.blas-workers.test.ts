@@ -2,20 +2,19 @@
 // kernels are in (wasm again after loadBackend("wasm")), a gradient worker started from a blas
 // thread opens the system BLAS itself (FFI in a worker thread, both runtimes) and its half of a
 // micro-batch gives the one-thread gradient to float32 rounding, and it keeps the main thread's
-// BLAS thread count.
+// BLAS thread count. (The pool's 2-thread = 1-thread steps on cpu are in train.pool.test.ts.)
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertClose, test } from "./harness.ts";
 import { blasSkip } from "./backends.support.ts";
 import { loadBackend } from "../backends/load.ts";
 import { openBlas } from "../backends/blas-library.ts";
-import { workerBackend } from "../selfplay/worker-channel.ts";
-import { createGradientPool } from "../selfplay/grad-pool.ts";
-import { alphaSpinGradients, type TrainingPair } from "../selfplay/step.ts";
-import { buildTrainable, modelSnapshot } from "../selfplay/params.ts";
+import { workerBackend } from "../train/channel.ts";
+import { createWorkerPool } from "../train/pool.ts";
+import { alphaSpinGradients, type StepSpec, type TrainingPair } from "../train/step.ts";
+import { buildTrainable, modelSnapshot } from "../train/params.ts";
 import { sigmoidLoss } from "../losses/sigmoid.ts";
 import { createTransformer } from "../models/transformer.ts";
 import { makeConfig } from "../models/config.ts";
-import { createDataParallelTrainer } from "../parallel/data-parallel.ts";
 
 const skip = await blasSkip();
 
@@ -45,21 +44,19 @@ test(
       { seed: 4, trainable: false },
     );
     const spec = { finetune: "full" as const, lora: { r: 2, alpha: 4, dropout: 0 } };
-    const step = { loss: sigmoidLoss, lossParams: { beta: 0.5 }, alpha: 0.7 };
+    const step: StepSpec = { loss: sigmoidLoss, lossParams: { beta: 0.5 } };
     const trainable = buildTrainable(base, spec, await modelSnapshot(base), 1);
-    const pool = await createGradientPool({ threads: 2, base, spec, step, workerImports: [] });
+    const pool = await createWorkerPool({ threads: 2, base, spec, workerImports: [] });
     try {
       // the worker opened the same (process-wide) library and left the main thread's count alone
       if (blas.kind === "openblas" || blas.kind === "mkl") assert.equal(blas.threads(), 2);
-      await pool.startSegment(trainable, 3);
+      await pool.startSegment(trainable, 3, step);
       const pairs: TrainingPair[] = Array.from({ length: 4 }, (_, i) => ({
         promptIds: [1 + i, 2],
         chosenIds: [3, 4 + (i % 3), 5],
         rejectedIds: [6 + i, 7],
-        lpPrevChosen: -3 - 0.1 * i,
-        lpPrevRejected: -2.5,
-        lpBaseChosen: -3.2,
-        lpBaseRejected: -2.4,
+        lpRefChosen: 0.7 * (-3 - 0.1 * i) + 0.3 * -3.2,
+        lpRefRejected: 0.7 * -2.5 + 0.3 * -2.4,
       }));
       const one = alphaSpinGradients(step, trainable.policy, trainable.variables, pairs);
       const two = await pool.gradients(pairs, trainable);
@@ -78,45 +75,6 @@ test(
       base.dispose();
       await loadBackend("blas", { threads: 1 });
     }
-  },
-  { skip },
-);
-
-test(
-  "the data-parallel trainer runs its replicas on blas, one BLAS thread: 2 workers = 1 worker",
-  async () => {
-    const options = {
-      modelConfig: makeConfig({
-        family: "gpt2",
-        vocabSize: 48,
-        hiddenSize: 16,
-        numLayers: 1,
-        numHeads: 2,
-        maxPositions: 32,
-      }),
-      seed: 7,
-      loss: "sigmoid",
-      lossParams: { beta: 0.5 },
-      learningRate: 1e-2,
-      backend: "blas" as const,
-      reference: "initial" as const,
-    };
-    const batch = {
-      prompts: [[1, 2, 3], [4, 5], [6], [7, 8, 9, 10]],
-      chosen: [[20, 21], [22, 23, 24], [25], [26, 27]],
-      rejected: [[40], [41, 42], [43, 44, 45], [46, 47]],
-    };
-    const losses: number[] = [];
-    for (const workers of [1, 2]) {
-      const trainer = await createDataParallelTrainer({ ...options, workers });
-      try {
-        assert.match(trainer.backend, /^blas \(.*, 1 thread;/);
-        losses.push((await trainer.step(batch)).loss);
-      } finally {
-        await trainer.close();
-      }
-    }
-    assertClose([losses[1]], [losses[0]], { atol: 1e-6, rtol: 1e-5 });
   },
   { skip },
 );
