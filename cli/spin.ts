@@ -6,7 +6,7 @@
  * `runs/default/` (the iterates) and `runs/default/report.html`.
  *
  * `--variants h=1,h=2,all` runs several variants (each in `<out>/<variant>/`) into one report;
- * a variant is `h=N`, `h=all` (or `all`), `alpha=A`, `beta=B`, or several joined by `:`
+ * a variant is `h=N` (or `history=N`), `h=all` (or `all`), `alpha=A`, `beta=B`, or several joined by `:`
  * (`h=2:alpha=0.5`). Running again continues the run in the folder (a complete run is only
  * re-evaluated); `--fresh` starts over.
  *
@@ -66,7 +66,7 @@ export const spinCommandSpec = {
     iterations: { type: "number", short: "T", default: 3, description: "self-play iterations T" },
     alpha: { type: "number", default: 0.9, description: "weight of π_{t−1} in the geometric reference (1 = SPIN)" },
     beta: { type: "number", default: 1, description: "loss temperature β" },
-    h: { type: "string", default: "1", valueName: "n|all", description: "opponent window: the last h iterates (all = fictitious play)" },
+    history: { type: "string", default: "1", valueName: "n|all", description: "opponent window h: the last n iterates (all, inf or ∞: fictitious play)" },
     seed: { type: "number", default: 42, description: "seed of sampling, assignment and training order" },
     backend: { type: "string", default: "wasm", valueName: "name", description: "tfjs backend (auto, cpu, wasm, webgpu, node, node-gpu)" },
     workers: { type: "number", default: 1, description: "threads computing each gradient (2 uses both cores; wasm or cpu)" },
@@ -79,14 +79,16 @@ export const spinCommandSpec = {
     quiet: { type: "boolean", short: "q", description: "no progress output (the table is still printed)" },
   },
   positionals: [],
+  renamed: { h: "history" },
   examples: [
     "alpha-spin spin",
+    "alpha-spin spin --history all --iterations 4",
     "alpha-spin spin --iterations 2 --alpha 1 --out runs/spin",
     "alpha-spin spin --variants h=1,h=2,all --out runs/windows",
   ],
 } as const satisfies CommandSpec;
 
-const parseH = (value: string, where = "--h"): number | "all" => {
+const parseH = (value: string, where = "--history"): number | "all" => {
   if (value === "all" || value === "inf" || value === "∞") return "all";
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new ArgsError(spinCommandSpec.name, `${where} must be an integer >= 1 or "all" (got "${value}")`);
@@ -128,7 +130,7 @@ export const parseVariants = (list: string, common: SpinSettings): SpinVariant[]
         }
         return x;
       };
-      if (key === "h") settings.h = parseH(value ?? "", `--variants: ${part}:`);
+      if (key === "h" || key === "history") settings.h = parseH(value ?? "", `--variants: ${part}:`);
       else if (key === "alpha") settings.alpha = number();
       else if (key === "beta") settings.beta = number();
       else if (key === "seed") settings.seed = number();
@@ -292,7 +294,7 @@ export const spinCommand = async (args: string[]): Promise<number> => {
   const f = parsed.flags;
   let variants: SpinVariant[];
   try {
-    const common = { iterations: f.iterations, alpha: f.alpha, beta: f.beta, h: parseH(f.h), seed: f.seed, epochs: f.epochs, lr: f.lr };
+    const common = { iterations: f.iterations, alpha: f.alpha, beta: f.beta, h: parseH(f.history), seed: f.seed, epochs: f.epochs, lr: f.lr };
     variants = f.variants === undefined ? [{ name: "default", dirName: null, settings: common }] : parseVariants(f.variants, common);
   } catch (e) {
     console.error(e instanceof Error ? e.message : String(e));

@@ -33,7 +33,7 @@ test("evaluationPrompts spreads a subset over the families", () => {
 });
 
 test("bad options exit with code 2 before any work", async () => {
-  assert.equal(await spinCommand(["--h", "0", "--quiet"]), 2);
+  assert.equal(await spinCommand(["--history", "0", "--quiet"]), 2);
   assert.equal(await spinCommand(["--variants", "beta", "--quiet"]), 2);
   assert.equal(await spinCommand(["--pairs", "0", "--quiet"]), 2);
   assert.equal(await spinCommand(["--no-such-flag"]), 2);
