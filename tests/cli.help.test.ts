@@ -103,6 +103,25 @@ test("spin: the window is --history (n, all, inf, ∞); --h is refused pointing 
   assert.deepEqual(parseVariants("history=2,history=inf,h=∞,all", { ...common }).map((v) => v.settings.h), [2, "all", "all", "all"]);
 });
 
+test("short flags mean the same long flag on every command (-m model, -d data, -o out, -q quiet, -c config)", () => {
+  const longOf = new Map<string, string>(), shortOf = new Map<string, string>();
+  for (const [name, spec] of commands) {
+    for (const [key, flag] of Object.entries(spec.flags)) {
+      if (flag.short === undefined) continue;
+      assert.equal(longOf.get(flag.short) ?? key, key, `${name}: -${flag.short} is --${key} here but --${longOf.get(flag.short)} elsewhere`);
+      longOf.set(flag.short, key);
+    }
+  }
+  for (const [name, spec] of commands) {
+    for (const [key, flag] of Object.entries(spec.flags)) {
+      const short = [...longOf].find(([, k]) => k === key)?.[0];
+      if (short !== undefined) assert.equal(flag.short, short, `${name}: --${key} lacks -${short}`);
+      shortOf.set(key, short ?? "");
+    }
+  }
+  assert.deepEqual(["model", "data", "out", "quiet", "config"].map((k) => shortOf.get(k)), ["m", "d", "o", "q", "c"]);
+});
+
 test("a command spec may not take -h or --help for a flag", () => {
   const spec = { name: "x", summary: "y", flags: { height: { type: "number", short: "h", description: "z" } } } as const;
   assert.throws(() => parseArgs(spec, []), /-h and --help are reserved for help/);
