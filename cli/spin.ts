@@ -28,12 +28,15 @@ import { writeJsonlAtomic } from "../data/jsonl.ts";
 import type { SftExample } from "../data/sft.ts";
 import {
   enumerateSyntheticPrompts,
+  isSyntheticCorrect,
   makeSyntheticTask,
   type SyntheticExample,
   type WeightedPrompt,
 } from "../data/synthetic.ts";
 import { evaluateSynthetic, type SyntheticEvaluation } from "../eval/evaluate-synthetic.ts";
-import { evaluateRunIterates, reportVariant } from "../eval/report-run.ts";
+import { storedBaselineSource, storedBaselinesFor } from "../eval/report-baselines.ts";
+import { evaluateRun, reportVariant } from "../eval/report-run.ts";
+import { pickSampleExamples } from "../eval/report-samples.ts";
 import { formatIterationTable } from "../eval/report-table.ts";
 import type { ReportVariant } from "../eval/report-types.ts";
 import { writeReport } from "../eval/report.ts";
@@ -176,6 +179,9 @@ const eventPrinter = (label: string, quiet: boolean): (event: SelfPlayEvent) => 
   };
 };
 
+/** Prompts in each iteration's sample table of the report. */
+const sampleCount = 6;
+
 /** What {@link runSpinVariant} needs. */
 export interface RunSpinVariantOptions {
   readonly variant: SpinVariant;
@@ -246,7 +252,7 @@ export const runSpinVariant = async (o: RunSpinVariantOptions): Promise<ReportVa
     },
   });
   const evalBar = startProgress(`[${o.variant.name}] evaluate`, config.iterations, { quiet: o.quiet });
-  const evaluations = await evaluateRunIterates({
+  const { evaluations, samples } = await evaluateRun({
     runDir: result.runDir,
     base: o.base,
     tokenizer: o.tokenizer,
@@ -254,6 +260,7 @@ export const runSpinVariant = async (o: RunSpinVariantOptions): Promise<ReportVa
     heldOut: o.heldOut,
     ...(o.prompts === undefined ? {} : { prompts: o.prompts }),
     onEvaluated: () => evalBar.tick(1),
+    samples: { examples: pickSampleExamples(o.train, sampleCount), isCorrect: isSyntheticCorrect, maxNewTokens: 16 },
   });
   evalBar.stop();
   const s = o.variant.settings;
@@ -262,7 +269,16 @@ export const runSpinVariant = async (o: RunSpinVariantOptions): Promise<ReportVa
     { iterations: s.iterations, alpha: s.alpha, beta: s.beta, h: s.h, seed: s.seed, epochs: s.epochs, lr: s.lr, pairs: o.train.length },
     [o.baseEvaluation, ...evaluations],
     result.metrics,
+    samples,
   );
+};
+
+/** The caption of the stored baselines: their source, and a warning when this run's set-up differs. */
+const baselineNote = (pairs: number, evalSize: number): string => {
+  const same = pairs === defaultRunPairs && !(evalSize > 0);
+  return `Stored baselines come from ${storedBaselineSource}` + (same
+    ? "."
+    : `; this run used ${pairs} pairs${evalSize > 0 ? ` and ${evalSize} evaluation prompts` : ""}, so compare directions, not levels.`);
 };
 
 /**
@@ -372,6 +388,8 @@ export const spinCommand = async (args: string[]): Promise<number> => {
         "means over the last training epoch of each iteration.",
       createdAt: new Date().toISOString(),
       variants: results,
+      baselines: storedBaselinesFor(results),
+      baselineNote: baselineNote(train.length, f.evalSize),
       notes: [
         `command: alpha-spin spin ${args.join(" ")}`.trim(),
         `backend ${backend.name}; ${train.length} pairs per iteration; ${heldOut.length} held-out examples; ` +
