@@ -167,7 +167,7 @@ export const reportScript: string = String.raw`
     });
     refs.forEach(function (r) { if (ok(r.y)) legendItem(legend, "#555", r.name + " (" + fmt(r.y) + ")", "reference"); });
     container.appendChild(svg);
-    if (spec.series.length > 1 || refs.length > 0 || spec.legend) container.appendChild(legend);
+    container.appendChild(legend);
     container.setAttribute("data-drawn", drawn > 0 ? "true" : "empty");
     return drawn > 0;
   }

@@ -123,6 +123,4 @@ export interface PlotSpec {
   /** Keep this value inside the y range (e.g. 0 for KL, 1 for accuracies). */
   readonly yMin?: number;
   readonly yMax?: number;
-  /** Show a legend even for one series. */
-  readonly legend?: boolean;
 }
