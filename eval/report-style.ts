@@ -21,8 +21,8 @@ h3 { font-size: 15px; margin: 14px 0 6px; }
 .meta { color: #666; font-size: 12px; }
 .warning { background: #fff3cd; padding: 8px; }
 .caption { max-width: 980px; line-height: 1.4; font-size: 13px; color: #333; }
-.plots { display: flex; flex-wrap: wrap; gap: 12px; }
-.plot { border: 1px solid #e3e3e3; border-radius: 4px; background: #fff; flex: 1 1 440px; max-width: 560px; min-width: 0; padding-bottom: 6px; }
+.plots { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 420px), 1fr)); gap: 12px; max-width: 1800px; }
+.plot { border: 1px solid #e3e3e3; border-radius: 4px; background: #fff; min-width: 0; padding-bottom: 6px; }
 svg.chart { display: block; width: 100%; height: auto; font-size: 11px; }
 .chart-title { font-weight: 600; font-size: 13px; fill: #222; }
 .grid line { stroke: #ececec; stroke-width: 1; }
@@ -47,7 +47,7 @@ table.samples td { text-align: left; font-family: ui-monospace, Menlo, Consolas,
 .empty-answer { color: #999; font-style: italic; }
 .ok { color: #2a7d2a; }
 .bad { color: #b22; }
-@media (max-width: 600px) { body { margin: 10px; } .plot { flex-basis: 100%; } th, td { padding: 2px 5px; } }
+@media (max-width: 600px) { body { margin: 10px; } th, td { padding: 2px 5px; } }
 table { border-collapse: collapse; font-size: 13px; margin-bottom: 8px; }
 th, td { border: 1px solid #ddd; padding: 3px 10px; text-align: right; }
 th { background: #f5f5f5; }
