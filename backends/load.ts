@@ -2,10 +2,12 @@
  * Pick and start a tfjs backend at run time: `loadBackend("wasm")`, or `loadBackend("auto")` for
  * the fastest that starts here (node-gpu, then webgpu on a hardware adapter, then node, wasm, cpu).
  * tfjs has one active backend per process: loading one switches every later tfjs op to it.
+ * Loading also silences tfjs's console warnings (see quiet.ts).
  *
  * @module
  */
 import { tfjsOps } from "./tfjs.ts";
+import { quietTfjs } from "./quiet.ts";
 import { initCpu } from "./cpu.ts";
 import { initWasm, type WasmOptions } from "./wasm.ts";
 import { initWebgpu } from "./webgpu.ts";
@@ -80,6 +82,9 @@ export const loadBackend = async (
       `unknown backend "${name}": expected one of auto, cpu, wasm, webgpu, node, node-gpu`,
     );
   }
+  // The one thing tfjs would print here is its "install tfjs-node" banner (cpu backend, first
+  // tensor); `alpha-spin backends` says that better. Workers start their backend here too.
+  quietTfjs();
   if (name !== "auto") return { ...(await initBackend(name, options)), ops: tfjsOps };
   const failures: string[] = [];
   for (const candidate of backendNames) {
