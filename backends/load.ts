@@ -3,10 +3,12 @@
  * the fastest that starts here (node-gpu, then webgpu on a hardware adapter, then node, blas, wasm,
  * cpu).
  * tfjs has one active backend per process: loading one switches every later tfjs op to it.
+ * Loading also silences tfjs's console warnings (see quiet.ts).
  *
  * @module
  */
 import { tfjsOps } from "./tfjs.ts";
+import { quietTfjs } from "./quiet.ts";
 import { initCpu } from "./cpu.ts";
 import { initWasm, type WasmOptions } from "./wasm.ts";
 import { initBlas } from "./blas.ts";
@@ -96,6 +98,9 @@ export const loadBackend = async (
   if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) {
     throw new RangeError(`threads must be a positive integer, got ${threads}`);
   }
+  // The one thing tfjs would print here is its "install tfjs-node" banner (cpu backend, first
+  // tensor); `alpha-spin backends` says that better. Workers start their backend here too.
+  quietTfjs();
   if (name !== "auto") return { ...(await initBackend(name, options)), ops: tfjsOps };
   const failures: string[] = [];
   for (const candidate of backendNames) {

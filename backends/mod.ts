@@ -14,6 +14,7 @@
  */
 export { referenceOps, type RefTensor, refToArraySync } from "./reference.ts";
 export { tfjsOps } from "./tfjs.ts";
+export { quietTfjs } from "./quiet.ts";
 export {
   type BackendInfo,
   backendNames,

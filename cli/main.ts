@@ -13,6 +13,7 @@
  * @module
  */
 import process from "node:process";
+import { didYouMean } from "../core/config.ts";
 
 /** A sub-command: its one-line summary and how to run it (resolves to the exit code). */
 interface SubCommand {
@@ -74,10 +75,14 @@ export async function main(argv: string[]): Promise<number> {
   }
   const command = commands[name];
   if (command === undefined) {
-    console.error(`alpha-spin: unknown command "${name}"\n\n${usage()}`);
+    const guess = didYouMean(name.replace(/^-+/, ""), Object.keys(commands));
+    console.error(`alpha-spin: unknown command "${name}"${guess === undefined ? "" : ` (did you mean ${guess}?)`}\n\n${usage()}`);
     return 2;
   }
   try {
+    // Every sub-command loads tfjs anyway; its "running TensorFlow.js in Node.js" banner is noise
+    // here (`alpha-spin backends` says what to install).
+    (await import("../backends/quiet.ts")).quietTfjs();
     return await command.run(rest);
   } catch (error) {
     console.error(`alpha-spin ${name}: ${error instanceof Error ? error.message : String(error)}`);

@@ -52,12 +52,14 @@ export const scoreSpec = {
   flags: {
     model: {
       type: "string",
+      short: "m",
       valueName: "dir",
       description: 'Hugging Face model folder (config.json + safetensors), or "embedded"',
       required: true,
     },
     data: {
       type: "string",
+      short: "d",
       valueName: "file",
       description: 'JSONL: {"prompt","completion"} text or messages, or {"prompt_ids","completion_ids"}',
       required: true,

@@ -6,7 +6,7 @@
  * `runs/default/` (the iterates) and `runs/default/report.html`.
  *
  * `--variants h=1,h=2,all` runs several variants (each in `<out>/<variant>/`) into one report;
- * a variant is `h=N`, `h=all` (or `all`), `alpha=A`, `beta=B`, or several joined by `:`
+ * a variant is `h=N` (or `history=N`), `h=all` (or `all`), `alpha=A`, `beta=B`, or several joined by `:`
  * (`h=2:alpha=0.5`). Running again continues the run in the folder (a complete run is only
  * re-evaluated); `--fresh` starts over.
  *
@@ -29,12 +29,15 @@ import { writeJsonlAtomic } from "../data/jsonl.ts";
 import type { SftExample } from "../data/sft.ts";
 import {
   enumerateSyntheticPrompts,
+  isSyntheticCorrect,
   makeSyntheticTask,
   type SyntheticExample,
   type WeightedPrompt,
 } from "../data/synthetic.ts";
 import { evaluateSynthetic, type SyntheticEvaluation } from "../eval/evaluate-synthetic.ts";
-import { evaluateRunIterates, reportVariant } from "../eval/report-run.ts";
+import { storedBaselineSource, storedBaselinesFor } from "../eval/report-baselines.ts";
+import { evaluateRun, reportVariant } from "../eval/report-run.ts";
+import { pickSampleExamples } from "../eval/report-samples.ts";
 import { formatIterationTable } from "../eval/report-table.ts";
 import type { ReportVariant } from "../eval/report-types.ts";
 import { writeReport } from "../eval/report.ts";
@@ -69,7 +72,7 @@ export const spinCommandSpec = {
     iterations: { type: "number", short: "T", default: 3, description: "self-play iterations T" },
     alpha: { type: "number", default: 0.9, description: "weight of π_{t−1} in the geometric reference (1 = SPIN)" },
     beta: { type: "number", default: 1, description: "loss temperature β" },
-    h: { type: "string", default: "1", valueName: "n|all", description: "opponent window: the last h iterates (all = fictitious play)" },
+    history: { type: "string", default: "1", valueName: "n|all", description: "opponent window h: the last n iterates (all, inf or ∞: fictitious play)" },
     seed: { type: "number", default: 42, description: "seed of sampling, assignment and training order" },
     backend: { type: "string", default: "wasm", valueName: "name", description: "tfjs backend (auto, cpu, wasm, blas, webgpu, node, node-gpu)" },
     workers: { type: "number", default: 1, description: "threads computing each gradient (2 uses both cores; wasm, blas or cpu)" },
@@ -83,15 +86,17 @@ export const spinCommandSpec = {
     quiet: { type: "boolean", short: "q", description: "no progress output (the table is still printed)" },
   },
   positionals: [],
+  renamed: { h: "history" },
   examples: [
     "alpha-spin spin",
+    "alpha-spin spin --history all --iterations 4",
     "alpha-spin spin --iterations 2 --alpha 1 --out runs/spin",
     "alpha-spin spin --variants h=1,h=2,all --out runs/windows",
   ],
 } as const satisfies CommandSpec;
 
 /** h from the command line, by the run config's own codec (so "all", "inf", "∞" mean what they mean there). */
-const parseH = (value: string, where = "--h"): number | "all" => {
+const parseH = (value: string, where = "--history"): number | "all" => {
   const decoded = historyLength.decode(/^[+-]?\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : value);
   if (either.isLeft(decoded)) throw new ArgsError(spinCommandSpec.name, `${where} must be an integer >= 1 or "all" (got "${value}")`);
   return decoded.right;
@@ -132,7 +137,7 @@ export const parseVariants = (list: string, common: SpinSettings): SpinVariant[]
         }
         return x;
       };
-      if (key === "h") settings.h = parseH(value ?? "", `--variants: ${part}:`);
+      if (key === "h" || key === "history") settings.h = parseH(value ?? "", `--variants: ${part}:`);
       else if (key === "alpha") settings.alpha = number();
       else if (key === "beta") settings.beta = number();
       else if (key === "seed") settings.seed = number();
@@ -193,6 +198,9 @@ const withSpinAdvice = (e: unknown): unknown => {
   const advice = foreign ? "choose another folder with --out DIR" : "pass --fresh to start it over, or choose another folder with --out DIR";
   return new RunStoreError(e.message.replace(newRunAdvice, advice));
 };
+
+/** Prompts in each iteration's sample table of the report. */
+const sampleCount = 6;
 
 /** What {@link runSpinVariant} needs. */
 export interface RunSpinVariantOptions {
@@ -266,7 +274,7 @@ export const runSpinVariant = async (o: RunSpinVariantOptions): Promise<ReportVa
   });
   const { config } = result; // decoded once, by runSelfPlay
   const evalBar = startProgress(`[${o.variant.name}] evaluate`, config.iterations, { quiet: o.quiet });
-  const evaluations = await evaluateRunIterates({
+  const { evaluations, samples } = await evaluateRun({
     runDir: result.runDir,
     base: o.base,
     tokenizer: o.tokenizer,
@@ -274,6 +282,7 @@ export const runSpinVariant = async (o: RunSpinVariantOptions): Promise<ReportVa
     heldOut: o.heldOut,
     ...(o.prompts === undefined ? {} : { prompts: o.prompts }),
     onEvaluated: () => evalBar.tick(1),
+    samples: { examples: pickSampleExamples(o.train, sampleCount), isCorrect: isSyntheticCorrect, maxNewTokens: 16 },
   });
   evalBar.stop();
   const s = o.variant.settings;
@@ -282,7 +291,16 @@ export const runSpinVariant = async (o: RunSpinVariantOptions): Promise<ReportVa
     { iterations: s.iterations, alpha: s.alpha, beta: s.beta, h: s.h, seed: s.seed, epochs: s.epochs, lr: s.lr, pairs: o.train.length },
     [o.baseEvaluation, ...evaluations],
     result.metrics,
+    samples,
   );
+};
+
+/** The caption of the stored baselines: their source, and a warning when this run's set-up differs. */
+const baselineNote = (pairs: number, evalSize: number): string => {
+  const same = pairs === defaultRunPairs && !(evalSize > 0);
+  return `Stored baselines come from ${storedBaselineSource}` + (same
+    ? "."
+    : `; this run used ${pairs} pairs${evalSize > 0 ? ` and ${evalSize} evaluation prompts` : ""}, so compare directions, not levels.`);
 };
 
 /**
@@ -314,7 +332,7 @@ export const spinCommand = async (args: string[]): Promise<number> => {
   const f = parsed.flags;
   let variants: SpinVariant[];
   try {
-    const common = { iterations: f.iterations, alpha: f.alpha, beta: f.beta, h: parseH(f.h), seed: f.seed, epochs: f.epochs, lr: f.lr };
+    const common = { iterations: f.iterations, alpha: f.alpha, beta: f.beta, h: parseH(f.history), seed: f.seed, epochs: f.epochs, lr: f.lr };
     variants = f.variants === undefined ? [{ name: "default", dirName: null, settings: common }] : parseVariants(f.variants, common);
   } catch (e) {
     console.error(e instanceof Error ? e.message : String(e));
@@ -405,6 +423,8 @@ export const spinCommand = async (args: string[]): Promise<number> => {
         "means over the last training epoch of each iteration.",
       createdAt: new Date().toISOString(),
       variants: results,
+      baselines: storedBaselinesFor(results),
+      baselineNote: baselineNote(train.length, f.evalSize),
       notes: [
         `command: alpha-spin spin ${args.join(" ")}`.trim(),
         `backend ${backend.name}; ${train.length} pairs per iteration; ${heldOut.length} held-out examples; ` +

@@ -35,6 +35,7 @@ positions are not meaningful; Qwen2 has only the full batch), and per-sequence Î
 prompt/completion pairs (each scored alone, no padding). GPT-2 and Qwen2 also have text pairs with
 the ids their tokenizers give.
 """
+import argparse
 import json
 import math
 import os
@@ -584,6 +585,12 @@ def peft_fixture(w, cfg, base_out):
 
 
 if __name__ == "__main__":
+    # No options; --help says what the script writes, anything else is refused (exit 2).
+    argparse.ArgumentParser(
+        prog="/usr/bin/python3 scripts/make_hf_fixtures.py",
+        description="Remake the tiny Hugging Face checkpoints under tests/fixtures/ and their expected outputs "
+        "(hf-tiny-gpt2, hf-tiny-llama, hf-tiny-qwen2, peft-tiny-llama); fixed seeds, same bytes on every run.",
+    ).parse_args()
     gpt2_fixture()
     w, cfg, out = llama_fixture()
     qwen2_fixture()

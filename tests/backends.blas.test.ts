@@ -272,8 +272,8 @@ test(
             const alpha = 0.3;
             const out = tf.tidy(() =>
               tf.fused.matMul({
-                a: tf.tensor(c.a, c.aShape) as tf.Tensor3D,
-                b: tf.tensor(c.b, c.bShape) as tf.Tensor2D,
+                a: tf.tensor(c.a, c.aShape as [number, number, number]) as tf.Tensor3D,
+                b: tf.tensor(c.b, c.bShape as [number, number]) as tf.Tensor2D,
                 transposeA,
                 transposeB,
                 bias: biasLength === 0 ? undefined : tf.tensor1d(bias),
