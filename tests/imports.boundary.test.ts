@@ -2,8 +2,8 @@
 // - the pure folders (core/, losses/, samplers/) import nothing from tfjs and nothing from Node's
 //   runtime: every `.ts` file under them is scanned for import / export-from / dynamic import /
 //   require of `@tensorflow/*`, `npm:@tensorflow/*`, `node:*` or a bare Node built-in module;
-// - imports only go down: core → losses, samplers, backends, data → models → train → selfplay →
-//   eval, bench → cli. A relative import from one folder into another of the same or a higher layer
+// - imports only go down: core → losses, samplers, backends, data → models → train, engines → selfplay →
+//   eval, bench, serve → cli. A relative import from one folder into another of the same or a higher layer
 //   (or into the root mod.ts) fails, naming file, line and the arrow it breaks; so does a folder
 //   with no place in the table.
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
@@ -111,11 +111,12 @@ const layers: Readonly<Record<string, number>> = {
   data: 1,
   models: 2,
   train: 3,
+  engines: 3,
   selfplay: 4,
   eval: 5,
   bench: 5,
   cli: 6,
-  serve: 6,
+  serve: 5,
 };
 
 /** Folders outside the layering: the entry points that may use anything, and what is not library code. */
