@@ -9,10 +9,10 @@
  *
  * @example
  * ```ts
- * import { runSelfPlay } from "alpha-spin";
+ * import { runSelfPlay, type SelfPlayEvent } from "alpha-spin";
  * const result = await runSelfPlay({
  *   config: { name: "demo", model: "embedded", data: { train: "train.jsonl", schema: "prompt-completion" }, iterations: 2, alpha: 0.9 },
- *   onEvent: (e) => { if (e.type === "metrics") console.log(e.row.loss); },
+ *   onEvent: (e: SelfPlayEvent) => { if (e.type === "metrics") console.log(e.row.loss); },
  * });
  * console.log(result.iterateDirs);
  * ```
