@@ -195,7 +195,7 @@ def verify_reference(trainer, n, alpha, tol):
     if diff.max() > tol:
         worst = int(diff.argmax()) % len(rows)
         sys.exit(f"verify-ref: pair {worst + 1}'s reference differs by {diff.max():.3f} nats: the export and TRL "
-                 "tokenize differently (BOS, EOS, chat template, truncation); see docs/scale-out.md, "Training on TRL"")
+                 "tokenize differently (BOS, EOS, chat template, truncation); see docs/scale-out.md, 'Training on TRL'")
 
 
 def main(argv=None):
