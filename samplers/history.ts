@@ -185,6 +185,7 @@ const exampleIdsOf = (examples: number | readonly string[]): string[] => {
  *
  * @example
  * ```ts
+ * import { rngFromSeed } from "../core/rng.ts";
  * const w = opponentWindow([{ index: 0, id: "base" }, { index: 1, id: "it1" }], "all");
  * assignOpponents(rngFromSeed(3), ["a", "b", "c"], w, "per-example").pairs.length;  // 3
  * assignOpponents(rngFromSeed(3), ["a", "b", "c"], w, "equal-share").pairs.length;  // 6
@@ -308,6 +309,9 @@ export interface GenerationPlan {
  *
  * @example
  * ```ts
+ * import { rngFromSeed } from "../core/rng.ts";
+ * const w = opponentWindow([{ index: 0, id: "base" }, { index: 1, id: "it1" }, { index: 2, id: "it2" }], "all");
+ * const { pairs } = assignOpponents(rngFromSeed(3), ["0", "1", "2"], w, "per-example");
  * const plan = planGenerations(pairs, new Map([["it1", new Set(["0", "1"])]]), { reuse: true });
  * plan.reuse;    // the pairs (it1, "0") and (it1, "1") if assigned
  * plan.generate; // [{ iterate: it2, exampleIds: [...] }, ...]
