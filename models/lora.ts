@@ -17,6 +17,7 @@
  *
  * @example
  * ```ts
+ * import * as tf from "@tensorflow/tfjs";
  * import { createLoraAdapter } from "./lora.ts";
  * const adapter = createLoraAdapter(model, { r: 8, alpha: 16, dropout: 0.05, targetModules: ["q_proj", "v_proj"], seed: 1 });
  * const logits = model.logits(ids, mask, { adapter, training: true });
