@@ -11,7 +11,6 @@
  *
  * @example
  * ```ts
-
  * import * as tf from "@tensorflow/tfjs";
  * import { attentionBias, groupedQueryAttention, positionsFromMask } from "./attention.ts";
  * declare const q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D; // queries [1, H, 3, h]; keys and values [1, K, 3, h]
