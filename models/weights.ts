@@ -41,7 +41,7 @@
  * import { makeConfig } from "./config.ts";
  * const config = makeConfig({ family: "gpt2", vocabSize: 50257, hiddenSize: 768, numLayers: 12, numHeads: 12, maxPositions: 1024 });
  * import { parameterShapes } from "./weights.ts";
- * parameterShapes(config).get("transformer.h.0.attn.c_attn.weight"); // [d, 3d]
+ * parameterShapes(config).get("transformer.h.0.attn.c_attn.weight"); // { shape: [d, 3d], kind: "matrix" }
  * ```
  *
  * @module
