@@ -40,6 +40,7 @@ export interface BackendStatus {
  *
  * @example
  * ```ts
+ * import { loadBackend } from "./load.ts";
  * await loadBackend("wasm");
  * const { gflops, ms } = await matmulSelfTest(256, 5);
  * ```

@@ -5,7 +5,7 @@
  *
  * @example
  * ```ts
- * import { loadBackend, referenceOps, refToArraySync } from "./backends/mod.ts";
+ * import { loadBackend, referenceOps, refToArraySync } from "./mod.ts";
  * refToArraySync(referenceOps.softplus(referenceOps.fromArray([0], [1]))); // [0.6931...]
  * const { ops } = await loadBackend("wasm");
  * ```

@@ -38,6 +38,7 @@ const isNotFound = (e: unknown, packageName: string): boolean => {
  *
  * @example
  * ```ts
+ * import { nodeBackendSpec } from "./node.ts";
  * nativeInstallGuidance(nodeBackendSpec); // "install it with: npm install @tensorflow/tfjs-node@4.22.0 ..."
  * ```
  */
@@ -50,6 +51,7 @@ export const nativeInstallGuidance = (spec: NativeBackendSpec): string =>
  *
  * @example
  * ```ts
+ * import { nodeBackendSpec } from "./node.ts";
  * await initNative(nodeBackendSpec); // throws BackendUnavailableError naming the package when absent
  * ```
  */

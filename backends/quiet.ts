@@ -11,7 +11,7 @@
  *
  * @example
  * ```ts
- * import { quietTfjs } from "./backends/quiet.ts";
+ * import { quietTfjs } from "./quiet.ts";
  * quietTfjs(); // no banner from the first cpu tensor
  * ```
  *

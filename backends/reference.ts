@@ -6,7 +6,7 @@
  *
  * @example
  * ```ts
- * import { referenceOps as ops, refToArraySync } from "./backends/reference.ts";
+ * import { referenceOps as ops, refToArraySync } from "./reference.ts";
  * const logits = ops.fromArray([1000, -1000, 0], [3]);
  * refToArraySync(ops.logSigmoid(logits)); // Float64Array [0, -1000, -0.6931...]
  * ```

@@ -22,7 +22,7 @@
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { tfjsOps as ops } from "./backends/tfjs.ts";
+ * import { tfjsOps as ops } from "./tfjs.ts";
  * const dx = tf.grad((x: tf.Tensor) => ops.sum(ops.logSigmoid(x)))(ops.fromArray([0, 1000], [2]));
  * console.log(await ops.toArray(dx)); // Float64Array [0.5, 0]
  * ```

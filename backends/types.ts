@@ -41,6 +41,7 @@ export interface LoadedBackend extends BackendInfo {
  *
  * @example
  * ```ts
+ * import { loadBackend } from "./load.ts";
  * try { await loadBackend("node"); } catch (e) {
  *   if (e instanceof BackendUnavailableError) console.log(e.backend, e.message);
  * }

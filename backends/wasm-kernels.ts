@@ -229,6 +229,7 @@ const replaced = ["BatchMatMul", "_FusedMatMul", "Sum", "Slice", "SplitV", "Unpa
  *
  * @example
  * ```ts
+ * import { loadBackend } from "./load.ts";
  * await loadBackend("wasm");
  * installFastWasmKernels(); // true
  * ```

@@ -8,6 +8,7 @@
  * @example
  * ```ts
  * import * as t from "io-ts";
+ * import { positive } from "./config-values.ts";
  * const codec = strictObject({ beta: withDefault(positive, 0.1), name: t.string });
  * decodeOrThrow(codec, { name: "x", bta: 1 }, "run config");
  * // ConfigError: invalid run config (1 problem):
@@ -38,6 +39,9 @@ export interface ConfigIssue {
  *
  * @example
  * ```ts
+ * import { positive } from "./config-values.ts";
+ * const codec = strictObject({ beta: positive });
+ * const raw: unknown = { beta: -1 };
  * try { decodeOrThrow(codec, raw, "run config"); } catch (e) { if (e instanceof ConfigError) console.error(e.message); }
  * ```
  */
@@ -64,6 +68,8 @@ const isNumericKey = (k: string): boolean => /^\d+$/.test(k);
  *
  * @example
  * ```ts
+ * import type * as t from "io-ts";
+ * declare const error: t.ValidationError; // the failure for the third entry of training.lr
  * pathOf(error.context); // "training.lr[2]"
  * ```
  */
@@ -88,7 +94,9 @@ export const pathOf = (context: t.Context): string => {
  *
  * @example
  * ```ts
- * issuesOf(errors); // [{ path: "alpha", message: "must be in [0, 1] (got 2)" }]
+ * import { unitInterval } from "./config-values.ts";
+ * const result = strictObject({ alpha: unitInterval }).decode({ alpha: 2 });
+ * if (result._tag === "Left") issuesOf(result.left); // [{ path: "alpha", message: "must be in [0, 1] (got 2)" }]
  * ```
  */
 export const issuesOf = (errors: t.Errors): ConfigIssue[] => {
@@ -115,6 +123,7 @@ export const issuesOf = (errors: t.Errors): ConfigIssue[] => {
  *
  * @example
  * ```ts
+ * import { positive } from "./config-values.ts";
  * const r = decodeWith(positive, -1, "beta"); // Left(ConfigError "invalid beta (1 problem):\n  (root): must be > 0 (got -1)")
  * ```
  */
@@ -130,6 +139,7 @@ export const decodeWith = <A, O>(
  *
  * @example
  * ```ts
+ * import { positive } from "./config-values.ts";
  * const beta = decodeOrThrow(positive, 0.1, "beta"); // 0.1
  * ```
  */
@@ -147,6 +157,7 @@ export const decodeOrThrow = <A, O>(codec: t.Type<A, O, unknown>, value: unknown
  *
  * @example
  * ```ts
+ * import { positive } from "./config-values.ts";
  * withDefault(positive, 0.1).decode(undefined); // Right(0.1)
  * ```
  */
@@ -163,6 +174,7 @@ export const withDefault = <A, O>(codec: t.Type<A, O, unknown>, fallback: unknow
  *
  * @example
  * ```ts
+ * import { positiveInt } from "./config-values.ts";
  * nullable(positiveInt).decode(null); // Right(null)
  * ```
  */
@@ -179,6 +191,7 @@ export const nullable = <A, O>(codec: t.Type<A, O, unknown>): t.Type<A | null, O
  *
  * @example
  * ```ts
+ * import { nonEmptyString } from "./config-values.ts";
  * optionalNull(nonEmptyString).decode(undefined); // Right(null)
  * ```
  */
@@ -222,6 +235,7 @@ export const isPlainObject = (u: unknown): u is Record<string, unknown> =>
  *
  * @example
  * ```ts
+ * import { positive } from "./config-values.ts";
  * strictObject({ beta: withDefault(positive, 0.1) }).decode({ bta: 1 }); // Left: bta: unknown key (did you mean "beta"?)
  * ```
  */
@@ -280,6 +294,8 @@ export interface CheckIssue {
  *
  * @example
  * ```ts
+ * import * as t from "io-ts";
+ * const codec = t.type({ lo: t.number, hi: t.number });
  * withChecks(codec, (v) => v.lo < v.hi ? [] : [{ path: ["lo"], message: "must be < hi", value: v.lo }]);
  * ```
  */

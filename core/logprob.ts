@@ -32,6 +32,7 @@ import type { TensorOps } from "./tensor.ts";
  *
  * @example
  * ```ts
+ * import { referenceOps as ops } from "../backends/reference.ts";
  * const lp = tokenLogProbs(ops)(ops.fromArray([0, Math.log(3)], [1, 1, 2]), ops.fromInts([1], [1, 1]));
  * // log(3 / 4)
  * ```
@@ -46,6 +47,9 @@ export const tokenLogProbs = <T>(ops: TensorOps<T>): (logits: T, targets: T) => 
  *
  * @example
  * ```ts
+ * import { referenceOps as ops } from "../backends/reference.ts";
+ * const logits = ops.fromArray(new Array(2 * 4 * 5).fill(0), [2, 4, 5]); // [B = 2, T = 4, V = 5]
+ * const inputIds = ops.fromInts([1, 2, 3, 4, 0, 1, 2, 0], [2, 4]);       // [B, T]
  * const lp = nextTokenLogProbs(ops)(logits, inputIds); // [B, T − 1]
  * ```
  */
@@ -82,6 +86,7 @@ export interface CompletionMaskOptions {
  *
  * @example
  * ```ts
+ * import { referenceOps as ops } from "../backends/reference.ts";
  * // right padding: row 0 = [p p c c], row 1 = [p c pad pad]
  * completionMask(ops)([2, 1], [4, 2], 4);                 // [[0,0,1,1],[0,1,0,0]]
  * // left padding: row 1 = [pad pad p c]
@@ -126,6 +131,7 @@ export const completionMask = <T>(ops: TensorOps<T>): (
  *
  * @example
  * ```ts
+ * import { referenceOps as ops } from "../backends/reference.ts";
  * maskedSum(ops)(ops.fromArray([1, 2, 3, 4], [2, 2]), ops.fromArray([1, 0, 1, 1], [2, 2])); // [1, 7]
  * ```
  */
@@ -137,6 +143,7 @@ export const maskedSum = <T>(ops: TensorOps<T>): (values: T, mask: T) => T => (v
  *
  * @example
  * ```ts
+ * import { referenceOps as ops } from "../backends/reference.ts";
  * maskedCount(ops)(ops.fromArray([1, 0, 1, 1], [2, 2])); // [1, 2]
  * ```
  */
@@ -148,6 +155,7 @@ export const maskedCount = <T>(ops: TensorOps<T>): (mask: T) => T => (mask) => o
  *
  * @example
  * ```ts
+ * import { referenceOps as ops } from "../backends/reference.ts";
  * maskedMean(ops)(ops.fromArray([1, 2, 3, 4], [2, 2]), ops.fromArray([1, 0, 1, 1], [2, 2])); // [1, 3.5]
  * ```
  */
@@ -171,6 +179,11 @@ export interface SequenceLogProbs<T> {
  *
  * @example
  * ```ts
+ * import { referenceOps as ops } from "../backends/reference.ts";
+ * const T = 4;
+ * const logits = ops.fromArray(new Array(2 * T * 5).fill(0), [2, T, 5]); // [B = 2, T, V = 5]
+ * const inputIds = ops.fromInts([1, 2, 3, 4, 0, 1, 2, 0], [2, T]);
+ * const promptLengths = [2, 1], totalLengths = [4, 3];
  * const mask = completionMask(ops)(promptLengths, totalLengths, T - 1, { forNextToken: true });
  * const { sum, tokens } = sequenceLogProbs(ops)(logits, inputIds, mask); // [B], [B]
  * ```

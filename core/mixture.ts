@@ -36,6 +36,7 @@ const checkAlpha = (alpha: number, where: string): void => {
  *
  * @example
  * ```ts
+ * import { referenceOps as ops } from "../backends/reference.ts";
  * geometricReference(ops)(0.25, ops.fromArray([-4], [1]), ops.fromArray([-8], [1])); // [-7]
  * ```
  */
@@ -59,7 +60,12 @@ export const geometricReference = <T>(ops: TensorOps<T>): (alpha: number, lpPrev
  *
  * @example
  * ```ts
- * const logZ = geometricLogPartition(ops)(0.5, lpPrevOfBaseSamples, lpBaseOfBaseSamples); // [B]
+ * import { referenceOps as ops } from "../backends/reference.ts";
+ * // [K = 2 samples drawn from the base, B = 1 prompt]
+ * const lpPrevOfBaseSamples = ops.fromArray([-2, -4], [2, 1]);
+ * const lpBaseOfBaseSamples = ops.fromArray([-3, -3], [2, 1]);
+ * const logZ = geometricLogPartition(ops)(0.5, lpPrevOfBaseSamples, lpBaseOfBaseSamples);
+ * // [B]: log((e^0.5 + e^−0.5) / 2) ≈ 0.12
  * ```
  */
 export const geometricLogPartition = <T>(ops: TensorOps<T>): (alpha: number, lpPrevSamples: T, lpBaseSamples: T) => T =>
@@ -115,6 +121,7 @@ export const mixtureWeights = (k: number, weights?: readonly number[]): number[]
  *
  * @example
  * ```ts
+ * import { referenceOps as ops } from "../backends/reference.ts";
  * arithmeticReference(ops)([ops.fromArray([Math.log(0.2)], [1]), ops.fromArray([Math.log(0.6)], [1])]);
  * // [log 0.4]
  * ```

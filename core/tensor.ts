@@ -8,7 +8,7 @@
  *
  * @example
  * ```ts
- * import { referenceOps as ops } from "./backends/reference.ts";
+ * import { referenceOps as ops } from "../backends/reference.ts";
  * const x = ops.fromArray([1, 2, 3], [3]);
  * const y = ops.logSumExp(x, -1);            // scalar log(e^1 + e^2 + e^3)
  * console.log(await ops.toArray(y));         // Float64Array [3.4076...]

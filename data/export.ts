@@ -14,6 +14,9 @@
  *
  * @example
  * ```ts
+ * import type { PreferenceRecord } from "./export.ts";
+ * const record: PreferenceRecord = { id: "0", prompt: "Q", promptMessages: null, chosen: "A", rejected: "B", refChosenLogp: -3, refRejectedLogp: -8 };
+ * const records = [record];
  * await writeTrlDpoJsonl("runs/demo/iter-1/pairs.dpo.jsonl", records);
  * const back = await readTrlDpoJsonl("runs/demo/iter-1/pairs.dpo.jsonl"); // same prompts, answers, log-probs
  * ```
@@ -78,6 +81,8 @@ export interface PairReferenceLogps {
  *
  * @example
  * ```ts
+ * import type { PreferenceRecord } from "./export.ts";
+ * const record: PreferenceRecord = { id: "0", prompt: "Q", promptMessages: null, chosen: "A", rejected: "B", refChosenLogp: null, refRejectedLogp: null };
  * const r = withAlphaMixedReference(record, 0.5, { lpPrevChosen: -2, lpBaseChosen: -4, lpPrevRejected: -6, lpBaseRejected: -10 });
  * r.refChosenLogp; // -3
  * ```
@@ -181,6 +186,8 @@ export const fromTrlDpoRow = (row: unknown, where: string): PreferenceRecord => 
  *
  * @example
  * ```ts
+ * import type { PreferenceRecord } from "./export.ts";
+ * const record: PreferenceRecord = { id: "0", prompt: "Q", promptMessages: null, chosen: "A", rejected: "B", refChosenLogp: null, refRejectedLogp: null };
  * toSpinRow(record); // { real: [{ role: "user", content: "Q" }, { role: "assistant", content: "A" }], generated: [..., { role: "assistant", content: "B" }] }
  * ```
  */
@@ -213,6 +220,8 @@ const splitConversation = (
  *
  * @example
  * ```ts
+ * const u = { role: "user", content: "Q" };
+ * const a1 = { role: "assistant", content: "A" }, a2 = { role: "assistant", content: "B" };
  * fromSpinRow({ real: [u, a1], generated: [u, a2] }, "spin.jsonl:1").chosen; // a1.content
  * ```
  */
@@ -267,6 +276,9 @@ const parseAll = <A>(
  *
  * @example
  * ```ts
+ * import type { PreferenceRecord } from "./export.ts";
+ * const record: PreferenceRecord = { id: "0", prompt: "Q", promptMessages: null, chosen: "A", rejected: "B", refChosenLogp: -3, refRejectedLogp: -8 };
+ * const records = [record];
  * await writeTrlDpoJsonl("runs/demo/iter-1/pairs.dpo.jsonl", records);
  * ```
  */
@@ -289,6 +301,9 @@ export const readTrlDpoJsonl = async (path: string): Promise<PreferenceRecord[]>
  *
  * @example
  * ```ts
+ * import type { PreferenceRecord } from "./export.ts";
+ * const record: PreferenceRecord = { id: "0", prompt: "Q", promptMessages: null, chosen: "A", rejected: "B", refChosenLogp: -3, refRejectedLogp: -8 };
+ * const records = [record];
  * await writeSpinJsonl("runs/demo/iter-1/pairs.spin.jsonl", records);
  * ```
  */
@@ -300,6 +315,8 @@ export const writeSpinJsonl = async (path: string, records: readonly PreferenceR
  *
  * @example
  * ```ts
+ * import type { ChatTemplateFn } from "./sft.ts";
+ * declare const render: ChatTemplateFn; // e.g. the model's chat template, see ChatTemplateFn
  * const records = await readSpinJsonl("pairs.spin.jsonl", { chatTemplate: render });
  * ```
  */
@@ -335,6 +352,9 @@ const logpColumn = (path: string, records: readonly PreferenceRecord[], key: Ref
  *
  * @example
  * ```ts
+ * import type { PreferenceRecord } from "./export.ts";
+ * const record: PreferenceRecord = { id: "0", prompt: "Q", promptMessages: null, chosen: "A", rejected: "B", refChosenLogp: -3, refRejectedLogp: -8 };
+ * const records = [record];
  * await writeTrlDpoParquet("runs/demo/iter-1/pairs.dpo.parquet", records);
  * ```
  */

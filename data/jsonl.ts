@@ -64,7 +64,7 @@ export const parseJsonlText = (text: string, file: string): JsonlRow[] => {
  *
  * @example
  * ```ts
- * for await (const { where, value } of readJsonlRows("train.jsonl", { maxRows: 100 })) { ... }
+ * for await (const { where, value } of readJsonlRows("train.jsonl", { maxRows: 100 })) { console.log(where, value); }
  * ```
  */
 export async function* readJsonlRows(
@@ -146,6 +146,7 @@ export const toJsonlText = (values: readonly unknown[]): string =>
  *
  * @example
  * ```ts
+ * const metrics = { iteration: 1, loss: 0.52 };
  * await writeFileAtomic("runs/demo/iter-1/metrics.json", JSON.stringify(metrics));
  * ```
  */
@@ -176,6 +177,7 @@ export const writeFileAtomic = async (path: string, data: string | Uint8Array): 
  *
  * @example
  * ```ts
+ * const generations = [{ id: "0", text: "…" }, { id: "1", text: "…" }];
  * await writeJsonlAtomic("runs/demo/iter-1/generations.jsonl", generations);
  * ```
  */

@@ -15,6 +15,7 @@
  *
  * @example
  * ```ts
+ * declare const render: ChatTemplateFn; // the model's chat template, see ChatTemplateFn
  * const examples = await loadSftExamples("ultrachat.jsonl", { schema: "messages", chatTemplate: render });
  * examples[0]; // { id: "…", where: "ultrachat.jsonl:1", prompt: "<|user|>…", completion: "…", promptMessages: [...] }
  * ```
@@ -38,6 +39,8 @@ export type ChatTurn = {
  *
  * @example
  * ```ts
+ * import type { Tokenizer } from "../models/tokenizer.ts";
+ * declare const tokenizer: Tokenizer; // a tokenizer whose tokenizer_config.json has a chat template
  * import { applyChatTemplate } from "../models/chat-template.ts";
  * const chatTemplate: ChatTemplateFn = (messages, addGenerationPrompt) =>
  *   applyChatTemplate(tokenizer, messages, { addGenerationPrompt });
@@ -238,6 +241,7 @@ export const normalizeSftRow = (row: unknown, where: string, options: SftOptions
  *
  * @example
  * ```ts
+ * const rows = [{ where: "sft.jsonl:1", value: { messages: [{ role: "user", content: "Q" }, { role: "assistant", content: "A" }] } }];
  * normalizeSftRows(rows, { schema: "messages" }); // SftExample[]
  * ```
  */

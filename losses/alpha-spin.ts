@@ -77,6 +77,7 @@ export interface AlphaSpinOutput<T> extends LossOutput<T> {
  *
  * @example
  * ```ts
+ * import { lossRegistry } from "./registry.ts";
  * alphaSpinRefusal(lossRegistry.get("sppo_hard"), 0.5); // "loss \"sppo_hard\" is not margin-only ..."
  * ```
  */
@@ -104,6 +105,12 @@ export const alphaSpinRefusal = (
  *
  * @example
  * ```ts
+ * import { referenceOps as ops } from "../backends/reference.ts";
+ * const v = (xs: number[]) => ops.fromArray(xs, [xs.length]);
+ * const inputs = {
+ *   alpha: 0.5, policyChosen: v([-1]), policyRejected: v([-3]),
+ *   lpPrevChosen: v([-2]), lpPrevRejected: v([-2]), lpBaseChosen: v([-2.5]), lpBaseRejected: v([-1.5]),
+ * };
  * const { loss, metrics } = alphaSpin(ops)("sigmoid", inputs, { beta: 0.2 });
  * alphaSpin(ops)("sppo_hard", inputs, {}, { allowNonInvariant: "per-prompt-normalizer-ignored" });
  * ```

@@ -31,6 +31,9 @@ export interface ApoParams {
  *
  * @example
  * ```ts
+ * import { referenceOps as ops } from "../backends/reference.ts";
+ * const v = (xs: number[]) => ops.fromArray(xs, [xs.length]);
+ * const pair = { policyChosen: v([-1]), policyRejected: v([-3]), refChosen: v([-2]), refRejected: v([-2]) };
  * apoZeroLoss.compute(ops)(pair, { beta: 0.1 });
  * ```
  */
@@ -60,6 +63,9 @@ export const apoZeroLoss: Loss<ApoParams> = defineLoss<ApoParams>({
  *
  * @example
  * ```ts
+ * import { referenceOps as ops } from "../backends/reference.ts";
+ * const v = (xs: number[]) => ops.fromArray(xs, [xs.length]);
+ * const pair = { policyChosen: v([-1]), policyRejected: v([-3]), refChosen: v([-2]), refRejected: v([-2]) };
  * apoDownLoss.compute(ops)(pair, { beta: 0.1 });
  * ```
  */

@@ -35,6 +35,10 @@ export interface BcoPairParams {
  *
  * @example
  * ```ts
+ * import { referenceOps as ops } from "../backends/reference.ts";
+ * const v = (xs: number[]) => ops.fromArray(xs, [xs.length]);
+ * const pair = { policyChosen: v([-1]), policyRejected: v([-3]), refChosen: v([-2]), refRejected: v([-2]) };
+ * const state = updateRunningMean({ mean: 0, count: 0 }, [0.2]); // kept by the trainer across batches
  * bcoPairLoss.compute(ops)(pair, { delta: state.mean });
  * ```
  */

@@ -30,6 +30,11 @@ export interface BtRewardParams {
  *
  * @example
  * ```ts
+ * import { referenceOps as ops } from "../backends/reference.ts";
+ * const v = (xs: number[]) => ops.fromArray(xs, [xs.length]);
+ * const pair = { policyChosen: v([-1]), policyRejected: v([-3]), refChosen: v([-2]), refRejected: v([-2]) };
+ * const rewardChosen = v([1.5]);
+ * const rewardRejected = v([0.5]);
  * btRewardLoss.compute(ops)({ ...pair, rewardChosen, rewardRejected });
  * ```
  */

@@ -4,6 +4,10 @@
  *
  * @example
  * ```ts
+ * import { referenceOps as ops } from "../backends/reference.ts";
+ * import { paramsCodec, positiveNumber } from "./params.ts";
+ * const v = (xs: number[]) => ops.fromArray(xs, [xs.length]);
+ * const pair = { policyChosen: v([-1]), policyRejected: v([-3]), refChosen: v([-2]), refRejected: v([-2]) };
  * const mine = defineLoss<{ beta: number }>({
  *   name: "my_sigmoid", description: "−log σ(β h)", params: paramsCodec("my_sigmoid", { beta: positiveNumber }),
  *   defaults: { beta: 0.1 }, marginOnly: true, marginOnlyReason: "a function of h", logRatioOnly: true,
@@ -29,6 +33,9 @@ const NAME = /^[a-z][a-z0-9_]*$/;
  *
  * @example
  * ```ts
+ * import { referenceOps as ops } from "../backends/reference.ts";
+ * const v = (xs: number[]) => ops.fromArray(xs, [xs.length]);
+ * const pair = { policyChosen: v([-1]), policyRejected: v([-3]), refChosen: v([-2]), refRejected: v([-2]) };
  * pairInput(pair, "sftNll"); // pair.sftNll
  * ```
  */
@@ -45,7 +52,10 @@ export const pairInput = <T>(pair: PreferencePair<T>, name: InputName): T | unde
  *
  * @example
  * ```ts
- * const nll = requireInput(pair, "sftNll", "slic");
+ * import { referenceOps as ops } from "../backends/reference.ts";
+ * const v = (xs: number[]) => ops.fromArray(xs, [xs.length]);
+ * const pair = { policyChosen: v([-1]), policyRejected: v([-3]), refChosen: v([-2]), refRejected: v([-2]), sftNll: v([1.2]) };
+ * const nll = requireInput(pair, "sftNll", "slic"); // pair.sftNll; without it, an Error naming slic and sftNll
  * ```
  */
 export const requireInput = <T>(pair: PreferencePair<T>, name: InputName, lossName: string): T => {
@@ -61,6 +71,9 @@ export const requireInput = <T>(pair: PreferencePair<T>, name: InputName, lossNa
  *
  * @example
  * ```ts
+ * import { referenceOps as ops } from "../backends/reference.ts";
+ * const v = (xs: number[]) => ops.fromArray(xs, [xs.length]);
+ * const pair = { policyChosen: v([-1]), policyRejected: v([-3]), refChosen: v([-2]), refRejected: v([-2]) };
  * checkPairShapes(ops)(pair, "sigmoid"); // returns B
  * ```
  */
@@ -95,6 +108,9 @@ export const checkPairShapes = <T>(ops: TensorOps<T>): (pair: PreferencePair<T>,
  *
  * @example
  * ```ts
+ * import { lossRegistry } from "./registry.ts";
+ * import type { LossSpec } from "./types.ts";
+ * declare const spec: LossSpec<{ beta: number }>; // name, description, params codec, defaults, flags, kernel
  * lossRegistry.register(defineLoss({ ...spec }));
  * ```
  */
@@ -129,6 +145,9 @@ export interface LogRatios<T> {
  *
  * @example
  * ```ts
+ * import { referenceOps as ops } from "../backends/reference.ts";
+ * const v = (xs: number[]) => ops.fromArray(xs, [xs.length]);
+ * const pair = { policyChosen: v([-1]), policyRejected: v([-3]), refChosen: v([-2]), refRejected: v([-2]) };
  * const { chosen, rejected, margin } = logRatios(ops)(pair);
  * ```
  */
@@ -143,6 +162,9 @@ export const logRatios = <T>(ops: TensorOps<T>): (pair: PreferencePair<T>) => Lo
  *
  * @example
  * ```ts
+ * import { referenceOps as ops } from "../backends/reference.ts";
+ * const v = (xs: number[]) => ops.fromArray(xs, [xs.length]);
+ * const margin = v([2]);
  * mulScalar(ops)(0.1, margin); // 0.1·h
  * ```
  */
@@ -156,6 +178,9 @@ export const mulScalar = <T>(ops: TensorOps<T>): (c: number, x: T) => T => (c, x
  *
  * @example
  * ```ts
+ * import { referenceOps as ops } from "../backends/reference.ts";
+ * const v = (xs: number[]) => ops.fromArray(xs, [xs.length]);
+ * const pair = { policyChosen: v([-1]), policyRejected: v([-3]), refChosen: v([-2]), refRejected: v([-2]) };
  * preferenceMetrics(ops)(pair, logRatios(ops)(pair), 0.1);
  * ```
  */
@@ -176,6 +201,11 @@ export const preferenceMetrics = <T>(ops: TensorOps<T>): (
  *
  * @example
  * ```ts
+ * import { referenceOps as ops } from "../backends/reference.ts";
+ * const v = (xs: number[]) => ops.fromArray(xs, [xs.length]);
+ * const pair = { policyChosen: v([-1]), policyRejected: v([-3]), refChosen: v([-2]), refRejected: v([-2]) };
+ * const rewardChosen = v([1.5]);
+ * const rewardRejected = v([0.5]);
  * rewardMetrics(ops)(rewardChosen, rewardRejected, { chosen: pair.policyChosen, rejected: pair.policyRejected });
  * ```
  */
@@ -202,6 +232,7 @@ export const rewardMetrics = <T>(ops: TensorOps<T>): (
  *
  * @example
  * ```ts
+ * import { referenceOps as ops } from "../backends/reference.ts";
  * negLogSigmoid(ops)(ops.scalar(0)); // log 2
  * ```
  */

@@ -31,6 +31,9 @@ export interface ExoPairParams {
  *
  * @example
  * ```ts
+ * import { referenceOps as ops } from "../backends/reference.ts";
+ * const v = (xs: number[]) => ops.fromArray(xs, [xs.length]);
+ * const pair = { policyChosen: v([-1]), policyRejected: v([-3]), refChosen: v([-2]), refRejected: v([-2]) };
  * exoPairLoss.compute(ops)(pair); // β = 0.1, ε = 1e-3
  * ```
  */

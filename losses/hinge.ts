@@ -31,6 +31,9 @@ export interface HingeParams {
  *
  * @example
  * ```ts
+ * import { referenceOps as ops } from "../backends/reference.ts";
+ * const v = (xs: number[]) => ops.fromArray(xs, [xs.length]);
+ * const pair = { policyChosen: v([-1]), policyRejected: v([-3]), refChosen: v([-2]), refRejected: v([-2]) };
  * hingeLoss.compute(ops)(pair, { beta: 0.1 });
  * ```
  */
@@ -69,6 +72,9 @@ export interface SlicParams {
  *
  * @example
  * ```ts
+ * import { referenceOps as ops } from "../backends/reference.ts";
+ * const v = (xs: number[]) => ops.fromArray(xs, [xs.length]);
+ * const pair = { policyChosen: v([-1]), policyRejected: v([-3]), refChosen: v([-2]), refRejected: v([-2]) };
  * slicLoss.compute(ops)({ ...pair, sftNll: v([2.5]) }, { delta: 1, lambda: 0.1 });
  * ```
  */

@@ -35,6 +35,9 @@ export interface IpoParams {
  *
  * @example
  * ```ts
+ * import { referenceOps as ops } from "../backends/reference.ts";
+ * const v = (xs: number[]) => ops.fromArray(xs, [xs.length]);
+ * const pair = { policyChosen: v([-1]), policyRejected: v([-3]), refChosen: v([-2]), refRejected: v([-2]) };
  * ipoUnnormalizedLoss.compute(ops)(pair, { beta: 0.1 }); // minimized at h = 5
  * ```
  */
@@ -63,6 +66,9 @@ export const ipoUnnormalizedLoss: Loss<IpoParams> = defineLoss<IpoParams>({
  *
  * @example
  * ```ts
+ * import { referenceOps as ops } from "../backends/reference.ts";
+ * const v = (xs: number[]) => ops.fromArray(xs, [xs.length]);
+ * const pair = { policyChosen: v([-1]), policyRejected: v([-3]), refChosen: v([-2]), refRejected: v([-2]) };
  * ipoLoss.compute(ops)({ ...pair, chosenTokens: v([12]), rejectedTokens: v([30]) });
  * ```
  */

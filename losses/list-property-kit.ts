@@ -110,6 +110,8 @@ const evaluate = async <T, P>(
  *
  * @example
  * ```ts
+ * import { referenceOps } from "../backends/reference.ts";
+ * import { plackettLuceListLoss } from "./plackett-luce.ts";
  * await checkListLossProperties(referenceOps, plackettLuceListLoss, { params: { ranking: "ordered" } });
  * ```
  */

@@ -29,6 +29,9 @@ export interface NcaPairParams {
  *
  * @example
  * ```ts
+ * import { referenceOps as ops } from "../backends/reference.ts";
+ * const v = (xs: number[]) => ops.fromArray(xs, [xs.length]);
+ * const pair = { policyChosen: v([-1]), policyRejected: v([-3]), refChosen: v([-2]), refRejected: v([-2]) };
  * ncaPairLoss.compute(ops)(pair, { beta: 0.1 });
  * ```
  */

@@ -105,7 +105,8 @@ export const paramsCodec = <P extends object>(lossName: string, props: ParamsPro
  *
  * @example
  * ```ts
- * formatParamErrors(errors); // ["params.beta: expected a number > 0, got -1"]
+ * const result = paramsCodec("sigmoid", { beta: positiveNumber }).decode({ beta: -1 });
+ * if (result._tag === "Left") formatParamErrors(result.left); // ["params.beta: expected a number > 0, got -1"]
  * ```
  */
 export const formatParamErrors = (errors: t.Errors): string[] =>
@@ -120,6 +121,9 @@ export const formatParamErrors = (errors: t.Errors): string[] =>
  *
  * @example
  * ```ts
+ * const codec = paramsCodec<{ beta: number; labelSmoothing: number }>("sigmoid", {
+ *   beta: positiveNumber, labelSmoothing: numberInRange(0, 0.5, { hiOpen: true }),
+ * });
  * decodeParams("sigmoid", codec, { beta: 0.1, labelSmoothing: 0 }); // { beta: 0.1, labelSmoothing: 0 }
  * ```
  */

@@ -118,6 +118,11 @@ const listKernel = <T>(ops: TensorOps<T>, list: ResponseList<T>, { beta, ranking
  *
  * @example
  * ```ts
+ * import { referenceOps as ops } from "../backends/reference.ts";
+ * // B = 1 prompt: the data answer and K = 2 generated answers, the second one padding
+ * const policy = ops.fromArray([-1, -3, 0], [1, 3]);
+ * const ref = ops.fromArray([-2, -2, 0], [1, 3]);
+ * const mask = ops.fromArray([1, 1, 0], [1, 3]);
  * plackettLuceList(ops)({ policy, ref, mask }, { beta: 0.1, ranking: "top1" });
  * ```
  */
@@ -132,6 +137,8 @@ export const plackettLuceList = <T>(ops: TensorOps<T>) =>
  *
  * @example
  * ```ts
+ * import { referenceOps } from "../backends/reference.ts";
+ * import { checkListLossProperties } from "./list-property-kit.ts";
  * await checkListLossProperties(referenceOps, plackettLuceListLoss, { params: { ranking: "ordered" } });
  * ```
  */
@@ -152,6 +159,9 @@ export const plackettLuceListLoss: ListLoss<PlackettLuceParams> = Object.freeze(
  *
  * @example
  * ```ts
+ * import { referenceOps as ops } from "../backends/reference.ts";
+ * const v = (xs: number[]) => ops.fromArray(xs, [xs.length]);
+ * const pair = { policyChosen: v([-1]), policyRejected: v([-3]), refChosen: v([-2]), refRejected: v([-2]) };
  * plackettLuceLoss.compute(ops)(pair, { beta: 0.1 }); // = sigmoidLoss.compute(ops)(pair, { beta: 0.1 })
  * ```
  */

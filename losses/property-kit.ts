@@ -20,7 +20,8 @@
  * @example
  * ```ts
  * import { referenceOps } from "../backends/reference.ts";
- * import { checkLossProperties, lossRegistry } from "../mod.ts";
+ * import { lossRegistry } from "alpha-spin";
+ * import { checkLossProperties } from "alpha-spin/testing";
  * await checkLossProperties(referenceOps, lossRegistry.get("sigmoid"));
  * // → { loss: "sigmoid", checks: ["shapes", "finite", "batch-independent", "log-ratio", "margin-only", "direction"] }
  * ```
@@ -142,6 +143,9 @@ const evaluate = async <T>(
  *
  * @example
  * ```ts
+ * import { referenceOps } from "../backends/reference.ts";
+ * import type { AnyLoss } from "./types.ts";
+ * declare const myLoss: AnyLoss; // made with defineLoss, with a `beta` parameter
  * await checkLossProperties(referenceOps, myLoss, { params: { beta: 0.5 } });
  * ```
  */

@@ -4,9 +4,11 @@
  * @example
  * ```ts
  * import { lossRegistry } from "./registry.ts";
+ * import type { AnyLoss } from "./types.ts";
+ * declare const myLoss: AnyLoss; // made with defineLoss({ name: "my_loss", ... })
  * lossRegistry.names();           // ["apo_down", "apo_zero", "bco_pair", ...]
  * const dpo = lossRegistry.get("sigmoid");
- * lossRegistry.register(defineLoss({ name: "my_loss", ... }));
+ * lossRegistry.register(myLoss);
  * ```
  *
  * @module
@@ -76,6 +78,8 @@ const isLoss = (x: unknown): x is AnyLoss =>
  *
  * @example
  * ```ts
+ * import type { AnyLoss } from "./types.ts";
+ * declare const myLoss: AnyLoss; // made with defineLoss({ name: "my_loss", ... })
  * const mine = createLossRegistry([]);
  * mine.register(myLoss);
  * ```
@@ -113,6 +117,11 @@ export const createLossRegistry = (initial: readonly AnyLoss[] = builtinLosses):
  *
  * @example
  * ```ts
+ * import { referenceOps as ops } from "../backends/reference.ts";
+ * const v = (xs: number[]) => ops.fromArray(xs, [xs.length]);
+ * const pair = { policyChosen: v([-1]), policyRejected: v([-3]), refChosen: v([-2]), refRejected: v([-2]) };
+ * const chosenTokens = v([4]);
+ * const rejectedTokens = v([6]);
  * const { loss } = lossRegistry.get("ipo").compute(ops)({ ...pair, chosenTokens, rejectedTokens });
  * ```
  */

@@ -39,6 +39,9 @@ const codec = (name: string) =>
  *
  * @example
  * ```ts
+ * import { referenceOps as ops } from "../backends/reference.ts";
+ * const v = (xs: number[]) => ops.fromArray(xs, [xs.length]);
+ * const pair = { policyChosen: v([-1]), policyRejected: v([-3]), refChosen: v([-2]), refRejected: v([-2]) };
  * sigmoidLoss.compute(ops)(pair, { beta: 0.1 });
  * ```
  */
@@ -69,6 +72,9 @@ export const sigmoidLoss: Loss<SigmoidParams> = defineLoss<SigmoidParams>({
  *
  * @example
  * ```ts
+ * import { referenceOps as ops } from "../backends/reference.ts";
+ * const v = (xs: number[]) => ops.fromArray(xs, [xs.length]);
+ * const pair = { policyChosen: v([-1]), policyRejected: v([-3]), refChosen: v([-2]), refRejected: v([-2]) };
  * robustLoss.compute(ops)(pair, { beta: 0.1, labelSmoothing: 0.1 });
  * ```
  */

@@ -42,6 +42,11 @@ export interface SimpoParams {
  *
  * @example
  * ```ts
+ * import { referenceOps as ops } from "../backends/reference.ts";
+ * const v = (xs: number[]) => ops.fromArray(xs, [xs.length]);
+ * const pair = { policyChosen: v([-1]), policyRejected: v([-3]), refChosen: v([-2]), refRejected: v([-2]) };
+ * const chosenTokens = v([4]);
+ * const rejectedTokens = v([6]);
  * simpoLoss.compute(ops)({ ...pair, chosenTokens, rejectedTokens }, { beta: 2.5, gamma: 1.4 });
  * ```
  */

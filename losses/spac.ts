@@ -62,6 +62,11 @@ const linkCodec = new t.Type<SpacParams["link"], SpacParams["link"], unknown>(
  *
  * @example
  * ```ts
+ * import { referenceOps as ops } from "../backends/reference.ts";
+ * const v = (xs: number[]) => ops.fromArray(xs, [xs.length]);
+ * const pair = { policyChosen: v([-1]), policyRejected: v([-3]), refChosen: v([-2]), refRejected: v([-2]) };
+ * const policyGenerated = v([-2.5]);
+ * const refGenerated = v([-2]);
  * spacLoss.compute(ops)({ ...pair, policyGenerated, refGenerated }, { beta: 0.1, lambda: 1 });
  * ```
  */

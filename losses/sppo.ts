@@ -36,6 +36,9 @@ const notMarginOnly = "each response's log-ratio is regressed toward its own tar
  *
  * @example
  * ```ts
+ * import { referenceOps as ops } from "../backends/reference.ts";
+ * const v = (xs: number[]) => ops.fromArray(xs, [xs.length]);
+ * const pair = { policyChosen: v([-1]), policyRejected: v([-3]), refChosen: v([-2]), refRejected: v([-2]) };
  * sppoHardLoss.compute(ops)(pair, { beta: 0.1 }); // minimized at a_w = 5, a_l = −5
  * ```
  */
@@ -67,6 +70,11 @@ export const sppoHardLoss: Loss<SppoParams> = defineLoss<SppoParams>({
  *
  * @example
  * ```ts
+ * import { referenceOps as ops } from "../backends/reference.ts";
+ * const v = (xs: number[]) => ops.fromArray(xs, [xs.length]);
+ * const pair = { policyChosen: v([-1]), policyRejected: v([-3]), refChosen: v([-2]), refRejected: v([-2]) };
+ * const winRateChosen = v([0.7]);
+ * const winRateRejected = v([0.3]);
  * sppoLoss.compute(ops)({ ...pair, winRateChosen, winRateRejected }, { beta: 0.1 });
  * ```
  */

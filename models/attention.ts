@@ -11,7 +11,9 @@
  *
  * @example
  * ```ts
+ * import * as tf from "@tensorflow/tfjs";
  * import { attentionBias, groupedQueryAttention, positionsFromMask } from "./attention.ts";
+ * declare const q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D; // queries [1, H, 3, h]; keys and values [1, K, 3, h]
  * const mask = tf.tensor2d([[0, 1, 1]]);                  // one left pad
  * const positions = positionsFromMask(mask);               // [[0, 0, 1]]
  * const bias = attentionBias(mask, 0, 3, null, positions); // [1, 1, 3, 3]
@@ -31,6 +33,7 @@ export const MASKED_SCORE = -1e9;
  *
  * @example
  * ```ts
+ * import * as tf from "@tensorflow/tfjs";
  * positionsFromMask(tf.tensor2d([[0, 0, 1, 1], [1, 1, 1, 0]])); // [[0,0,0,1],[0,1,2,2]]
  * ```
  */
@@ -45,6 +48,7 @@ export const positionsFromMask = (mask: tf.Tensor2D): tf.Tensor2D =>
  *
  * @example
  * ```ts
+ * import * as tf from "@tensorflow/tfjs";
  * attentionBias(tf.tensor2d([[1, 1]]), 0, 2, null, null); // [[[[0, -1e9], [0, 0]]]]
  * ```
  */
@@ -88,6 +92,7 @@ export interface AttentionScoreOptions {
  *
  * @example
  * ```ts
+ * import * as tf from "@tensorflow/tfjs";
  * softcap(tf.tensor1d([0, 100]), 30); // [0, ≈29.9]
  * ```
  */
@@ -101,7 +106,12 @@ export const softcap = (x: tf.Tensor, cap: number): tf.Tensor =>
  *
  * @example
  * ```ts
- * groupedQueryAttention(q, k, v, attentionBias(mask, 0, T, null, null)); // [B, T, H·h]
+ * import * as tf from "@tensorflow/tfjs";
+ * declare const q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D; // [B, H, T, h], [B, K, T, h], [B, K, T, h]
+ * declare const mask: tf.Tensor2D; // [B, T], 1 for real tokens
+ * const T = q.shape[2];
+ * const bias = attentionBias(mask, 0, T, null, null);
+ * groupedQueryAttention(q, k, v, bias); // [B, T, H·h]
  * groupedQueryAttention(q, k, v, bias, { scale: 1 / Math.sqrt(256), softcap: 50 }); // gemma2
  * ```
  */
@@ -131,6 +141,7 @@ export const groupedQueryAttention = (
  *
  * @example
  * ```ts
+ * import * as tf from "@tensorflow/tfjs";
  * splitHeads(tf.zeros([6, 8]), 2, 3, 4, 2); // [2, 4, 3, 2]
  * ```
  */

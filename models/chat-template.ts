@@ -108,6 +108,7 @@ export const renderChatTemplate = (
  *
  * @example
  * ```ts
+ * import { loadTokenizer } from "./hf-tokenizer.ts";
  * const tok = await loadTokenizer("./zephyr-7b-beta");
  * const prompt = applyChatTemplate(tok, [{ role: "user", content: "Hi" }], { addGenerationPrompt: true });
  * const ids = tok.encode(prompt);

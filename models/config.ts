@@ -204,6 +204,7 @@ const positiveInt = (name: string, v: number): void => {
  *
  * @example
  * ```ts
+ * const config = makeConfig({ family: "llama", vocabSize: 32, hiddenSize: 16, numLayers: 2, numHeads: 4 });
  * validateConfig({ ...config, numKeyValueHeads: 3 }); // throws: numHeads 4 is not a multiple of numKeyValueHeads 3
  * ```
  */

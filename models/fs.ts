@@ -47,6 +47,7 @@ export const pathExists = async (path: string): Promise<boolean> => {
  *
  * @example
  * ```ts
+ * const config = { peft_type: "LORA", r: 8, lora_alpha: 16 };
  * await writeFileAtomic("adapter/adapter_config.json", JSON.stringify(config, null, 2) + "\n");
  * ```
  */

@@ -18,6 +18,8 @@
  *
  * @example
  * ```ts
+ * import type { Policy } from "./policy.ts";
+ * declare const policy: Policy; // e.g. a TransformerPolicy
  * import { generate } from "./generate.ts";
  * const out = await generate(policy, [[1, 2, 3], [4]], { maxNewTokens: 16, temperature: 0.7, topP: 0.9, seed: 1 });
  * out.completions; // number[][]: new tokens per prompt (the EOS included when reached)
@@ -189,6 +191,9 @@ const generateBatch = async (
  *
  * @example
  * ```ts
+ * import type { Policy } from "./policy.ts";
+ * declare const policy: Policy, prev: Policy, base: Policy; // e.g. TransformerPolicy values
+ * const prompts = [[1, 2, 3], [4]]; // token ids
  * const { completions, finished } = await generate(policy, prompts, { maxNewTokens: 64, greedy: true, eosTokenIds: 2 });
  * const mixed = await generate(prev, prompts, { maxNewTokens: 64, seed: 7, mixture: { base, alpha: 0.5 } });
  * mixed.logZ; // Σ_t log Z_t per sequence, for resampleGeometric

@@ -6,7 +6,8 @@
  * @example
  * ```ts
  * import { configFromHf } from "./hf-config.ts";
- * const config = configFromHf(JSON.parse(await Deno.readTextFile("gpt2/config.json")));
+ * import { readFile } from "node:fs/promises";
+ * const config = configFromHf(JSON.parse(await readFile("gpt2/config.json", "utf8")));
  * console.log(config.family, config.numLayers); // "gpt2" 12
  * ```
  *
@@ -231,6 +232,8 @@ const activationToHf = (a: Activation, gemma: boolean): string =>
  *
  * @example
  * ```ts
+ * import { makeConfig } from "./config.ts";
+ * const config = makeConfig({ family: "llama", vocabSize: 32, hiddenSize: 16, numLayers: 2, numHeads: 4 });
  * const json = configToHf(config);
  * configFromHf(json); // deep-equals config
  * ```

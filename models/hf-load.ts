@@ -151,6 +151,9 @@ export const loadHfModel = async (dir: string, options: LoadModelOptions = {}): 
  *
  * @example
  * ```ts
+ * import { makeConfig } from "./config.ts";
+ * import { createTransformer } from "./transformer.ts";
+ * const model = createTransformer(makeConfig({ family: "llama", vocabSize: 32, hiddenSize: 16, numLayers: 2, numHeads: 4 }));
  * await saveHfModel(model, "./runs/base-model");
  * ```
  */

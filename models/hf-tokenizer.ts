@@ -87,6 +87,8 @@ const templateFrom = (value: unknown): string | undefined => {
  *
  * @example
  * ```ts
+ * import { readFile } from "node:fs/promises";
+ * const tokenizerJson = JSON.parse(await readFile("zephyr-7b-beta/tokenizer.json", "utf8"));
  * const tok = new HfTokenizer(tokenizerJson, { eos_token: "</s>" });
  * tok.decode(tok.encode("Hello")); // "Hello"
  * ```
@@ -109,6 +111,8 @@ export class HfTokenizer implements Tokenizer {
   /**
    * @example
    * ```ts
+   * import { readFile } from "node:fs/promises";
+   * const tokenizerJsonText = await readFile("zephyr-7b-beta/tokenizer.json", "utf8");
    * const tok = new HfTokenizer(JSON.parse(tokenizerJsonText), { eos_token: "</s>" });
    * ```
    */

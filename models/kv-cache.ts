@@ -14,6 +14,11 @@
  *
  * @example
  * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import type { Transformer } from "./transformer.ts";
+ * declare const model: Transformer;
+ * declare const promptIds: tf.Tensor2D, promptMask: tf.Tensor2D; // [B, P]
+ * declare const stepIds: tf.Tensor2D, stepMask: tf.Tensor2D;     // [B, 1]
  * import { KvCache } from "./kv-cache.ts";
  * const cache = new KvCache(model.config.numLayers);
  * const first = model.forward(promptIds, promptMask, { cache });   // prefill
@@ -46,6 +51,8 @@ export class KvCache {
    *
    * @example
    * ```ts
+   * import type { ModelConfig } from "./config.ts";
+   * declare const config: ModelConfig;
    * const cache = new KvCache(config.numLayers);
    * ```
    */
@@ -122,6 +129,9 @@ export class KvCache {
  *
  * @example
  * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * const cache = new KvCache(2);
+ * declare const k: tf.Tensor4D, v: tf.Tensor4D; // the new keys and values, [B, K, T, h]
  * const { keys, values } = appendKv(cache.layer(0), k, v);
  * ```
  */

@@ -23,6 +23,9 @@ import type { WeightLayout } from "./weights.ts";
  *
  * @example
  * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * const x = tf.randomNormal([2, 8]);
+ * const weight = tf.ones([8]), bias = tf.zeros([8]);
  * layerNorm(x, weight, bias, 1e-5); // same shape as x
  * ```
  */
@@ -39,6 +42,9 @@ export const layerNorm = (x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor, eps:
  *
  * @example
  * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * const x = tf.randomNormal([2, 8]);
+ * const weight = tf.ones([8]);
  * rmsNorm(x, weight, 1e-6, 0);
  * ```
  */
@@ -83,6 +89,7 @@ const geluTanh = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
  *
  * @example
  * ```ts
+ * import * as tf from "@tensorflow/tfjs";
  * applyActivation(tf.tensor1d([0, 1]), "silu"); // [0, 0.7311]
  * ```
  */
@@ -107,6 +114,7 @@ export const applyActivation = (x: tf.Tensor, activation: Activation): tf.Tensor
  *
  * @example
  * ```ts
+ * import * as tf from "@tensorflow/tfjs";
  * projectRows(tf.ones([5, 4]), tf.ones([3, 4]), null, "out_in"); // [5, 3], every entry 4
  * ```
  */
@@ -156,6 +164,7 @@ const embeddingLookup = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[])
  *
  * @example
  * ```ts
+ * import * as tf from "@tensorflow/tfjs";
  * gatherEmbeddings(tf.eye(3), tf.tensor1d([2, 0], "int32")); // [[0,0,1],[1,0,0]]
  * ```
  */
@@ -169,6 +178,8 @@ export const gatherEmbeddings = (table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tenso
  *
  * @example
  * ```ts
+ * import type { ModelConfig } from "./config.ts";
+ * declare const config: ModelConfig;
  * ropeInverseFrequencies(config); // Float32Array(headDim / 2), first entry 1
  * ```
  */
@@ -210,6 +221,9 @@ export interface RotaryAngles {
  *
  * @example
  * ```ts
+ * import type { ModelConfig } from "./config.ts";
+ * declare const config: ModelConfig;
+ * import * as tf from "@tensorflow/tfjs";
  * const { cos, sin } = rotaryAngles(tf.tensor2d([[0, 1]]), tf.tensor1d(ropeInverseFrequencies(config)));
  * ```
  */
@@ -227,6 +241,12 @@ export const rotaryAngles = (positions: tf.Tensor2D, inverseFrequencies: tf.Tens
  *
  * @example
  * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import type { ModelConfig } from "./config.ts";
+ * declare const config: ModelConfig;
+ * declare const q: tf.Tensor4D; // [B, H, T, h]
+ * const positions = tf.tensor2d([[0, 1]]); // [B, T]
+ * const invFreq = tf.tensor1d(ropeInverseFrequencies(config));
  * const q2 = applyRotary(q, rotaryAngles(positions, invFreq));
  * ```
  */

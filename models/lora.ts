@@ -17,7 +17,12 @@
  *
  * @example
  * ```ts
+ * import * as tf from "@tensorflow/tfjs";
  * import { createLoraAdapter } from "./lora.ts";
+ * import type { Transformer } from "./transformer.ts";
+ * declare const model: Transformer;                    // e.g. from loadHfModel
+ * declare const ids: tf.Tensor2D, mask: tf.Tensor2D;   // [B, T]
+ * declare const loss: () => tf.Scalar;                 // e.g. a preference loss of `model.logits(…)`
  * const adapter = createLoraAdapter(model, { r: 8, alpha: 16, dropout: 0.05, targetModules: ["q_proj", "v_proj"], seed: 1 });
  * const logits = model.logits(ids, mask, { adapter, training: true });
  * const { grads } = tf.variableGrads(() => loss(), adapter.variables());
@@ -175,6 +180,7 @@ export class LoraAdapter implements ProjectionAdapter {
    *
    * @example
    * ```ts
+   * declare const adapter: LoraAdapter; // e.g. from createLoraAdapter
    * const record = await adapter.toRecord();
    * record.modules["model.layers.0.self_attn.q_proj"].A.shape; // [r, d]
    * ```
@@ -235,6 +241,8 @@ const selectModules = (model: Transformer, targets: LoraSettings["targetModules"
  *
  * @example
  * ```ts
+ * import type { Transformer } from "./transformer.ts";
+ * declare const model: Transformer; // e.g. from loadHfModel
  * const adapter = createLoraAdapter(model, { r: 4, alpha: 8, targetModules: "all-linear", seed: 3 });
  * ```
  */
@@ -264,6 +272,10 @@ export const createLoraAdapter = (model: Transformer, options: LoraOptions): Lor
  *
  * @example
  * ```ts
+ * import type { Transformer } from "./transformer.ts";
+ * declare const model: Transformer; // e.g. from loadHfModel
+ * import { readPeftAdapter } from "./peft.ts";
+ * const dir = "zephyr-7b-sft-lora"; // a PEFT adapter folder
  * const adapter = loraAdapterFromRecord(model, await readPeftAdapter(dir));
  * ```
  */

@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts
- * import { createLoraAdapter, loadHfModel, TransformerPolicy } from "./models/mod.ts";
+ * import { createLoraAdapter, loadHfModel, TransformerPolicy } from "./mod.ts";
  * const model = await loadHfModel("./SmolLM-135M");
  * const policy = new TransformerPolicy(model, createLoraAdapter(model, { r: 8, alpha: 16 }));
  * ```

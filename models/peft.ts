@@ -23,6 +23,8 @@
  *
  * @example
  * ```ts
+ * import type { LoraAdapter } from "./lora.ts";
+ * declare const adapter: LoraAdapter; // e.g. from createLoraAdapter
  * import { readPeftAdapter, writePeftAdapter } from "./peft.ts";
  * await writePeftAdapter("runs/iter-1", await adapter.toRecord(), { baseModelNameOrPath: "TinyLlama/TinyLlama-1.1B-Chat-v1.0" });
  * const record = await readPeftAdapter("runs/iter-1");   // → loraAdapterFromRecord(model, record)
@@ -42,6 +44,8 @@ import { readSafetensorsFile, writeSafetensorsFile } from "./safetensors-file.ts
  *
  * @example
  * ```ts
+ * import { join } from "node:path";
+ * const dir = "runs/iter-1/adapter";
  * join(dir, peftFiles.weights); // ".../adapter_model.safetensors"
  * ```
  */
@@ -104,6 +108,8 @@ const targetList = (record: LoraRecord): string[] =>
  *
  * @example
  * ```ts
+ * import type { LoraRecord } from "./lora.ts";
+ * declare const record: LoraRecord; // e.g. from adapter.toRecord()
  * peftConfigJson(record, { baseModelNameOrPath: "gpt2" }).fan_in_fan_out; // true for GPT-2 modules
  * ```
  */
@@ -140,6 +146,8 @@ export const peftConfigJson = (
  *
  * @example
  * ```ts
+ * import type { LoraRecord } from "./lora.ts";
+ * declare const record: LoraRecord; // e.g. from adapter.toRecord()
  * [...peftStateDict(record).keys()]; // ["base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight", …]
  * ```
  */
@@ -159,6 +167,8 @@ export const peftStateDict = (record: LoraRecord): Map<string, TensorToWrite> =>
  *
  * @example
  * ```ts
+ * import type { LoraAdapter } from "./lora.ts";
+ * declare const adapter: LoraAdapter; // e.g. from createLoraAdapter
  * await writePeftAdapter("runs/iter-2/adapter", await adapter.toRecord(), { baseModelNameOrPath: "gpt2" });
  * ```
  */
@@ -195,6 +205,10 @@ const isEmpty = (v: unknown): boolean =>
  *
  * @example
  * ```ts
+ * import { readFile } from "node:fs/promises";
+ * import { readSafetensors } from "./safetensors.ts";
+ * const configJson: Record<string, unknown> = JSON.parse(await readFile("my-adapter/adapter_config.json", "utf8"));
+ * const bytes = await readFile("my-adapter/adapter_model.safetensors");
  * const adapter = peftAdapterFromParts(configJson, readSafetensors(bytes), "my-adapter");
  * ```
  */
@@ -288,6 +302,9 @@ export const peftAdapterFromParts = (
  *
  * @example
  * ```ts
+ * import type { Transformer } from "./transformer.ts";
+ * declare const model: Transformer; // e.g. from loadHfModel
+ * import { loraAdapterFromRecord } from "./lora.ts";
  * const record = await readPeftAdapter("zephyr-7b-sft-lora");
  * const adapter = loraAdapterFromRecord(model, record);
  * ```

@@ -13,6 +13,10 @@
  *
  * @example
  * ```ts
+ * import type { Transformer } from "./transformer.ts";
+ * declare const model: Transformer; // e.g. from loadHfModel
+ * import type { LoraAdapter } from "./lora.ts";
+ * declare const adapter: LoraAdapter; // e.g. from createLoraAdapter
  * import { TransformerPolicy } from "./policy.ts";
  * const policy = new TransformerPolicy(model, adapter);
  * const { logProbs, tokenCounts } = await policy.sequenceLogProbs([[1, 2]], [[3, 4, 5]], { batchSize: 8 });
@@ -108,6 +112,9 @@ export class TransformerPolicy implements Policy {
   /**
    * @example
    * ```ts
+   * import type { Transformer } from "./transformer.ts";
+   * declare const model: Transformer; // e.g. from loadHfModel
+   * import { createLoraAdapter } from "./lora.ts";
    * const policy = new TransformerPolicy(model, createLoraAdapter(model, { r: 8 }));
    * ```
    */

@@ -44,6 +44,8 @@ const safeDecode = (tokenizer: Tokenizer, ids: readonly number[]): string => {
  *
  * @example
  * ```ts
+ * import { ByteTokenizer } from "./tokenizer.ts";
+ * const tokenizer = new ByteTokenizer();
  * const check = checkPromptPrefix(tokenizer, "The answer is ", "42");
  * if (!check.ok) console.warn(check.warning);
  * ```
@@ -104,6 +106,8 @@ export interface TokenizedPair {
  *
  * @example
  * ```ts
+ * import { ByteTokenizer } from "./tokenizer.ts";
+ * const tok = new ByteTokenizer();
  * const { promptIds, completionIds, warning } = tokenizePair(tok, "Hello ", "world", { addEos: true });
  * ```
  */

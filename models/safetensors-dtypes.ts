@@ -70,6 +70,9 @@ export const safetensorsDtypeSizes: Readonly<Record<SafetensorsDtype, number>> =
  *
  * @example
  * ```ts
+ * import { readFile } from "node:fs/promises";
+ * import { readSafetensors } from "./safetensors.ts";
+ * const bytes = await readFile("model.safetensors");
  * try { readSafetensors(bytes); } catch (e) { if (e instanceof SafetensorsError) console.error(e.message); }
  * ```
  */

@@ -105,6 +105,7 @@ export const readSafetensorsFile = async (
  *
  * @example
  * ```ts
+ * const tensors = { "lm_head.weight": { shape: [2, 3], data: [1, 2, 3, 4, 5, 6] } };
  * await writeSafetensorsFile("out/model.safetensors", tensors, { format: "pt" });
  * ```
  */
@@ -122,6 +123,8 @@ export const writeSafetensorsFile = async (
  *
  * @example
  * ```ts
+ * import { join } from "node:path";
+ * const dir = "TinyLlama-1.1B-Chat-v1.0";
  * join(dir, safetensorsIndexName); // ".../model.safetensors.index.json"
  * ```
  */

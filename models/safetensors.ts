@@ -192,6 +192,8 @@ export const parseSafetensorsHeader = (
  *
  * @example
  * ```ts
+ * import { readFile } from "node:fs/promises";
+ * const bytes = await readFile("model.safetensors");
  * safetensorsHeaderLength(bytes.subarray(0, 8), bytes.length); // e.g. 120
  * ```
  */
@@ -238,6 +240,8 @@ export const decodeHeaderText = (bytes: Uint8Array, source = "safetensors"): str
  *
  * @example
  * ```ts
+ * import { readFile } from "node:fs/promises";
+ * const file = readSafetensors(await readFile("model.safetensors"));
  * safetensorsIntegers(file.get("position_ids")!); // BigInt64Array [0n, 1n, 2n, …]
  * ```
  */
@@ -287,6 +291,7 @@ export interface ReadSafetensorsOptions {
  *
  * @example
  * ```ts
+ * import { readFile } from "node:fs/promises";
  * const file = readSafetensors(new Uint8Array(await readFile("model.safetensors")));
  * for (const [name, t] of file) console.log(name, t.dtype, t.shape);
  * ```

@@ -200,6 +200,10 @@ export class ByteTokenizer implements Tokenizer {
    *
    * @example
    * ```ts
+   * import { join } from "node:path";
+   * import { writeFileAtomic } from "./fs.ts";
+   * const tok = new ByteTokenizer();
+   * const dir = "runs/demo/tokenizer";
    * await writeFileAtomic(join(dir, "tokenizer_config.json"), JSON.stringify(tok.toConfig(), null, 2));
    * ```
    */

@@ -82,6 +82,10 @@ export class Transformer {
    *
    * @example
    * ```ts
+   * import * as tf from "@tensorflow/tfjs";
+   * import type { ModelConfig } from "./config.ts";
+   * declare const config: ModelConfig;
+   * declare const tensorsByName: Map<string, tf.Tensor>; // every parameter by its Hugging Face name
    * const model = new Transformer(config, tensorsByName, { trainable: false });
    * ```
    */
@@ -137,6 +141,11 @@ export class Transformer {
    *
    * @example
    * ```ts
+   * import * as tf from "@tensorflow/tfjs";
+   * import { makeConfig } from "./config.ts";
+   * const model = createTransformer(makeConfig({ family: "llama", vocabSize: 64, hiddenSize: 32, numLayers: 2, numHeads: 4 }), { seed: 1 });
+   * const ids = tf.tensor2d([[1, 2, 3]], undefined, "int32"); // [B = 1, T = 3]
+   * const mask = tf.ones([1, 3]) as tf.Tensor2D;
    * const h = model.forward(ids, mask); // [B, T, d]
    * ```
    */
@@ -195,6 +204,10 @@ export class Transformer {
    *
    * @example
    * ```ts
+   * import * as tf from "@tensorflow/tfjs";
+   * import { makeConfig } from "./config.ts";
+   * const model = createTransformer(makeConfig({ family: "llama", vocabSize: 64, hiddenSize: 32, numLayers: 2, numHeads: 4 }), { seed: 1 });
+   * const lastHidden = tf.zeros([1, 32]); // [B, d]: the final hidden state of each sequence
    * const next = model.head(lastHidden); // [B, V]
    * ```
    */
@@ -214,6 +227,13 @@ export class Transformer {
    *
    * @example
    * ```ts
+   * import * as tf from "@tensorflow/tfjs";
+   * import { makeConfig } from "./config.ts";
+   * import { createLoraAdapter } from "./lora.ts";
+   * const model = createTransformer(makeConfig({ family: "llama", vocabSize: 64, hiddenSize: 32, numLayers: 2, numHeads: 4 }), { seed: 1 });
+   * const ids = tf.tensor2d([[1, 2, 3]], undefined, "int32"); // [B = 1, T = 3]
+   * const mask = tf.ones([1, 3]) as tf.Tensor2D;
+   * const adapter = createLoraAdapter(model, { r: 4 });
    * const logits = model.logits(ids, mask, { adapter }); // [B, T, V]
    * ```
    */
@@ -356,6 +376,7 @@ export interface InitOptions {
  *
  * @example
  * ```ts
+ * import { makeConfig } from "./config.ts";
  * const model = createTransformer(makeConfig({ family: "llama", vocabSize: 64, hiddenSize: 32, numLayers: 2, numHeads: 4 }), { seed: 1 });
  * ```
  */

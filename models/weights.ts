@@ -38,8 +38,10 @@
  *
  * @example
  * ```ts
+ * import { makeConfig } from "./config.ts";
+ * const config = makeConfig({ family: "gpt2", vocabSize: 50257, hiddenSize: 768, numLayers: 12, numHeads: 12, maxPositions: 1024 });
  * import { parameterShapes } from "./weights.ts";
- * parameterShapes(config).get("transformer.h.0.attn.c_attn.weight"); // [d, 3d]
+ * parameterShapes(config).get("transformer.h.0.attn.c_attn.weight"); // { shape: [d, 3d], kind: "matrix" }
  * ```
  *
  * @module
@@ -79,6 +81,8 @@ export interface Projection {
  *
  * @example
  * ```ts
+ * import { makeConfig } from "./config.ts";
+ * const config = makeConfig({ family: "llama", vocabSize: 64, hiddenSize: 32, numLayers: 2, numHeads: 4 });
  * projections(config).map((p) => p.module); // ["model.layers.0.self_attn.q_proj", ...]
  * ```
  */
@@ -125,6 +129,8 @@ export interface ParameterSpec {
  *
  * @example
  * ```ts
+ * import { makeConfig } from "./config.ts";
+ * const config = makeConfig({ family: "gpt2", vocabSize: 50257, hiddenSize: 768, numLayers: 12, numHeads: 12, maxPositions: 1024 });
  * [...parameterShapes(config).keys()].length; // 4 + 12·L for a GPT-2 with a tied head
  * ```
  */
@@ -178,6 +184,9 @@ export const parameterShapes = (config: ModelConfig): Map<string, ParameterSpec>
  *
  * @example
  * ```ts
+ * import { readFile } from "node:fs/promises";
+ * import { configFromHf } from "./hf-config.ts";
+ * const gpt2Json = JSON.parse(await readFile("gpt2/config.json", "utf8"));
  * parameterCount(configFromHf(gpt2Json)); // 124439808 for gpt2 (124M)
  * ```
  */

@@ -50,6 +50,9 @@ const checkAlpha = (alpha: number): void => {
  *
  * @example
  * ```ts
+ * import { referenceOps as ops } from "../backends/reference.ts";
+ * const logitsPrev = ops.fromArray([0, 1, 2, 0, 0, 0], [2, 3]); // [B = 2, V = 3]
+ * const logitsBase = ops.fromArray([2, 1, 0, 0, 0, 0], [2, 3]);
  * const { logProbs, logZ } = geometricMixtureLogits(ops)(0.5, logitsPrev, logitsBase); // [B, V], [B]
  * ```
  */
@@ -130,6 +133,7 @@ const systematicIndices = (w: Float64Array, total: number, k: number, u: number)
  *
  * @example
  * ```ts
+ * import { rngFromSeed } from "../core/rng.ts";
  * const r = importanceResample(rngFromSeed(1), [0, Math.log(3)], 4, "systematic");
  * // r.weights = [0.25, 0.75]; r.ess = 1.6; r.indices = [0, 1, 1, 1]
  * ```
@@ -188,6 +192,7 @@ export interface GeometricCandidate {
  *
  * @example
  * ```ts
+ * import { rngFromSeed } from "../core/rng.ts";
  * const { indices, weights, ess, rng } = resampleGeometric(rngFromSeed(1), [{ sumLogZ: -0.2 }, { sumLogZ: -1.4 }], 1);
  * ```
  */

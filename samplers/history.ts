@@ -185,6 +185,7 @@ const exampleIdsOf = (examples: number | readonly string[]): string[] => {
  *
  * @example
  * ```ts
+ * import { rngFromSeed } from "../core/rng.ts";
  * const w = opponentWindow([{ index: 0, id: "base" }, { index: 1, id: "it1" }], "all");
  * assignOpponents(rngFromSeed(3), ["a", "b", "c"], w, "per-example").pairs.length;  // 3
  * assignOpponents(rngFromSeed(3), ["a", "b", "c"], w, "equal-share").pairs.length;  // 6
@@ -308,9 +309,14 @@ export interface GenerationPlan {
  *
  * @example
  * ```ts
+ * const it1 = { index: 1, id: "it1" }, it2 = { index: 2, id: "it2" };
+ * const pairs = [
+ *   { exampleIndex: 0, exampleId: "0", iterate: it1 },
+ *   { exampleIndex: 1, exampleId: "1", iterate: it2 },
+ * ];
  * const plan = planGenerations(pairs, new Map([["it1", new Set(["0", "1"])]]), { reuse: true });
- * plan.reuse;    // the pairs (it1, "0") and (it1, "1") if assigned
- * plan.generate; // [{ iterate: it2, exampleIds: [...] }, ...]
+ * plan.reuse;    // [the pair (it1, "0")]: it1 stored a generation for example "0"
+ * plan.generate; // [{ iterate: it2, exampleIds: ["1"] }]
  * ```
  */
 export const planGenerations = (

@@ -6,8 +6,8 @@
  *
  * @example
  * ```ts
- * import { assignOpponents, opponentWindow, sampleNextToken } from "./samplers/mod.ts";
- * import { rngFromSeed } from "./core/rng.ts";
+ * import { assignOpponents, opponentWindow, sampleNextToken } from "./mod.ts";
+ * import { rngFromSeed } from "../core/rng.ts";
  * const window = opponentWindow([{ index: 0, id: "base" }, { index: 1, id: "it1" }], "all");
  * const { pairs, rng } = assignOpponents(rngFromSeed(7), 100, window, "per-example");
  * ```

@@ -68,6 +68,12 @@ const pairWeights = <T>(ops: TensorOps<T>, n: number, lambda: number): T => {
  *
  * @example
  * ```ts
+ * import { referenceOps as ops } from "../backends/reference.ts";
+ * // B = 1 trajectory, N = 3 prefixes (the last one padding)
+ * const logReward = ops.fromArray([-3, -2, 0], [1, 3]);
+ * const logStop = ops.fromArray([-1, -0.5, 0], [1, 3]);
+ * const logPrefix = ops.fromArray([0, -1.2, 0], [1, 3]);
+ * const mask = ops.fromArray([1, 1, 0], [1, 3]);
  * const loss = subTrajectoryBalance(ops)({ logReward, logStop, logPrefix, mask }, { lambda: 0.9 }); // scalar
  * ```
  */
@@ -103,6 +109,10 @@ export const subTrajectoryBalance = <T>(ops: TensorOps<T>) => (inputs: SubTbInpu
  *
  * @example
  * ```ts
+ * import { referenceOps as ops } from "../backends/reference.ts";
+ * const v = (xs: number[]) => ops.fromArray(xs, [1, xs.length]); // [B = 1, N]
+ * const prefixPrev = v([0, -1]), stopPrev = v([-2, -0.5]);
+ * const prefixBase = v([0, -1.5]), stopBase = v([-1, -0.7]);
  * const logReward = geometricTerminalReward(ops)(0.5, prefixPrev, stopPrev, prefixBase, stopBase);
  * ```
  */

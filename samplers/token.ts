@@ -47,6 +47,7 @@ export interface SampledTokens {
  *
  * @example
  * ```ts
+ * import { rngFromSeed } from "../core/rng.ts";
  * const out = sampleLogitRows(new Float64Array([0, 1, 2, 3]), 1, 4, rngFromSeed(3), { temperature: 0.7 });
  * out.ids; // Int32Array [k], k ∈ 0..3
  * ```
@@ -103,6 +104,8 @@ export const sampleLogitRows = (
  *
  * @example
  * ```ts
+ * import { referenceOps as ops } from "../backends/reference.ts";
+ * import { rngFromSeed } from "../core/rng.ts";
  * const logits = ops.fromArray([0, 1, 2, 3], [1, 4]);
  * const { ids, logProbs, modelLogProbs, rng } = await sampleNextToken(ops)(logits, rngFromSeed(3), { topP: 0.9 });
  * ```
