@@ -8,14 +8,15 @@
  *   deno run -A bench/case.ts trainer <threads> <config> <steps> [<warm-up steps>]
  *   deno run -A bench/case.ts losers <threads> <config>
  *
- * Add `--stock-kernels` to measure wasm without the fast matrix-product kernels.
+ * Add `--stock-kernels` to measure wasm without the fast matrix-product kernels, and `--threads=N` to
+ * pass `threads: N` to `loadBackend` (the BLAS thread count of backends that have one).
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import { readFileSync } from "node:fs";
 import process from "node:process";
-import { loadBackend } from "../backends/load.ts";
+import { loadBackend, type LoadBackendOptions } from "../backends/load.ts";
 import type { TfjsBackendName } from "../backends/types.ts";
 import { createDataParallelTrainer } from "../parallel/data-parallel.ts";
 import {
@@ -50,13 +51,18 @@ const peakRssMb = (): number => {
 
 const emit = (result: unknown): void => console.log(`@@bench ${JSON.stringify(result)}`);
 
+const stock = process.argv.includes("--stock-kernels");
+const threadsArg = process.argv.find((a) => a.startsWith("--threads="));
+const threads = threadsArg === undefined ? 1 : Number(threadsArg.slice("--threads=".length));
+
 const start = async (name: string, stock: boolean): Promise<string> => {
-  const loaded = await loadBackend(name as TfjsBackendName, { fastKernels: !stock });
+  // `threads` reaches backends that run a threaded library (blas); the others ignore it.
+  const options: LoadBackendOptions & { readonly threads?: number } = { fastKernels: !stock, threads };
+  const loaded = await loadBackend(name as TfjsBackendName, options);
   return loaded.details;
 };
 
-const [mode, ...rest] = process.argv.slice(2).filter((a) => a !== "--stock-kernels");
-const stock = process.argv.includes("--stock-kernels");
+const [mode, ...rest] = process.argv.slice(2).filter((a) => a !== "--stock-kernels" && a !== threadsArg);
 
 if (mode === "matmul") {
   const details = await start(rest[0], stock);
@@ -128,7 +134,11 @@ if (mode === "matmul") {
     lpBaseChosen: -500,
     lpBaseRejected: -500,
   }));
-  const optimizer = new AdamW(trainable.variables, { weightDecay: 0.01, maxGradNorm: 1, decay: trainable.decay });
+  const optimizer = new AdamW(trainable.variables, {
+    weightDecay: 0.01,
+    maxGradNorm: 1,
+    decay: trainable.decay,
+  });
   const pool = Number(threads) > 1
     ? await createGradientPool({ threads: Number(threads), base, spec, step, workerImports: [] })
     : null;
@@ -158,18 +168,30 @@ if (mode === "matmul") {
   const base = createTransformer(benchModelConfig(c), { seed: 1, trainable: false });
   const policy = new TransformerPolicy(base);
   const batches = [2, 3, 4, 5].map((seed) => generationPrompts(c.vocabSize, seed));
-  const options = (i: number) => ({ maxNewTokens: generationShape.newTokens, eosTokenIds: [], rng: forkRng(rngFromSeed(1), i) });
+  const options = (i: number) => ({
+    maxNewTokens: generationShape.newTokens,
+    eosTokenIds: [],
+    rng: forkRng(rngFromSeed(1), i),
+  });
   const pool = Number(threads) > 1
-    ? await createGenerationPool({ threads: 2, base, spec: { finetune: "full", lora: { r: 8, alpha: 16, dropout: 0 } } })
+    ? await createGenerationPool({
+      threads: 2,
+      base,
+      spec: { finetune: "full", lora: { r: 8, alpha: 16, dropout: 0 } },
+    })
     : null;
   await pool?.load(1, null);
   const all = async (): Promise<void> => {
     const pending = [0, 1, 2, 3];
     const here = async () => {
-      for (let i = pending.shift(); i !== undefined; i = pending.shift()) await policy.generate(batches[i], options(i));
+      for (let i = pending.shift(); i !== undefined; i = pending.shift()) {
+        await policy.generate(batches[i], options(i));
+      }
     };
     const there = async () => {
-      for (let i = pending.shift(); i !== undefined; i = pending.shift()) await pool!.generate(1, batches[i], options(i));
+      for (let i = pending.shift(); i !== undefined; i = pending.shift()) {
+        await pool!.generate(1, batches[i], options(i));
+      }
     };
     await Promise.all(pool === null ? [here()] : [here(), there()]);
   };

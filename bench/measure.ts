@@ -33,7 +33,7 @@ import {
 import { AdamW } from "../selfplay/optim.ts";
 import {
   type BenchConfig,
-  benchLora,
+  benchLoraOf,
   benchModelConfig,
   flopParameters,
   generationPrompts,
@@ -54,7 +54,10 @@ export interface MeasurePlan {
   readonly generateRuns: number;
   /** New tokens L of the shorter generation (2L for the longer). */
   readonly newTokens?: number;
-  /** Pairs per forward/backward pass of the training steps (default: the whole batch), for memory. */
+  /**
+   * Pairs per forward/backward pass of the training steps (default: the whole batch), for memory;
+   * the log-prob passes then take 2·microBatch sequences at a time.
+   */
   readonly microBatch?: number;
   /** Skip measurements (for slow backends); the reason is reported. */
   readonly skip?: readonly ("dpo_step" | "dpo_step_lora" | "logprob" | "generate")[];
@@ -82,7 +85,7 @@ export interface ConfigFigures {
     seconds_l: number;
     seconds_2l: number;
   };
-  /** numTensors after the last timed full step − after the first step. */
+  /** numTensors after the last timed full step − after the first step (LoRA steps when the full step is skipped). */
   tensors_growth?: number;
   /** Steps between the two counts of `tensors_growth` (the issue's 100, or fewer where stated). */
   tensors_growth_steps?: number;
@@ -180,7 +183,8 @@ export const measureConfig = async (c: BenchConfig, plan: MeasurePlan): Promise<
 
   if (!skip.has("logprob")) {
     const prompts = [...batch.prompts, ...batch.prompts], completions = [...batch.chosen, ...batch.rejected];
-    const pass = () => policy.sequenceLogProbs(prompts, completions, { batchSize: prompts.length });
+    const batchSize = plan.microBatch === undefined ? prompts.length : 2 * plan.microBatch;
+    const pass = () => policy.sequenceLogProbs(prompts, completions, { batchSize });
     await pass();
     const start = now();
     for (let i = 0; i < plan.logprobReps; i++) await pass();
@@ -193,7 +197,7 @@ export const measureConfig = async (c: BenchConfig, plan: MeasurePlan): Promise<
     const newTokens = plan.newTokens ?? generationShape.newTokens;
     const run = async (maxNewTokens: number): Promise<number> => {
       const start = now();
-      await generate(policy, prompts, { maxNewTokens, eosTokenIds: [], seed: 3 });
+      await generate(policy, prompts, { maxNewTokens, eosTokenIds: [], greedy: true });
       return (now() - start) / 1000;
     };
     await run(4);
@@ -220,24 +224,25 @@ export const measureConfig = async (c: BenchConfig, plan: MeasurePlan): Promise<
       refRejected: Array.from(await refs.refRejected.data()),
     };
     tf.dispose([refs.refChosen, refs.refRejected]);
-    const adapter = createLoraAdapter(model, {
-      ...benchLora,
-      targetModules: [...benchLora.targetModules],
-      seed: 1,
-    });
+    const lora = benchLoraOf(c);
+    const adapter = createLoraAdapter(model, { ...lora, targetModules: [...lora.targetModules], seed: 1 });
     const loraPolicy = new TransformerPolicy(model, adapter);
     const optimizer = new AdamW(loraPolicy.trainableVariables(), { weightDecay: 0, maxGradNorm: 1 });
     const t = await timeSteps(
       plan.loraSteps,
       trainStep(loraPolicy, null, withRefs, optimizer, plan.microBatch),
     );
-    const perToken = 4 * n + 6 * benchLora.r * loraWidthSum(config, benchLora.targetModules);
+    const perToken = 4 * n + 6 * lora.r * loraWidthSum(config, lora.targetModules);
     figures.dpo_step_lora = {
       tokens_per_s: tokens / t.seconds,
       gflops: (perToken * tokens) / t.seconds / 1e9,
       seconds_per_step: t.seconds,
       steps: plan.loraSteps,
     };
+    if (figures.tensors_growth === undefined) {
+      figures.tensors_growth = t.tensorsAfterLast - t.tensorsAfterFirst;
+      figures.tensors_growth_steps = plan.loraSteps;
+    }
     optimizer.dispose();
     adapter.dispose();
   }

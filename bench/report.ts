@@ -13,6 +13,7 @@
 import os from "node:os";
 import process from "node:process";
 import type { ConfigFigures } from "./measure.ts";
+import type { CaseStatus } from "./subprocess.ts";
 
 /** The machine a run measured. */
 export interface MachineInfo {
@@ -47,7 +48,10 @@ export interface ConfigReport {
   /** Steps the growth was measured over (100 where possible; fewer on slow cells, said here). */
   readonly tensors_growth_steps_measured?: number;
   readonly peak_rss_mb?: number;
+  /** Why the case has no figures (with `status`). */
   readonly error?: string;
+  /** `failed` (threw or exited without a result) or `timed_out` (stopped at its time limit). */
+  readonly status?: CaseStatus;
 }
 
 /** One backend's section. */
@@ -58,17 +62,81 @@ export interface BackendReport {
   /** Configurations not measured on this backend, with the reason. */
   skipped: Record<string, string>;
   error?: string;
+  status?: CaseStatus;
+}
+
+/** The PyTorch peer's figures of one configuration (each mode runs in its own process). */
+export interface TorchConfigReport {
+  dpo_step?: { tokens_per_s: number; seconds_per_step: number; steps: number };
+  dpo_step_lora?: { tokens_per_s: number; seconds_per_step: number; steps: number };
+  logprob?: { tokens_per_s: number };
+  generate?: { tokens_per_s: number; time_ratio_2x: number; new_tokens: number };
+  /** The largest peak resident memory of the mode processes, MiB. */
+  peak_rss_mb?: number;
+  /** Modes that failed or timed out, with the reason. */
+  errors?: Record<string, { status: CaseStatus; error: string }>;
+}
+
+/** our figure / torch's for one backend: tokens/s ratios (> 1: ours faster) and peak memory (< 1: ours smaller). */
+export type PeerRatios = Partial<
+  Record<"dpo_step" | "dpo_step_lora" | "logprob" | "generate" | "peak_rss_mb", number>
+>;
+
+/** `peers.torch` of the document. */
+export type TorchPeerReport =
+  | { available: false; reason: string }
+  | {
+    available: true;
+    python: string;
+    version: string;
+    threads: number;
+    matmul1024_gflops?: number;
+    matmul_error?: string;
+    configs: Record<string, TorchConfigReport>;
+    /** Per backend: matmul1024 (ours/torch GFLOP/s) and per configuration the {@link PeerRatios}. */
+    ratios: Record<string, { matmul1024?: number; configs: Record<string, PeerRatios> }>;
+  };
+
+/** What one α-SPIN iteration over `prompts` prompts would take at the measured rates (bench/estimate.ts). */
+export interface IterationEstimate {
+  generation_s: number;
+  reference_s: number;
+  training_s: number;
+  total_s: number;
+}
+
+/** `alpha_spin_iteration`: the estimate for one configuration, ours per backend and torch's. */
+export interface IterationReport {
+  config: string;
+  prompts: number;
+  epochs: number;
+  new_tokens_per_loser: number;
+  reference_models: number;
+  formula: string;
+  ours: Record<string, IterationEstimate>;
+  torch?: IterationEstimate;
 }
 
 /** The whole document. */
 export interface BenchReport {
   machine: MachineInfo;
+  /** `--threads`: BLAS threads given to every backend and to the peer. */
+  threads?: number;
   backends: Record<string, BackendReport>;
+  /** Backends of the default list that were not measured, with the reason (a software WebGPU adapter). */
+  left_out?: Record<string, string>;
+  /** Libraries measured in the same run on the same configs and threads. */
+  peers?: { torch?: TorchPeerReport };
+  alpha_spin_iteration?: IterationReport;
+  /** Cases outside the (backend, config) grid (workers, trainer, losers) that failed or timed out. */
+  case_failures?: Record<string, { status: CaseStatus; error: string }>;
   workers: Record<string, number>;
   workers_detail?: {
     config: string;
     metric: string;
     seconds_per_step: Record<string, number>;
+    warmup_steps: number;
+    timed_steps: number;
     speedup: number;
     /** Generation (batch 8, L new tokens) split over the workers, tokens/s. */
     generate_tokens_per_s: Record<string, number>;
@@ -145,6 +213,8 @@ export const configReport = (
   };
 };
 
+const statusWord = (s: CaseStatus | undefined): string => (s === "timed_out" ? "TIMED OUT" : "FAILED");
+
 const fmt = (x: number | undefined, digits = 1): string =>
   x === undefined || !Number.isFinite(x) ? "-" : x >= 1000 ? x.toFixed(0) : x.toFixed(digits);
 
@@ -175,10 +245,12 @@ export const formatTable = (report: BenchReport): string => {
   ];
   const rows: string[][] = [];
   for (const [backend, b] of Object.entries(report.backends)) {
-    if (b.error !== undefined) rows.push([backend, "-", `error: ${b.error.split("\n")[0]}`]);
+    if (b.error !== undefined) {
+      rows.push([backend, "-", `${statusWord(b.status)}: ${b.error.split("\n")[0]}`]);
+    }
     for (const [config, c] of Object.entries(b.configs)) {
       if (c.error !== undefined) {
-        rows.push([backend, config, `error: ${c.error.split("\n")[0].slice(0, 80)}`]);
+        rows.push([backend, config, `${statusWord(c.status)}: ${c.error.split("\n")[0].slice(0, 80)}`]);
         continue;
       }
       rows.push([
@@ -215,6 +287,14 @@ export const formatTable = (report: BenchReport): string => {
   for (const [backend, b] of Object.entries(report.backends)) {
     for (const [config, why] of Object.entries(b.skipped)) out.push(`skipped ${backend}/${config}: ${why}`);
   }
+  for (const [backend, why] of Object.entries(report.left_out ?? {})) out.push(`left out ${backend}: ${why}`);
+  for (const [name, f] of Object.entries(report.case_failures ?? {})) {
+    out.push(`${name} ${statusWord(f.status)}: ${f.error.split("\n")[0].slice(0, 120)}`);
+  }
+  if (report.peers?.torch !== undefined) out.push("", ...formatTorchPeer(report.peers.torch));
+  if (report.alpha_spin_iteration !== undefined) {
+    out.push("", ...formatIteration(report.alpha_spin_iteration));
+  }
   if (Object.keys(report.workers).length > 0) {
     out.push(
       `workers (${report.workers_detail?.config ?? "small"}, dpo_step tokens/s): ` +
@@ -232,7 +312,8 @@ export const formatTable = (report: BenchReport): string => {
   if (tt !== undefined) {
     out.push(
       `self-play trainer (small, full fine-tuning, tokens/s): ` +
-        Object.entries(tt.tokens_per_s).map(([k, v]) => `${k} thread${k === "1" ? "" : "s"} → ${fmt(v)}`).join(", ") +
+        Object.entries(tt.tokens_per_s).map(([k, v]) => `${k} thread${k === "1" ? "" : "s"} → ${fmt(v)}`)
+          .join(", ") +
         ` (speed-up ${fmt(tt.speedup, 2)}×)`,
     );
     if (tt.generation_tokens_per_s !== undefined) {
@@ -253,4 +334,109 @@ export const formatTable = (report: BenchReport): string => {
       (report.machine.load_average_end ? `, at end ${report.machine.load_average_end.join(" ")}` : ""),
   );
   return out.join("\n");
+};
+
+const ratio = (
+  x: number | undefined,
+): string => (x === undefined || !Number.isFinite(x) ? "-" : `${x.toFixed(2)}×`);
+
+/**
+ * The PyTorch peer's lines of the table: its figures per configuration, then ours/torch per backend.
+ *
+ * @example
+ * ```ts
+ * formatTorchPeer({ available: false, reason: "no torch" }); // ["peer torch: not run (no torch)"]
+ * ```
+ */
+export const formatTorchPeer = (p: TorchPeerReport): string[] => {
+  if (!p.available) return [`peer torch: not run (${p.reason})`];
+  const out = [
+    `peer torch ${p.version} (${p.python}, ${p.threads} thread${p.threads === 1 ? "" : "s"}): matmul 1024² ` +
+    (p.matmul1024_gflops === undefined
+      ? `failed (${p.matmul_error ?? "?"})`
+      : `${fmt(p.matmul1024_gflops, 2)} GFLOP/s`),
+  ];
+  const header = [
+    "torch",
+    "config",
+    "dpo tok/s",
+    "lora tok/s",
+    "logprob tok/s",
+    "gen tok/s",
+    "t(2L)/t(L)",
+    "peak MB",
+  ];
+  const rows: string[][] = [];
+  for (const [config, c] of Object.entries(p.configs)) {
+    rows.push([
+      "torch",
+      config,
+      fmt(c.dpo_step?.tokens_per_s),
+      fmt(c.dpo_step_lora?.tokens_per_s),
+      fmt(c.logprob?.tokens_per_s),
+      fmt(c.generate?.tokens_per_s),
+      fmt(c.generate?.time_ratio_2x, 2),
+      fmt(c.peak_rss_mb, 0),
+    ]);
+  }
+  for (const [backend, r] of Object.entries(p.ratios)) {
+    for (const [config, c] of Object.entries(r.configs)) {
+      rows.push([
+        `${backend}/torch`,
+        config,
+        ratio(c.dpo_step),
+        ratio(c.dpo_step_lora),
+        ratio(c.logprob),
+        ratio(c.generate),
+        "",
+        ratio(c.peak_rss_mb),
+      ]);
+    }
+  }
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (c ?? "").padStart(widths[i])).join("  ");
+  out.push(line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line));
+  const mm = Object.entries(p.ratios).filter(([, r]) => r.matmul1024 !== undefined);
+  if (mm.length > 0) {
+    out.push(`matmul 1024², ours/torch: ${mm.map(([b, r]) => `${b} ${ratio(r.matmul1024)}`).join(", ")}`);
+  }
+  for (const [config, c] of Object.entries(p.configs)) {
+    for (const [mode, e] of Object.entries(c.errors ?? {})) {
+      out.push(`torch ${config}/${mode} ${statusWord(e.status)}: ${e.error.split("\n")[0].slice(0, 120)}`);
+    }
+  }
+  out.push("ratios are ours/torch: tokens/s above 1 = ours faster; peak MB below 1 = ours smaller");
+  return out;
+};
+
+const duration = (s: number): string =>
+  !Number.isFinite(s)
+    ? "-"
+    : s >= 3600
+    ? `${(s / 3600).toFixed(1)} h`
+    : s >= 60
+    ? `${(s / 60).toFixed(1)} min`
+    : `${s.toFixed(0)} s`;
+
+/**
+ * The α-SPIN iteration estimate's lines.
+ *
+ * @example
+ * ```ts
+ * formatIteration(report.alpha_spin_iteration!); // ["one α-SPIN iteration over 1000 prompts (s135m) ...", ...]
+ * ```
+ */
+export const formatIteration = (it: IterationReport): string[] => {
+  const row = (who: string, e: IterationEstimate): string =>
+    `  ${who}: ${duration(e.total_s)} (generation ${duration(e.generation_s)}, reference ${
+      duration(e.reference_s)
+    }, ` +
+    `training ${duration(e.training_s)})`;
+  return [
+    `one α-SPIN iteration over ${it.prompts} prompts (${it.config}, ${it.epochs} epochs, ${it.new_tokens_per_loser} ` +
+    `new tokens per loser, ${it.reference_models} reference models), at the measured rates:`,
+    ...Object.entries(it.ours).map(([b, e]) => row(b, e)),
+    ...(it.torch ? [row("torch", it.torch)] : []),
+    `  formula: ${it.formula}`,
+  ];
 };
