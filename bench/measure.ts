@@ -19,6 +19,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import process from "node:process";
 import { lossRegistry } from "../losses/registry.ts";
 import { generate } from "../models/generate.ts";
 import { createLoraAdapter } from "../models/lora.ts";
@@ -52,6 +53,11 @@ export interface MeasurePlan {
   readonly logprobReps: number;
   /** Generation runs at L and at 2L (the fastest of each is kept). */
   readonly generateRuns: number;
+  /**
+   * false: no untimed log-prob pass before the timed ones, and generation at L only (no 2L run): for
+   * s135m, where one pass is 10¹² FLOPs and warm-up costs nothing measurable. Default true.
+   */
+  readonly warmup?: boolean;
   /** New tokens L of the shorter generation (2L for the longer). */
   readonly newTokens?: number;
   /**
@@ -69,6 +75,8 @@ export interface StepFigures {
   readonly gflops: number;
   /** Seconds per step (mean of the timed steps). */
   readonly seconds_per_step: number;
+  /** CPU seconds of this process per step (all its threads): unlike wall time, not inflated by other load. */
+  readonly cpu_seconds_per_step: number;
   /** Number of timed steps. */
   readonly steps: number;
 }
@@ -77,9 +85,12 @@ export interface StepFigures {
 export interface ConfigFigures {
   dpo_step?: StepFigures;
   dpo_step_lora?: StepFigures;
-  logprob?: { tokens_per_s: number; reps: number };
+  logprob?: { tokens_per_s: number; cpu_tokens_per_s: number; reps: number };
   generate?: {
     tokens_per_s: number;
+    /** 8·L / the CPU seconds of the fastest L run. */
+    cpu_tokens_per_s: number;
+    /** t(2L) / t(L); NaN when 2L was not run (plan.warmup false). */
     time_ratio_2x: number;
     new_tokens: number;
     seconds_l: number;
@@ -92,6 +103,11 @@ export interface ConfigFigures {
 }
 
 const now = (): number => performance.now();
+/** CPU seconds this process has used (all threads). */
+const cpuNow = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
 
 /** 2n³ FLOPs per n×n product; one warm-up, then `reps` timed products, each read back. */
 export const matmulGflops = async (n: number, reps: number): Promise<number> => {
@@ -119,13 +135,13 @@ const sigmoid = { loss: lossRegistry.get("sigmoid"), lossParams: { beta: 0.1 } }
 const timeSteps = async (
   count: number,
   step: () => Promise<void>,
-): Promise<{ seconds: number; tensorsAfterFirst: number; tensorsAfterLast: number }> => {
+): Promise<{ seconds: number; cpuSeconds: number; tensorsAfterFirst: number; tensorsAfterLast: number }> => {
   await step();
   const tensorsAfterFirst = tf.memory().numTensors;
-  const start = now();
+  const start = now(), cpuStart = cpuNow();
   for (let i = 0; i < count; i++) await step();
-  const seconds = (now() - start) / 1000 / count;
-  return { seconds, tensorsAfterFirst, tensorsAfterLast: tf.memory().numTensors };
+  const seconds = (now() - start) / 1000 / count, cpuSeconds = (cpuNow() - cpuStart) / count;
+  return { seconds, cpuSeconds, tensorsAfterFirst, tensorsAfterLast: tf.memory().numTensors };
 };
 
 /** One optimizer step of `policy` on `batch`, ending with the loss read-back. */
@@ -173,6 +189,7 @@ export const measureConfig = async (c: BenchConfig, plan: MeasurePlan): Promise<
       tokens_per_s: tokens / t.seconds,
       gflops: (8 * n * tokens) / t.seconds / 1e9,
       seconds_per_step: t.seconds,
+      cpu_seconds_per_step: t.cpuSeconds,
       steps: plan.steps,
     };
     figures.tensors_growth = t.tensorsAfterLast - t.tensorsAfterFirst;
@@ -185,30 +202,38 @@ export const measureConfig = async (c: BenchConfig, plan: MeasurePlan): Promise<
     const prompts = [...batch.prompts, ...batch.prompts], completions = [...batch.chosen, ...batch.rejected];
     const batchSize = plan.microBatch === undefined ? prompts.length : 2 * plan.microBatch;
     const pass = () => policy.sequenceLogProbs(prompts, completions, { batchSize });
-    await pass();
-    const start = now();
+    if (plan.warmup !== false) await pass();
+    const start = now(), cpuStart = cpuNow();
     for (let i = 0; i < plan.logprobReps; i++) await pass();
     const seconds = (now() - start) / 1000 / plan.logprobReps;
-    figures.logprob = { tokens_per_s: tokens / seconds, reps: plan.logprobReps };
+    const cpuSeconds = (cpuNow() - cpuStart) / plan.logprobReps;
+    figures.logprob = {
+      tokens_per_s: tokens / seconds,
+      cpu_tokens_per_s: tokens / cpuSeconds,
+      reps: plan.logprobReps,
+    };
   }
 
   if (!skip.has("generate")) {
     const prompts = generationPrompts(c.vocabSize, 2);
     const newTokens = plan.newTokens ?? generationShape.newTokens;
+    let cpuL = Infinity;
     const run = async (maxNewTokens: number): Promise<number> => {
-      const start = now();
+      const start = now(), cpuStart = cpuNow();
       await generate(policy, prompts, { maxNewTokens, eosTokenIds: [], greedy: true });
+      if (maxNewTokens === newTokens) cpuL = Math.min(cpuL, cpuNow() - cpuStart);
       return (now() - start) / 1000;
     };
     await run(4);
     let tL = Infinity, t2L = Infinity;
     for (let i = 0; i < plan.generateRuns; i++) {
       tL = Math.min(tL, await run(newTokens));
-      t2L = Math.min(t2L, await run(2 * newTokens));
+      if (plan.warmup !== false) t2L = Math.min(t2L, await run(2 * newTokens));
     }
     figures.generate = {
       tokens_per_s: (generationShape.batch * newTokens) / tL,
-      time_ratio_2x: t2L / tL,
+      cpu_tokens_per_s: (generationShape.batch * newTokens) / cpuL,
+      time_ratio_2x: Number.isFinite(t2L) ? t2L / tL : NaN,
       new_tokens: newTokens,
       seconds_l: tL,
       seconds_2l: t2L,
@@ -237,6 +262,7 @@ export const measureConfig = async (c: BenchConfig, plan: MeasurePlan): Promise<
       tokens_per_s: tokens / t.seconds,
       gflops: (perToken * tokens) / t.seconds / 1e9,
       seconds_per_step: t.seconds,
+      cpu_seconds_per_step: t.cpuSeconds,
       steps: plan.loraSteps,
     };
     if (figures.tensors_growth === undefined) {

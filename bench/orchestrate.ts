@@ -30,7 +30,14 @@ import {
   type TorchPeerReport,
 } from "./report.ts";
 import { failureOf } from "./subprocess.ts";
-import { peerRatios, type TorchCase, torchCases, torchConfig, torchMatmulCase } from "./torch-peer.ts";
+import {
+  peerCpuRatios,
+  peerRatios,
+  type TorchCase,
+  torchCases,
+  torchConfig,
+  torchMatmulCase,
+} from "./torch-peer.ts";
 
 /** What the run needs from the outside world (processes, files, the clock); tests pass fakes. */
 export interface BenchDeps {
@@ -301,6 +308,7 @@ const measureTorch = async (
     threads: flags.threads,
     configs: {},
     ratios: {},
+    cpu_ratios: {},
   };
   report.peers = { torch: peer };
   const run = (c: TorchCase, config: BenchConfigName | null) =>
@@ -328,6 +336,13 @@ const measureTorch = async (
     peer.ratios[backend] = {
       ...(peer.matmul1024_gflops ? { matmul1024: round(b.matmul1024_gflops / peer.matmul1024_gflops) } : {}),
       configs,
+    };
+    peer.cpu_ratios[backend] = {
+      configs: Object.fromEntries(
+        Object.entries(b.configs)
+          .filter(([config]) => peer.configs[config] !== undefined)
+          .map(([config, c]) => [config, peerCpuRatios(c, peer.configs[config])]),
+      ),
     };
   }
 };

@@ -21,8 +21,8 @@ import type { MeasurePlan } from "./measure.ts";
  * off by a scheduling hiccup). medium and s135m train one pair per forward/backward pass (gradients
  * accumulated over the batch): a pass over the whole batch needs more than wasm's 4 GiB heap.
  * s135m measures the LoRA step, log-probs and generation only (full fine-tuning of 135M parameters
- * is not what a user of this model runs), once each: one LoRA step of 4 096 tokens is about 2·10¹²
- * FLOPs.
+ * is not what a user of this model runs), once each, with no untimed log-prob pass and no 2L
+ * generation run: one LoRA step of 4 096 tokens is about 2·10¹² FLOPs.
  *
  * @example
  * ```ts
@@ -53,6 +53,7 @@ export const planOf = (o: { slow: boolean; config: BenchConfigName; quick: boole
         generateRuns: 1,
         newTokens: generationNewTokens(benchConfigs.s135m),
         microBatch: 1,
+        warmup: false,
         skip: ["dpo_step"],
       };
   }

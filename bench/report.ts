@@ -35,6 +35,7 @@ export interface StepReport {
   readonly gflops: number;
   readonly roofline: number;
   readonly seconds_per_step: number;
+  readonly cpu_seconds_per_step?: number;
   readonly steps: number;
 }
 
@@ -42,8 +43,12 @@ export interface StepReport {
 export interface ConfigReport {
   readonly dpo_step?: StepReport;
   readonly dpo_step_lora?: StepReport;
-  readonly logprob?: { readonly tokens_per_s: number };
-  readonly generate?: { readonly tokens_per_s: number; readonly time_ratio_2x: number };
+  readonly logprob?: { readonly tokens_per_s: number; readonly cpu_tokens_per_s?: number };
+  readonly generate?: {
+    readonly tokens_per_s: number;
+    readonly cpu_tokens_per_s?: number;
+    readonly time_ratio_2x: number;
+  };
   readonly tensors_growth_100_steps?: number;
   /** Steps the growth was measured over (100 where possible; fewer on slow cells, said here). */
   readonly tensors_growth_steps_measured?: number;
@@ -67,10 +72,15 @@ export interface BackendReport {
 
 /** The PyTorch peer's figures of one configuration (each mode runs in its own process). */
 export interface TorchConfigReport {
-  dpo_step?: { tokens_per_s: number; seconds_per_step: number; steps: number };
-  dpo_step_lora?: { tokens_per_s: number; seconds_per_step: number; steps: number };
-  logprob?: { tokens_per_s: number };
-  generate?: { tokens_per_s: number; time_ratio_2x: number; new_tokens: number };
+  dpo_step?: { tokens_per_s: number; seconds_per_step: number; cpu_seconds_per_step: number; steps: number };
+  dpo_step_lora?: {
+    tokens_per_s: number;
+    seconds_per_step: number;
+    cpu_seconds_per_step: number;
+    steps: number;
+  };
+  logprob?: { tokens_per_s: number; cpu_tokens_per_s: number };
+  generate?: { tokens_per_s: number; cpu_tokens_per_s: number; time_ratio_2x: number; new_tokens: number };
   /** The largest peak resident memory of the mode processes, MiB. */
   peak_rss_mb?: number;
   /** Modes that failed or timed out, with the reason. */
@@ -93,8 +103,13 @@ export type TorchPeerReport =
     matmul1024_gflops?: number;
     matmul_error?: string;
     configs: Record<string, TorchConfigReport>;
-    /** Per backend: matmul1024 (ours/torch GFLOP/s) and per configuration the {@link PeerRatios}. */
+    /** Per backend: matmul1024 (ours/torch GFLOP/s) and per configuration the {@link PeerRatios} (wall time). */
     ratios: Record<string, { matmul1024?: number; configs: Record<string, PeerRatios> }>;
+    /**
+     * The same tokens/s ratios from CPU seconds (each side's process CPU time) instead of wall time:
+     * robust to other load on a shared machine; equal to the wall ratios on a quiet one at 1 thread.
+     */
+    cpu_ratios: Record<string, { configs: Record<string, PeerRatios> }>;
   };
 
 /** What one α-SPIN iteration over `prompts` prompts would take at the measured rates (bench/estimate.ts). */
@@ -202,9 +217,17 @@ export const configReport = (
   return {
     ...(f.dpo_step ? { dpo_step: step(f.dpo_step) } : {}),
     ...(f.dpo_step_lora ? { dpo_step_lora: step(f.dpo_step_lora) } : {}),
-    ...(f.logprob ? { logprob: { tokens_per_s: f.logprob.tokens_per_s } } : {}),
+    ...(f.logprob
+      ? { logprob: { tokens_per_s: f.logprob.tokens_per_s, cpu_tokens_per_s: f.logprob.cpu_tokens_per_s } }
+      : {}),
     ...(f.generate
-      ? { generate: { tokens_per_s: f.generate.tokens_per_s, time_ratio_2x: f.generate.time_ratio_2x } }
+      ? {
+        generate: {
+          tokens_per_s: f.generate.tokens_per_s,
+          cpu_tokens_per_s: f.generate.cpu_tokens_per_s,
+          time_ratio_2x: f.generate.time_ratio_2x,
+        },
+      }
       : {}),
     ...(growth !== undefined
       ? { tensors_growth_100_steps: growth, tensors_growth_steps_measured: f.tensors_growth_steps }
@@ -379,10 +402,10 @@ export const formatTorchPeer = (p: TorchPeerReport): string[] => {
       fmt(c.peak_rss_mb, 0),
     ]);
   }
-  for (const [backend, r] of Object.entries(p.ratios)) {
-    for (const [config, c] of Object.entries(r.configs)) {
+  const ratioRows = (label: string, configs: Record<string, PeerRatios>) => {
+    for (const [config, c] of Object.entries(configs)) {
       rows.push([
-        `${backend}/torch`,
+        label,
         config,
         ratio(c.dpo_step),
         ratio(c.dpo_step_lora),
@@ -392,7 +415,9 @@ export const formatTorchPeer = (p: TorchPeerReport): string[] => {
         ratio(c.peak_rss_mb),
       ]);
     }
-  }
+  };
+  for (const [backend, r] of Object.entries(p.ratios)) ratioRows(`${backend}/torch`, r.configs);
+  for (const [backend, r] of Object.entries(p.cpu_ratios ?? {})) ratioRows(`${backend}/torch cpu`, r.configs);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const line = (cells: string[]): string => cells.map((c, i) => (c ?? "").padStart(widths[i])).join("  ");
   out.push(line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line));
@@ -405,7 +430,10 @@ export const formatTorchPeer = (p: TorchPeerReport): string[] => {
       out.push(`torch ${config}/${mode} ${statusWord(e.status)}: ${e.error.split("\n")[0].slice(0, 120)}`);
     }
   }
-  out.push("ratios are ours/torch: tokens/s above 1 = ours faster; peak MB below 1 = ours smaller");
+  out.push(
+    "ratios are ours/torch: tokens/s above 1 = ours faster; peak MB below 1 = ours smaller; " +
+      "'cpu' rows: tokens per CPU second of each process, robust to other load",
+  );
   return out;
 };
 

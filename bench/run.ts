@@ -62,8 +62,22 @@ try {
       return runMarkedProcess(cmd, cmdArgs, { marker: "@@bench ", timeoutS, cwd: root, env: childEnv() });
     },
     findTorch: () => findTorch(),
-    runTorch: (python, c, timeoutS) =>
-      runMarkedProcess(python, [c.script, ...c.args], { marker: "@@torch ", timeoutS, cwd: root }),
+    runTorch: (python, c, timeoutS) => {
+      // torch.set_num_threads sets its own pool; the BLAS and OpenMP pools get the same count here.
+      const threads = String(flags.threads);
+      const env = {
+        ...process.env,
+        OMP_NUM_THREADS: threads,
+        OPENBLAS_NUM_THREADS: threads,
+        MKL_NUM_THREADS: threads,
+      };
+      return runMarkedProcess(python, [c.script, ...c.args], {
+        marker: "@@torch ",
+        timeoutS,
+        cwd: root,
+        env,
+      });
+    },
     log: (line) => console.error(line),
     writeJson: async (path, text) => {
       await writeFileAtomic(path, text);

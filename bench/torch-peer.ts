@@ -68,7 +68,14 @@ export interface TorchCase {
  */
 export const torchCases = (config: BenchConfigName, plan: MeasurePlan, threads: number): TorchCase[] => {
   const skip = new Set(plan.skip ?? []);
-  const common = ["--config", config, "--threads", String(threads), "--json"];
+  const common = [
+    "--config",
+    config,
+    "--threads",
+    String(threads),
+    "--json",
+    ...(plan.warmup === false ? ["--no-warmup"] : []),
+  ];
   const step = (mode: string, steps: number) => [
     ...common,
     "--mode",
@@ -140,17 +147,20 @@ export const torchConfig = async (
       const r = await run(c);
       peak = Math.max(peak, Number(r.peak_rss_mb ?? 0));
       const tokens = Number(r.tokens_per_s);
+      const cpuTokens = Number(r.cpu_tokens_per_s);
       if (c.mode === "generate") {
         out.generate = {
           tokens_per_s: tokens,
-          time_ratio_2x: Number(r.time_ratio_2x),
+          cpu_tokens_per_s: cpuTokens,
+          time_ratio_2x: r.time_ratio_2x === null ? NaN : Number(r.time_ratio_2x),
           new_tokens: Number(r.new_tokens),
         };
-      } else if (c.mode === "logprob") out.logprob = { tokens_per_s: tokens };
+      } else if (c.mode === "logprob") out.logprob = { tokens_per_s: tokens, cpu_tokens_per_s: cpuTokens };
       else if (c.mode !== "matmul") {
         out[c.mode] = {
           tokens_per_s: tokens,
           seconds_per_step: Number(r.seconds_per_step),
+          cpu_seconds_per_step: Number(r.cpu_seconds_per_step),
           steps: Number(r.steps),
         };
       }
@@ -185,4 +195,27 @@ export const peerRatios = (ours: ConfigReport, torch: TorchConfigReport): PeerRa
     peak_rss_mb: div(ours.peak_rss_mb, torch.peak_rss_mb),
   };
   return Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined)) as PeerRatios;
+};
+
+/**
+ * ours/torch from CPU seconds: each side's tokens per CPU second of its own process, so other load
+ * on the machine cancels out (at one thread; with more, it compares total CPU work).
+ *
+ * @example
+ * ```ts
+ * peerCpuRatios(ours, torch); // { dpo_step: 0.41, ... }
+ * ```
+ */
+export const peerCpuRatios = (ours: ConfigReport, torch: TorchConfigReport): PeerRatios => {
+  const perCpu = (s: { cpu_seconds_per_step?: number } | undefined) =>
+    s?.cpu_seconds_per_step === undefined ? undefined : 1 / s.cpu_seconds_per_step;
+  const r: PeerRatios = {
+    dpo_step: div(perCpu(ours.dpo_step), perCpu(torch.dpo_step)),
+    dpo_step_lora: div(perCpu(ours.dpo_step_lora), perCpu(torch.dpo_step_lora)),
+    logprob: div(ours.logprob?.cpu_tokens_per_s, torch.logprob?.cpu_tokens_per_s),
+    generate: div(ours.generate?.cpu_tokens_per_s, torch.generate?.cpu_tokens_per_s),
+  };
+  return Object.fromEntries(
+    Object.entries(r).filter(([, v]) => v !== undefined && Number.isFinite(v)),
+  ) as PeerRatios;
 };

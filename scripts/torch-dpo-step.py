@@ -12,7 +12,8 @@ Same work as bench/measure.ts on the models of scripts/torch_bench_models.py:
 - `--mode logprob`: a no-gradient forward plus sequence log-probs of the same 2·batch sequences.
 - `--mode matmul`: 1024 × 1024 fp32 products (torch.mm), one warm-up, 10 timed.
 
-`--micro-batch K` runs the passes K pairs (2K sequences) at a time with the gradients accumulated,
+CPU seconds (time.process_time, all threads) are reported next to wall seconds: on a shared machine
+they are not inflated by other load. `--micro-batch K` runs the passes K pairs (2K sequences) at a time with the gradients accumulated,
 as the bench does on its larger configs. One untimed step, then `--steps` timed ones. Reports seconds
 per step and tokens/s = 2·batch·ctx / seconds (with `--json`, one line `@@torch {...}`).
 
@@ -67,6 +68,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--micro-batch", type=int, default=0, help="pairs per pass (0: the whole batch)")
     parser.add_argument("--json", action="store_true", help="print one @@torch JSON line")
+    parser.add_argument("--no-warmup", action="store_true", help="logprob: no untimed pass first (as bench s135m)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
@@ -118,11 +120,13 @@ def main() -> None:
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             optimizer.step()
 
-    step()
-    start = time.perf_counter()
+    if not (args.no_warmup and args.mode == "logprob"):  # the training steps always take one untimed step
+        step()
+    start, cpu_start = time.perf_counter(), time.process_time()
     for _ in range(args.steps):
         step()
     seconds = (time.perf_counter() - start) / args.steps
+    cpu_seconds = (time.process_time() - cpu_start) / args.steps
     per_token = {"full": 8 * n, "logprob": 2 * n}.get(args.mode)
     result = dict(
         torch=torch.__version__,
@@ -131,6 +135,8 @@ def main() -> None:
         threads=args.threads,
         tokens_per_s=tokens / seconds,
         seconds_per_step=seconds,
+        cpu_seconds_per_step=cpu_seconds,
+        cpu_tokens_per_s=tokens / cpu_seconds,
         steps=args.steps,
         micro_batch=micro,
         flop_parameters=n,
