@@ -4,6 +4,7 @@
  *
  *   deno run -A bench/case.ts matmul  <backend>
  *   deno run -A bench/case.ts config  <backend> <config> '<plan json>'
+ *   deno run -A bench/case.ts growth  <backend> <config> '<plan json>'
  *   deno run -A bench/case.ts workers <n> <config> <steps> [<warm-up steps>]
  *   deno run -A bench/case.ts trainer <threads> <config> <steps> [<warm-up steps>]
  *   deno run -A bench/case.ts losers <threads> <config>
@@ -25,6 +26,7 @@ import {
   benchModelConfig,
   generationPrompts,
   generationShape,
+  growthShape,
   preferenceBatch,
 } from "./configs.ts";
 import { matmulGflops, measureConfig, type MeasurePlan } from "./measure.ts";
@@ -74,6 +76,24 @@ if (mode === "matmul") {
   const plan = JSON.parse(planJson) as MeasurePlan;
   const figures = await measureConfig(benchConfigs[configName as BenchConfigName], plan);
   emit({ ...figures, peak_rss_mb: peakRssMb() });
+} else if (mode === "growth") {
+  // 100 real training steps (full where the plan has them, and LoRA) on the configuration's code
+  // path with shrunk dimensions (configs.ts growthShape): the tensor-growth check of every config.
+  const [backend, configName, planJson] = rest;
+  await start(backend, stock);
+  const plan = JSON.parse(planJson) as MeasurePlan;
+  const skip = new Set([...(plan.skip ?? []), "logprob" as const, "generate" as const]);
+  const figures = await measureConfig(growthShape(benchConfigs[configName as BenchConfigName]), {
+    ...plan,
+    steps: 100,
+    loraSteps: 100,
+    skip: [...skip],
+  });
+  emit({
+    steps: 100,
+    ...(skip.has("dpo_step") ? {} : { dpo_step: figures.tensors_growth }),
+    dpo_step_lora: figures.tensors_growth_lora,
+  });
 } else if (mode === "workers") {
   const [workers, configName, steps, warmup = "1"] = rest;
   const c = benchConfigs[configName as BenchConfigName];

@@ -192,3 +192,24 @@ export const generationPrompts = (vocab: number, seed: number): number[][] => {
     () => Array.from({ length: generationShape.prompt }, next),
   );
 };
+
+/**
+ * The tensor-growth check's model for a configuration: the same code path (family, attention
+ * layout, tied head, LoRA targets, the plan's micro-batching) with every dimension shrunk (vocab 64,
+ * 4-wide heads, 2 layers, ctx 16, 2 pairs), so 100 real steps take seconds. Tensor leaks depend on
+ * which operations run, not on their sizes.
+ *
+ * @example
+ * ```ts
+ * growthShape(benchConfigs.s135m).numKeyValueHeads; // 3, as s135m
+ * ```
+ */
+export const growthShape = (c: BenchConfig): BenchConfig => ({
+  ...c,
+  vocabSize: 64,
+  hiddenSize: 4 * c.numHeads,
+  numLayers: 2,
+  ...(c.intermediateSize === undefined ? {} : { intermediateSize: 8 * c.numHeads }),
+  ctx: 16,
+  batch: 2,
+});

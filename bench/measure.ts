@@ -100,6 +100,8 @@ export interface ConfigFigures {
   tensors_growth?: number;
   /** Steps between the two counts of `tensors_growth` (the issue's 100, or fewer where stated). */
   tensors_growth_steps?: number;
+  /** numTensors after the last timed LoRA step − after the first LoRA step. */
+  tensors_growth_lora?: number;
 }
 
 const now = (): number => performance.now();
@@ -265,6 +267,7 @@ export const measureConfig = async (c: BenchConfig, plan: MeasurePlan): Promise<
       cpu_seconds_per_step: t.cpuSeconds,
       steps: plan.loraSteps,
     };
+    figures.tensors_growth_lora = t.tensorsAfterLast - t.tensorsAfterFirst;
     if (figures.tensors_growth === undefined) {
       figures.tensors_growth = t.tensorsAfterLast - t.tensorsAfterFirst;
       figures.tensors_growth_steps = plan.loraSteps;

@@ -78,7 +78,9 @@ export const benchNotes: readonly string[] = [
   "generate: batch 8, prompt 16, L = 64 (s135m: 128) and 2L new tokens, KV cache, greedy with no EOS; " +
   "tokens_per_s = 8·L / t(L); time_ratio_2x = t(2L) / t(L); each t is the minimum over the cell's generate runs.",
   "tensors_growth_100_steps = numTensors after the last timed dpo_step (dpo_step_lora where the full step is not " +
-  "measured) − after the first; measured over tensors_growth_steps_measured steps and scaled linearly to 100 where fewer.",
+  "measured) − after the first; measured over tensors_growth_steps_measured steps and scaled linearly to 100 where fewer. " +
+  "tensors_growth_check: the growth over 100 real steps (full where the config measures it, and LoRA) on the config's " +
+  "code path (family, attention layout, LoRA targets, micro-batching) with shrunk dimensions (bench/configs.ts growthShape).",
   "peers.torch: scripts/torch-dpo-step.py (modes full, lora, logprob, matmul) and scripts/torch-generate.py (greedy, " +
   "KV cache) on the same configs, repetitions, micro-batches and thread count (torch.set_num_threads), each mode in " +
   "its own process; its peak_rss_mb is the largest of those processes'. ratios = ours / torch.",
@@ -202,6 +204,25 @@ const measureBackend = async (
       const f = failureOf(e);
       section.configs[config] = { error: f.message, status: f.status };
       log(`  ${backend}/${config} ${f.status}: ${f.message}`);
+    }
+    log(`[${elapsed()}] ${backend}/${config}: tensor growth over 100 steps, shrunk dimensions`);
+    try {
+      const g = await runCase(["growth", backend, config, JSON.stringify(plan)], config);
+      section.configs[config] = {
+        ...section.configs[config],
+        tensors_growth_check: {
+          steps: Number(g.steps),
+          ...(g.dpo_step === undefined ? {} : { dpo_step: Number(g.dpo_step) }),
+          dpo_step_lora: Number(g.dpo_step_lora),
+        },
+      };
+    } catch (e) {
+      const f = failureOf(e);
+      section.configs[config] = {
+        ...section.configs[config],
+        tensors_growth_check: { error: f.message, status: f.status },
+      };
+      log(`  ${backend}/${config} growth check ${f.status}: ${f.message}`);
     }
   }
   return tfjs;

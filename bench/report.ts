@@ -52,6 +52,13 @@ export interface ConfigReport {
   readonly tensors_growth_100_steps?: number;
   /** Steps the growth was measured over (100 where possible; fewer on slow cells, said here). */
   readonly tensors_growth_steps_measured?: number;
+  /**
+   * numTensors growth over 100 real steps (full where measured, and LoRA) on this configuration's code
+   * path with shrunk dimensions (bench/configs.ts growthShape); or why the check has no figure.
+   */
+  tensors_growth_check?:
+    | { readonly steps: number; readonly dpo_step?: number; readonly dpo_step_lora?: number }
+    | { readonly error: string; readonly status: CaseStatus };
   readonly peak_rss_mb?: number;
   /** Why the case has no figures (with `status`). */
   readonly error?: string;
@@ -236,6 +243,13 @@ export const configReport = (
   };
 };
 
+const growthCheck = (g: ConfigReport["tensors_growth_check"]): string =>
+  g === undefined
+    ? "-"
+    : "error" in g
+    ? statusWord(g.status)
+    : `${g.dpo_step ?? "-"}/${g.dpo_step_lora ?? "-"}`;
+
 const statusWord = (s: CaseStatus | undefined): string => (s === "timed_out" ? "TIMED OUT" : "FAILED");
 
 const fmt = (x: number | undefined, digits = 1): string =>
@@ -264,6 +278,7 @@ export const formatTable = (report: BenchReport): string => {
     "gen tok/s",
     "t(2L)/t(L)",
     "growth/100",
+    "100 steps, shrunk",
     "peak MB",
   ];
   const rows: string[][] = [];
@@ -293,6 +308,7 @@ export const formatTable = (report: BenchReport): string => {
           : `${fmt(c.tensors_growth_100_steps, 0)}${
             (c.tensors_growth_steps_measured ?? 100) < 100 ? "*" : ""
           }`,
+        growthCheck(c.tensors_growth_check),
         fmt(c.peak_rss_mb, 0),
       ]);
     }
@@ -348,7 +364,8 @@ export const formatTable = (report: BenchReport): string => {
     }
   }
   out.push(
-    "* growth measured over fewer than 100 steps and scaled to 100 (see the JSON's tensors_growth_steps_measured)",
+    "* growth measured over fewer than 100 steps and scaled to 100 (see the JSON's tensors_growth_steps_measured); " +
+      "'100 steps, shrunk': growth over 100 real full/LoRA steps on the config's code path with shrunk dimensions",
   );
   out.push(
     `elapsed ${fmt(report.elapsed_s)} s; load average at start ${

@@ -137,6 +137,10 @@ const fakeDeps = (o: Partial<BenchDeps> & { calls?: string[][] } = {}): BenchDep
         matmul1024_gflops: 40,
       });
     }
+    if (args[0] === "growth") {
+      if (args[2] === "medium") return Promise.reject(new Error("growth case crashed"));
+      return Promise.resolve({ steps: 100, dpo_step: 0, dpo_step_lora: 0 });
+    }
     if (args[0] === "config" && args[2] === "small") {
       return Promise.reject(new Error("out of memory in the wasm heap"));
     }
@@ -179,9 +183,19 @@ test("bench run: a case that throws or times out is recorded as such; the others
     assert.deepEqual(calls.map((c) => c.filter((a) => !a.startsWith("--")).slice(0, 3).join(" ")), [
       "matmul wasm",
       "config wasm tiny",
+      "growth wasm tiny",
       "config wasm small",
+      "growth wasm small",
       "config wasm medium",
+      "growth wasm medium",
     ]);
+    // The 100-step tensor-growth check runs for every config, also where the measuring case failed.
+    assert.deepEqual(wasm.configs.tiny.tensors_growth_check, { steps: 100, dpo_step: 0, dpo_step_lora: 0 });
+    assert.deepEqual(wasm.configs.small.tensors_growth_check, { steps: 100, dpo_step: 0, dpo_step_lora: 0 });
+    assert.deepEqual(wasm.configs.medium.tensors_growth_check, {
+      error: "growth case crashed",
+      status: "failed",
+    });
     assert.ok(calls.every((c) => c.includes("--threads=1")));
     assert.deepEqual(written.peers?.torch, { available: false, reason: "no Python here imports torch" });
     const table = formatTable(report);
