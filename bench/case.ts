@@ -29,7 +29,7 @@ import {
   growthShape,
   preferenceBatch,
 } from "./configs.ts";
-import { matmulGflops, measureConfig, type MeasurePlan } from "./measure.ts";
+import { matmulRates, measureConfig, type MeasurePlan } from "./measure.ts";
 import { lossRegistry } from "../losses/registry.ts";
 import { createTransformer } from "../models/transformer.ts";
 import { createGradientPool } from "../selfplay/grad-pool.ts";
@@ -69,7 +69,8 @@ const [mode, ...rest] = process.argv.slice(2).filter((a) => a !== "--stock-kerne
 if (mode === "matmul") {
   const details = await start(rest[0], stock);
   const reps = rest[0] === "cpu" ? 2 : rest[0] === "webgpu" ? 3 : 10;
-  emit({ details, tfjs: tf.version.tfjs, matmul1024_gflops: await matmulGflops(1024, reps) });
+  const { gflops, cpuGflops } = await matmulRates(1024, reps);
+  emit({ details, tfjs: tf.version.tfjs, matmul1024_gflops: gflops, matmul1024_cpu_gflops: cpuGflops });
 } else if (mode === "config") {
   const [backend, configName, planJson] = rest;
   await start(backend, stock);

@@ -112,20 +112,34 @@ const cpuNow = (): number => {
 };
 
 /** 2n³ FLOPs per n×n product; one warm-up, then `reps` timed products, each read back. */
-export const matmulGflops = async (n: number, reps: number): Promise<number> => {
+export const matmulGflops = async (n: number, reps: number): Promise<number> =>
+  (await matmulRates(n, reps)).gflops;
+
+/**
+ * {@link matmulGflops} by the wall clock and by this process's CPU seconds (all threads).
+ *
+ * @example
+ * ```ts
+ * const { gflops, cpuGflops } = await matmulRates(1024, 10);
+ * ```
+ */
+export const matmulRates = async (
+  n: number,
+  reps: number,
+): Promise<{ gflops: number; cpuGflops: number }> => {
   const a = tf.randomNormal([n, n]), b = tf.randomNormal([n, n]);
   try {
     const warm = tf.matMul(a, b);
     await warm.data();
     warm.dispose();
-    const start = now();
+    const start = now(), cpuStart = cpuNow();
     for (let r = 0; r < reps; r++) {
       const c = tf.matMul(a, b);
       await c.data();
       c.dispose();
     }
-    const seconds = (now() - start) / 1000;
-    return (2 * n ** 3 * reps) / seconds / 1e9;
+    const seconds = (now() - start) / 1000, cpuSeconds = cpuNow() - cpuStart;
+    return { gflops: (2 * n ** 3 * reps) / seconds / 1e9, cpuGflops: (2 * n ** 3 * reps) / cpuSeconds / 1e9 };
   } finally {
     a.dispose(), b.dispose();
   }

@@ -153,6 +153,9 @@ const measureBackend = async (
     tfjs = String(m.tfjs);
     section = {
       matmul1024_gflops: round(Number(m.matmul1024_gflops)),
+      ...(m.matmul1024_cpu_gflops === undefined
+        ? {}
+        : { matmul1024_cpu_gflops: round(Number(m.matmul1024_cpu_gflops)) }),
       details: String(m.details),
       configs: {},
       skipped: {},
@@ -336,9 +339,9 @@ const measureTorch = async (
     deps.runTorch(found.python, c, caseTimeoutOf(config, flags.caseTimeoutS));
   deps.log(`[${elapsed()}] torch ${found.version}: matmul 1024²`);
   try {
-    peer.matmul1024_gflops = round(
-      Number((await run(torchMatmulCase(flags.threads), null)).matmul1024_gflops),
-    );
+    const mm = await run(torchMatmulCase(flags.threads), null);
+    peer.matmul1024_gflops = round(Number(mm.matmul1024_gflops));
+    peer.matmul1024_cpu_gflops = round(Number(mm.matmul1024_cpu_gflops));
   } catch (e) {
     peer.matmul_error = failureOf(e).message;
   }
@@ -359,6 +362,9 @@ const measureTorch = async (
       configs,
     };
     peer.cpu_ratios[backend] = {
+      ...(peer.matmul1024_cpu_gflops && b.matmul1024_cpu_gflops
+        ? { matmul1024: round(b.matmul1024_cpu_gflops / peer.matmul1024_cpu_gflops) }
+        : {}),
       configs: Object.fromEntries(
         Object.entries(b.configs)
           .filter(([config]) => peer.configs[config] !== undefined)

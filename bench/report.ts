@@ -69,6 +69,8 @@ export interface ConfigReport {
 /** One backend's section. */
 export interface BackendReport {
   matmul1024_gflops: number;
+  /** The same product's GFLOP/s per CPU second of the process (all threads): robust to other load. */
+  matmul1024_cpu_gflops?: number;
   details: string;
   configs: Record<string, ConfigReport>;
   /** Configurations not measured on this backend, with the reason. */
@@ -108,6 +110,7 @@ export type TorchPeerReport =
     version: string;
     threads: number;
     matmul1024_gflops?: number;
+    matmul1024_cpu_gflops?: number;
     matmul_error?: string;
     configs: Record<string, TorchConfigReport>;
     /** Per backend: matmul1024 (ours/torch GFLOP/s) and per configuration the {@link PeerRatios} (wall time). */
@@ -116,7 +119,7 @@ export type TorchPeerReport =
      * The same tokens/s ratios from CPU seconds (each side's process CPU time) instead of wall time:
      * robust to other load on a shared machine; equal to the wall ratios on a quiet one at 1 thread.
      */
-    cpu_ratios: Record<string, { configs: Record<string, PeerRatios> }>;
+    cpu_ratios: Record<string, { matmul1024?: number; configs: Record<string, PeerRatios> }>;
   };
 
 /** What one α-SPIN iteration over `prompts` prompts would take at the measured rates (bench/estimate.ts). */
@@ -394,7 +397,7 @@ export const formatTorchPeer = (p: TorchPeerReport): string[] => {
     `peer torch ${p.version} (${p.python}, ${p.threads} thread${p.threads === 1 ? "" : "s"}): matmul 1024² ` +
     (p.matmul1024_gflops === undefined
       ? `failed (${p.matmul_error ?? "?"})`
-      : `${fmt(p.matmul1024_gflops, 2)} GFLOP/s`),
+      : `${fmt(p.matmul1024_gflops, 2)} GFLOP/s (${fmt(p.matmul1024_cpu_gflops, 2)} per CPU second)`),
   ];
   const header = [
     "torch",
@@ -440,7 +443,12 @@ export const formatTorchPeer = (p: TorchPeerReport): string[] => {
   out.push(line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line));
   const mm = Object.entries(p.ratios).filter(([, r]) => r.matmul1024 !== undefined);
   if (mm.length > 0) {
-    out.push(`matmul 1024², ours/torch: ${mm.map(([b, r]) => `${b} ${ratio(r.matmul1024)}`).join(", ")}`);
+    const cpu = (b: string) => ratio(p.cpu_ratios?.[b]?.matmul1024);
+    out.push(
+      `matmul 1024², ours/torch: ${
+        mm.map(([b, r]) => `${b} ${ratio(r.matmul1024)} (cpu ${cpu(b)})`).join(", ")
+      }`,
+    );
   }
   for (const [config, c] of Object.entries(p.configs)) {
     for (const [mode, e] of Object.entries(c.errors ?? {})) {

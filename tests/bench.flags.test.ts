@@ -135,6 +135,7 @@ const fakeDeps = (o: Partial<BenchDeps> & { calls?: string[][] } = {}): BenchDep
         details: software ? "adapter llvmpipe (software)" : "1 thread",
         tfjs: "4.22.0",
         matmul1024_gflops: 40,
+        matmul1024_cpu_gflops: 60,
       });
     }
     if (args[0] === "growth") {
@@ -257,7 +258,9 @@ test("bench run: the torch peer's figures, ours/torch ratios, its failures, and 
       findTorch: () => ({ python: "/usr/bin/python3", version: "1.13.0" }),
       runTorch: (python, c) => {
         torchRuns.push(`${python} ${c.script} ${c.args.join(" ")}`);
-        if (c.mode === "matmul") return Promise.resolve({ matmul1024_gflops: 100 });
+        if (c.mode === "matmul") {
+          return Promise.resolve({ matmul1024_gflops: 100, matmul1024_cpu_gflops: 120 });
+        }
         if (c.mode === "logprob" && c.args.includes("tiny")) {
           return Promise.reject(new CaseFailure("timed_out", "stopped"));
         }
@@ -301,6 +304,7 @@ test("bench run: the torch peer's figures, ours/torch ratios, its failures, and 
     assert.equal(torch.configs.tiny.peak_rss_mb, 400);
     const r = torch.ratios.wasm;
     assert.equal(r.matmul1024, 40 / 100);
+    assert.equal(torch.cpu_ratios.wasm.matmul1024, 60 / 120);
     assert.deepEqual(r.configs.tiny, {
       dpo_step: 1000 / 4000,
       dpo_step_lora: 2000 / 4000,
