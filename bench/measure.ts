@@ -258,13 +258,25 @@ export const measureConfig = async (c: BenchConfig, plan: MeasurePlan): Promise<
 
   if (!skip.has("dpo_step_lora")) {
     const reference = policy.withoutAdapter();
-    const refs = referenceLogProbs(reference, batch);
-    const withRefs: PreferenceBatch = {
-      ...batch,
-      refChosen: Array.from(await refs.refChosen.data()),
-      refRejected: Array.from(await refs.refRejected.data()),
-    };
-    tf.dispose([refs.refChosen, refs.refRejected]);
+    let withRefs: PreferenceBatch;
+    if (plan.microBatch === undefined) {
+      const refs = referenceLogProbs(reference, batch);
+      withRefs = {
+        ...batch,
+        refChosen: Array.from(await refs.refChosen.data()),
+        refRejected: Array.from(await refs.refRejected.data()),
+      };
+      tf.dispose([refs.refChosen, refs.refRejected]);
+    } else {
+      // In passes of 2·microBatch sequences, as the self-play reference pre-compute does: one pass
+      // over all of s135m's 8 sequences of 512 tokens holds more than the wasm heap's 4 GiB.
+      const { logProbs } = await reference.sequenceLogProbs(
+        [...batch.prompts, ...batch.prompts],
+        [...batch.chosen, ...batch.rejected],
+        { batchSize: 2 * plan.microBatch },
+      );
+      withRefs = { ...batch, refChosen: logProbs.slice(0, c.batch), refRejected: logProbs.slice(c.batch) };
+    }
     const lora = benchLoraOf(c);
     const adapter = createLoraAdapter(model, { ...lora, targetModules: [...lora.targetModules], seed: 1 });
     const loraPolicy = new TransformerPolicy(model, adapter);

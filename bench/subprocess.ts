@@ -96,9 +96,11 @@ export const runMarkedProcess = (
         }
         return;
       }
-      const tail = (err.trim() || out.trim()).split("\n").filter((l) => !/^npm warn/.test(l)).slice(-6).join(
-        "\n",
-      );
+      const lines = (err.trim() || out.trim()).split("\n").filter((l) => !/^npm warn/.test(l));
+      // The error's own line first (a stack trace's tail says little), then the last lines.
+      const first = lines.find((l) => /error|abort|out of memory/i.test(l) && !/^\s+at /.test(l));
+      const tail = [...(first === undefined ? [] : [first]), ...lines.slice(-6).filter((l) => l !== first)]
+        .join("\n");
       if (timedOut) {
         reject(new CaseFailure("timed_out", `stopped after ${o.timeoutS} s${tail ? `: ${tail}` : ""}`));
       } else reject(new CaseFailure("failed", `exited with code ${code}${tail ? `: ${tail}` : ""}`));
