@@ -14,7 +14,7 @@ import { iterationEstimate } from "../bench/estimate.ts";
 import { BenchFlagError, type BenchFlags, defaultBackends, parseBenchFlags } from "../bench/flags.ts";
 import { type BenchDeps, runBench } from "../bench/orchestrate.ts";
 import { type BenchReport, formatTable } from "../bench/report.ts";
-import { CaseFailure } from "../bench/subprocess.ts";
+import { CaseFailure, runMarkedProcess } from "../bench/subprocess.ts";
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const deno = (globalThis as { Deno?: { execPath(): string } }).Deno;
@@ -334,4 +334,37 @@ test("bench estimate: the iteration formula on hand-computed figures", () => {
   assert.equal(e.reference_s, (1 * 2 * 10 * 64) / 256);
   assert.equal(e.training_s, (2 * 2 * 10 * 64) / 128);
   assert.equal(e.total_s, 10 + 5 + 20);
+});
+
+// ---- one case in its own process (bench/subprocess.ts), with tiny real processes -----------------
+const evalArgs = (code: string): [string, string[]] =>
+  deno ? [deno.execPath(), ["eval", code]] : [process.execPath, ["-e", code]];
+
+test("bench subprocess: the marked result line; a crash is failed with its error line; a hang is timed out", async () => {
+  const [cmd, ok] = evalArgs(`console.log("noise"); console.log('@@bench {"x": 2}')`);
+  assert.deepEqual(await runMarkedProcess(cmd, ok, { marker: "@@bench ", timeoutS: 60, cwd: root }), {
+    x: 2,
+  });
+  const [, crash] = evalArgs(
+    `console.error("RangeError: out of memory in the heap"); for (let i = 0; i < 9; i++) console.error("    at frame" + i); process.exit(3)`,
+  );
+  await assert.rejects(
+    runMarkedProcess(cmd, crash, { marker: "@@bench ", timeoutS: 60, cwd: root }),
+    (e: unknown) => {
+      assert.ok(e instanceof CaseFailure);
+      assert.equal(e.status, "failed");
+      assert.match(e.message, /^exited with code 3: RangeError: out of memory in the heap/);
+      return true;
+    },
+  );
+  const [, hang] = evalArgs(`setTimeout(() => console.log('@@bench {}'), 60000)`);
+  await assert.rejects(
+    runMarkedProcess(cmd, hang, { marker: "@@bench ", timeoutS: 1, cwd: root }),
+    (e: unknown) => {
+      assert.ok(e instanceof CaseFailure);
+      assert.equal(e.status, "timed_out");
+      assert.match(e.message, /stopped after 1 s/);
+      return true;
+    },
+  );
 });
