@@ -377,26 +377,32 @@ const measureTorch = async (
 /** One α-SPIN iteration over 1,000 prompts at the rates measured for s135m (bench/estimate.ts). */
 const addIterationEstimate = (report: BenchReport): void => {
   const c = benchConfigs.s135m;
-  const rates = (
-    f: {
-      dpo_step_lora?: { tokens_per_s: number };
-      logprob?: { tokens_per_s: number };
-      generate?: { tokens_per_s: number };
-    } | undefined,
-  ) =>
-    f?.dpo_step_lora && f.logprob && f.generate
-      ? iterationEstimate(c.ctx, {
-        lora: f.dpo_step_lora.tokens_per_s,
-        logprob: f.logprob.tokens_per_s,
-        generate: f.generate.tokens_per_s,
-      })
+  type Figures = {
+    dpo_step_lora?: { tokens_per_s: number; seconds_per_step: number; cpu_seconds_per_step?: number };
+    logprob?: { tokens_per_s: number; cpu_tokens_per_s?: number };
+    generate?: { tokens_per_s: number; cpu_tokens_per_s?: number };
+  };
+  // By the wall clock, or (cpu) by each process's CPU seconds, robust to other load.
+  const rates = (f: Figures | undefined, cpu: boolean) => {
+    if (!f?.dpo_step_lora || !f.logprob || !f.generate) return undefined;
+    const l = f.dpo_step_lora;
+    const lora = cpu
+      ? (l.tokens_per_s * l.seconds_per_step) / (l.cpu_seconds_per_step ?? NaN)
+      : l.tokens_per_s;
+    const logprob = cpu ? f.logprob.cpu_tokens_per_s ?? NaN : f.logprob.tokens_per_s;
+    const generate = cpu ? f.generate.cpu_tokens_per_s ?? NaN : f.generate.tokens_per_s;
+    return [lora, logprob, generate].every(Number.isFinite)
+      ? iterationEstimate(c.ctx, { lora, logprob, generate })
       : undefined;
-  const ours: Record<string, IterationEstimate> = {};
+  };
+  const ours: Record<string, IterationEstimate> = {}, oursCpu: Record<string, IterationEstimate> = {};
   for (const [backend, b] of Object.entries(report.backends)) {
-    const e = rates(b.configs.s135m);
+    const e = rates(b.configs.s135m, false), ec = rates(b.configs.s135m, true);
     if (e !== undefined) ours[backend] = e;
+    if (ec !== undefined) oursCpu[backend] = ec;
   }
-  const torch = report.peers?.torch?.available ? rates(report.peers.torch.configs.s135m) : undefined;
+  const peer = report.peers?.torch?.available ? report.peers.torch.configs.s135m : undefined;
+  const torch = rates(peer, false), torchCpu = rates(peer, true);
   if (Object.keys(ours).length === 0 && torch === undefined) return;
   report.alpha_spin_iteration = {
     config: "s135m",
@@ -407,5 +413,7 @@ const addIterationEstimate = (report: BenchReport): void => {
     formula: iterationFormula,
     ours,
     ...(torch ? { torch } : {}),
+    ours_cpu: oursCpu,
+    ...(torchCpu ? { torch_cpu: torchCpu } : {}),
   };
 };

@@ -140,6 +140,9 @@ export interface IterationReport {
   formula: string;
   ours: Record<string, IterationEstimate>;
   torch?: IterationEstimate;
+  /** The same from tokens per CPU second (what the iteration takes on a core of its own). */
+  ours_cpu?: Record<string, IterationEstimate>;
+  torch_cpu?: IterationEstimate;
 }
 
 /** The whole document. */
@@ -316,8 +319,13 @@ export const formatTable = (report: BenchReport): string => {
       ]);
     }
   }
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (c ?? "").padStart(widths[i])).join("  ");
+  // An error row (backend, config, message) does not widen the columns: its message runs on.
+  const full = rows.filter((r) => r.length === header.length);
+  const widths = header.map((h, i) => Math.max(h.length, ...full.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]): string =>
+    cells.length < header.length
+      ? [cells[0].padStart(widths[0]), cells[1].padStart(widths[1]), ...cells.slice(2)].join("  ")
+      : cells.map((c, i) => (c ?? "").padStart(widths[i])).join("  ");
   const out = [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)];
   out.push("");
   out.push(
@@ -490,6 +498,8 @@ export const formatIteration = (it: IterationReport): string[] => {
     `new tokens per loser, ${it.reference_models} reference models), at the measured rates:`,
     ...Object.entries(it.ours).map(([b, e]) => row(b, e)),
     ...(it.torch ? [row("torch", it.torch)] : []),
+    ...Object.entries(it.ours_cpu ?? {}).map(([b, e]) => row(`${b}, per CPU second`, e)),
+    ...(it.torch_cpu ? [row("torch, per CPU second", it.torch_cpu)] : []),
     `  formula: ${it.formula}`,
   ];
 };

@@ -96,7 +96,10 @@ export const runMarkedProcess = (
         }
         return;
       }
-      const lines = (err.trim() || out.trim()).split("\n").filter((l) => !/^npm warn/.test(l));
+      // deno colours its stack traces: drop the escape codes, they only garble the table and the JSON.
+      // deno-lint-ignore no-control-regex
+      const plain = (err.trim() || out.trim()).replace(/\x1b\[[0-9;]*m/g, "");
+      const lines = plain.split("\n").filter((l) => !/^npm warn/.test(l));
       // The error's own line first (a stack trace's tail says little), then the last lines.
       const first = lines.find((l) => /error|abort|out of memory/i.test(l) && !/^\s+at /.test(l));
       const tail = [...(first === undefined ? [] : [first]), ...lines.slice(-6).filter((l) => l !== first)]
