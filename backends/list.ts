@@ -7,9 +7,10 @@
 import * as tf from "@tensorflow/tfjs";
 import { initBackend, type LoadBackendOptions } from "./load.ts";
 import type { TfjsBackendName } from "./types.ts";
+import { blasKernelsLibrary, installBlasKernels, uninstallBlasKernels } from "./blas-kernels.ts";
 
 /** The order of `listBackends`: portable first, optional native last. */
-const listingOrder: readonly TfjsBackendName[] = ["cpu", "wasm", "webgpu", "node", "node-gpu"];
+const listingOrder: readonly TfjsBackendName[] = ["cpu", "wasm", "blas", "webgpu", "node", "node-gpu"];
 
 /** The result of the matrix-product self-test. */
 export interface SelfTestResult {
@@ -66,7 +67,7 @@ export const matmulSelfTest = async (n = 256, reps = 5): Promise<SelfTestResult>
 };
 
 /**
- * Try every backend (cpu, wasm, webgpu, node, node-gpu), self-test the ones that start, and
+ * Try every backend (cpu, wasm, blas, webgpu, node, node-gpu), self-test the ones that start, and
  * restore the backend that was active before. A software WebGPU adapter counts as ok here.
  *
  * @example
@@ -78,6 +79,7 @@ export const listBackends = async (
   options: LoadBackendOptions & { readonly size?: number; readonly reps?: number } = {},
 ): Promise<BackendStatus[]> => {
   const previous = tf.getBackend();
+  const previousBlas = blasKernelsLibrary(); // blas is wasm with other kernels: put those back too
   const statuses: BackendStatus[] = [];
   for (const name of listingOrder) {
     try {
@@ -89,5 +91,7 @@ export const listBackends = async (
     }
   }
   if (previous && tf.getBackend() !== previous) await tf.setBackend(previous);
+  if (previousBlas === null) uninstallBlasKernels();
+  else installBlasKernels(previousBlas);
   return statuses;
 };

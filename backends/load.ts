@@ -1,13 +1,17 @@
 /**
  * Pick and start a tfjs backend at run time: `loadBackend("wasm")`, or `loadBackend("auto")` for
- * the fastest that starts here (node-gpu, then webgpu on a hardware adapter, then node, wasm, cpu).
+ * the fastest that starts here (node-gpu, then webgpu on a hardware adapter, then node, blas, wasm,
+ * cpu).
  * tfjs has one active backend per process: loading one switches every later tfjs op to it.
+ * Loading also silences tfjs's console warnings (see quiet.ts).
  *
  * @module
  */
 import { tfjsOps } from "./tfjs.ts";
+import { quietTfjs } from "./quiet.ts";
 import { initCpu } from "./cpu.ts";
 import { initWasm, type WasmOptions } from "./wasm.ts";
+import { initBlas } from "./blas.ts";
 import { initWebgpu } from "./webgpu.ts";
 import { initNode } from "./node.ts";
 import { initNodeGpu } from "./node-gpu.ts";
@@ -26,11 +30,14 @@ export interface LoadBackendOptions {
   readonly wasmPaths?: string;
   /** Install the fast wasm matrix-product kernels (see `initWasm`); default true. */
   readonly fastKernels?: boolean;
+  /** BLAS threads of the `blas` backend (see `initBlas`); other backends ignore it. */
+  readonly threads?: number;
 }
 
 /**
  * Start one named backend (no fallback); for `"webgpu"`, `allowFallbackAdapter` says whether a
- * software adapter is acceptable (default yes).
+ * software adapter is acceptable (default yes); for `"blas"`, `allowReferenceBlas` whether the slow
+ * netlib reference BLAS is (default yes, with a warning).
  *
  * @example
  * ```ts
@@ -39,13 +46,19 @@ export interface LoadBackendOptions {
  */
 export const initBackend = (
   name: TfjsBackendName,
-  options: LoadBackendOptions & { readonly allowFallbackAdapter?: boolean } = {},
+  options: LoadBackendOptions & { readonly allowFallbackAdapter?: boolean; readonly allowReferenceBlas?: boolean } = {},
 ): Promise<BackendInfo> => {
   switch (name) {
     case "cpu":
       return initCpu();
     case "wasm":
       return initWasm(options as WasmOptions);
+    case "blas":
+      return initBlas({
+        wasmPaths: options.wasmPaths,
+        threads: options.threads,
+        allowReference: options.allowReferenceBlas,
+      });
     case "webgpu":
       return initWebgpu({ allowFallbackAdapter: options.allowFallbackAdapter });
     case "node":
@@ -60,7 +73,8 @@ const isBackendRequest = (name: string): name is BackendRequest =>
 
 /**
  * Start the tfjs backend `name` and return it with the tensor ops. `"auto"` tries node-gpu, webgpu
- * (hardware adapters only), node, wasm, cpu and takes the first that starts. Throws a
+ * (hardware adapters only), node, blas (a system BLAS found), wasm, cpu and takes the first that
+ * starts. Throws a
  * BackendUnavailableError saying why (and what to install) when the named backend cannot start,
  * and a RangeError listing the valid names for an unknown one.
  *
@@ -77,14 +91,21 @@ export const loadBackend = async (
 ): Promise<LoadedBackend> => {
   if (!isBackendRequest(name)) {
     throw new RangeError(
-      `unknown backend "${name}": expected one of auto, cpu, wasm, webgpu, node, node-gpu`,
+      `unknown backend "${name}": expected one of auto, cpu, wasm, blas, webgpu, node, node-gpu`,
     );
   }
+  const { threads } = options;
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) {
+    throw new RangeError(`threads must be a positive integer, got ${threads}`);
+  }
+  // The one thing tfjs would print here is its "install tfjs-node" banner (cpu backend, first
+  // tensor); `alpha-spin backends` says that better. Workers start their backend here too.
+  quietTfjs();
   if (name !== "auto") return { ...(await initBackend(name, options)), ops: tfjsOps };
   const failures: string[] = [];
   for (const candidate of backendNames) {
     try {
-      const info = await initBackend(candidate, { ...options, allowFallbackAdapter: false });
+      const info = await initBackend(candidate, { ...options, allowFallbackAdapter: false, allowReferenceBlas: false });
       return { ...info, ops: tfjsOps };
     } catch (e) {
       failures.push(e instanceof Error ? e.message : String(e));

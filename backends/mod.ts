@@ -1,7 +1,7 @@
 /**
  * Tensor backends: the exact Float64 reference implementation of `TensorOps`, the differentiable
- * tfjs adapter, and the loader that starts a tfjs backend (cpu, wasm, webgpu, node, node-gpu) at
- * run time.
+ * tfjs adapter, and the loader that starts a tfjs backend (cpu, wasm, blas, webgpu, node, node-gpu)
+ * at run time.
  *
  * @example
  * ```ts
@@ -14,6 +14,7 @@
  */
 export { referenceOps, type RefTensor, refToArraySync } from "./reference.ts";
 export { tfjsOps } from "./tfjs.ts";
+export { quietTfjs } from "./quiet.ts";
 export {
   type BackendInfo,
   backendNames,
@@ -27,6 +28,9 @@ export { type BackendStatus, listBackends, matmulSelfTest, type SelfTestResult }
 export { initCpu } from "./cpu.ts";
 export { initWasm, locateWasmFiles, type WasmOptions } from "./wasm.ts";
 export { fastWasmKernelsInstalled, installFastWasmKernels, uninstallFastWasmKernels } from "./wasm-kernels.ts";
+export { type BlasOptions, DEFAULT_BLAS_THREADS, describeBlas, initBlas } from "./blas.ts";
+export { type BlasKind, type BlasLibrary, BlasUnavailableError, openBlas } from "./blas-library.ts";
+export { blasKernelsLibrary, installBlasKernels, uninstallBlasKernels } from "./blas-kernels.ts";
 export { initWebgpu, probeWebgpuAdapter, type WebgpuAdapterInfo } from "./webgpu.ts";
 export { initNode, nodeBackendSpec } from "./node.ts";
 export { initNodeGpu, nodeGpuBackendSpec } from "./node-gpu.ts";

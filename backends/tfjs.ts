@@ -31,6 +31,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Shape, TensorOps } from "../core/tensor.ts";
+import { blasKernelsLibrary } from "./blas-kernels.ts";
 
 const describe = (shape: Shape): string => `[${shape.join(",")}]`;
 
@@ -156,7 +157,7 @@ const fromInts = (values: ArrayLike<number>, shape: Shape): tf.Tensor => {
 
 /**
  * `TensorOps` over tfjs tensors (float32), differentiable on every tfjs backend; `name` is
- * `"tfjs-" + tf.getBackend()`.
+ * `"tfjs-" + tf.getBackend()`, or `"tfjs-blas"` on the blas backend (tfjs's wasm with BLAS products).
  *
  * @example
  * ```ts
@@ -166,7 +167,8 @@ const fromInts = (values: ArrayLike<number>, shape: Shape): tf.Tensor => {
  */
 export const tfjsOps: TensorOps<tf.Tensor> = {
   get name(): string {
-    return `tfjs-${tf.getBackend()}`;
+    const active = tf.getBackend();
+    return `tfjs-${active === "wasm" && blasKernelsLibrary() !== null ? "blas" : active}`;
   },
 
   fromArray: (values, shape) =>

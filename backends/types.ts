@@ -8,19 +8,22 @@ import * as tf from "@tensorflow/tfjs";
 import type { TensorOps } from "../core/tensor.ts";
 
 /** The tfjs backends alpha-spin can run on. */
-export type TfjsBackendName = "cpu" | "wasm" | "webgpu" | "node" | "node-gpu";
+export type TfjsBackendName = "cpu" | "wasm" | "blas" | "webgpu" | "node" | "node-gpu";
 
 /** What `loadBackend` accepts: a backend name, or `"auto"` for the fastest that starts here. */
 export type BackendRequest = TfjsBackendName | "auto";
 
 /** Every backend name, in `"auto"` preference order (fastest first). */
-export const backendNames: readonly TfjsBackendName[] = ["node-gpu", "webgpu", "node", "wasm", "cpu"];
+export const backendNames: readonly TfjsBackendName[] = ["node-gpu", "webgpu", "node", "blas", "wasm", "cpu"];
 
 /** What a backend initializer reports once tfjs runs on that backend. */
 export interface BackendInfo {
   /** The alpha-spin name, e.g. `"node-gpu"`. */
   readonly name: TfjsBackendName;
-  /** The name tfjs knows it by (`tf.getBackend()`), e.g. `"tensorflow"` for node and node-gpu. */
+  /**
+   * The name tfjs knows it by (`tf.getBackend()`), e.g. `"tensorflow"` for node and node-gpu,
+   * `"wasm"` for blas (the wasm backend with BLAS matrix products).
+   */
   readonly tfBackend: string;
   /** One line about the backend here: threads and SIMD, the GPU adapter, the library version. */
   readonly details: string;

@@ -12,6 +12,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { activateTfBackend, type BackendInfo, BackendUnavailableError } from "./types.ts";
 import { installFastWasmKernels, uninstallFastWasmKernels } from "./wasm-kernels.ts";
+import { uninstallBlasKernels } from "./blas-kernels.ts";
 
 /** Options of `initWasm`. */
 export interface WasmOptions {
@@ -104,6 +105,7 @@ export const initWasm = async (options: WasmOptions = {}): Promise<BackendInfo> 
       { cause: e },
     );
   }
+  uninstallBlasKernels(); // "wasm" means XNNPACK's products, also after the blas backend ran
   const fast = (options.fastKernels ?? true) ? installFastWasmKernels() : (uninstallFastWasmKernels(), false);
   const simd = Boolean(await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT"));
   const threads = wasm.getThreadsCount();

@@ -1,7 +1,9 @@
 /**
- * The tfjs `webgpu` backend, on the runtime's `navigator.gpu` (Deno has it; Node does not). On a
- * machine without a GPU, Mesa's lavapipe gives Deno a real (software) adapter: correct, but slower
- * than `wasm`, so `"auto"` passes over such a fallback adapter.
+ * The tfjs `webgpu` backend, on the runtime's `navigator.gpu`. Deno has one built in; Node gets one
+ * from the optional npm package `webgpu` (Dawn's Node bindings, prebuilt for linux-x64, macOS and
+ * Windows), installed on first use. On a machine without a GPU, Mesa's lavapipe gives Deno a real
+ * (software) adapter: correct, but slower than `wasm`, so `"auto"` passes over such a fallback
+ * adapter. Dawn refuses lavapipe, so Node finds no adapter there.
  *
  * The backend package is imported only here, and only once an adapter has been found.
  *
@@ -34,6 +36,46 @@ interface GpuLike {
 
 const gpuOf = (): GpuLike | undefined => (globalThis as { navigator?: { gpu?: GpuLike } }).navigator?.gpu;
 
+/** True under Node (not Deno, not a browser). */
+const isNode = (): boolean =>
+  !("Deno" in globalThis) &&
+  typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === "string";
+
+const nodeInstallHint = "install it with: npm install webgpu (Dawn's Node bindings, prebuilt for linux-x64, " +
+  "macOS and Windows), or run under Deno (deno run -A ...), which has WebGPU built in";
+
+let nodeGpu: Promise<GpuLike> | undefined;
+
+/**
+ * Give Node a `navigator.gpu` from the `webgpu` package: its WebGPU globals (GPUBufferUsage, …)
+ * where missing, and `navigator.gpu = create([])`. Throws BackendUnavailableError saying how to
+ * install the package when it does not load.
+ */
+const installNodeGpu = (): Promise<GpuLike> => {
+  nodeGpu ??= (async () => {
+    const specifier: string = "webgpu"; // a variable: an optional package, not resolved at build time
+    let dawn: { create(flags: string[]): GpuLike; globals: Record<string, unknown> };
+    try {
+      dawn = await import(specifier);
+    } catch (e) {
+      nodeGpu = undefined;
+      throw new BackendUnavailableError(
+        "webgpu",
+        `webgpu: Node has no built-in WebGPU and the optional package webgpu did not load ` +
+          `(${e instanceof Error ? e.message.split("\n")[0] : String(e)}); ${nodeInstallHint}`,
+        { cause: e },
+      );
+    }
+    const g = globalThis as Record<string, unknown> & { navigator?: { gpu?: GpuLike } };
+    for (const [name, value] of Object.entries(dawn.globals)) if (!(name in g)) g[name] = value;
+    const gpu = dawn.create([]);
+    if (g.navigator === undefined) g.navigator = { gpu };
+    else g.navigator.gpu = gpu;
+    return gpu;
+  })();
+  return nodeGpu;
+};
+
 /**
  * Ask the runtime for a WebGPU adapter; throws BackendUnavailableError saying why when there is
  * none (no `navigator.gpu`, or no adapter).
@@ -44,12 +86,13 @@ const gpuOf = (): GpuLike | undefined => (globalThis as { navigator?: { gpu?: Gp
  * ```
  */
 export const probeWebgpuAdapter = async (): Promise<WebgpuAdapterInfo> => {
-  const gpu = gpuOf();
+  const node = isNode();
+  const gpu = gpuOf() ?? (node ? await installNodeGpu() : undefined);
   if (gpu === undefined) {
     throw new BackendUnavailableError(
       "webgpu",
-      "webgpu: this runtime has no WebGPU (navigator.gpu is missing); Node has none: run under Deno " +
-        "(deno run -A ...) or in a browser with WebGPU",
+      "webgpu: this runtime has no WebGPU (navigator.gpu is missing): run under Deno " +
+        "(deno run -A ...), under Node with the webgpu package, or in a browser with WebGPU",
     );
   }
   let adapter: GpuAdapterLike | null;
@@ -59,6 +102,14 @@ export const probeWebgpuAdapter = async (): Promise<WebgpuAdapterInfo> => {
     throw new BackendUnavailableError("webgpu", `webgpu: requesting an adapter failed: ${String(e)}`, {
       cause: e,
     });
+  }
+  if (adapter === null && node) {
+    throw new BackendUnavailableError(
+      "webgpu",
+      "webgpu: Dawn (the webgpu package, Node's WebGPU) found no GPU adapter: it needs a GPU with a Vulkan, " +
+        "Metal or D3D12 driver, and refuses Mesa's lavapipe software Vulkan (no shaderUniform*ArrayDynamicIndexing); " +
+        "without a GPU use the blas or wasm backend (or Deno, whose WebGPU accepts lavapipe)",
+    );
   }
   if (adapter === null) {
     throw new BackendUnavailableError(

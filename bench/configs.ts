@@ -14,7 +14,7 @@
  */
 import { makeConfig, type ModelConfig } from "../models/config.ts";
 import { parameterCount, projections } from "../models/weights.ts";
-import type { PreferenceBatch } from "../parallel/preference-step.ts";
+import type { TrainingPair } from "../train/step.ts";
 
 /** One standard configuration: model dimensions and the training batch. */
 export interface BenchConfig {
@@ -155,6 +155,34 @@ const tokenStream = (seed: number, vocab: number): () => number => {
     return state % vocab;
   };
 };
+
+/** A batch of preference pairs as token ids; row i is (prompts[i], chosen[i], rejected[i]). */
+export interface PreferenceBatch {
+  readonly prompts: readonly (readonly number[])[];
+  readonly chosen: readonly (readonly number[])[];
+  readonly rejected: readonly (readonly number[])[];
+}
+
+/**
+ * The batch as α-SPIN training pairs, with reference log-probs lp_ref `lpChosen[i]` and `lpRejected[i]`.
+ *
+ * @example
+ * ```ts
+ * const pairs = trainingPairs(preferenceBatch(benchConfigs.tiny, 1), [-500, ...], [-500, ...]);
+ * ```
+ */
+export const trainingPairs = (
+  batch: PreferenceBatch,
+  lpChosen: readonly number[],
+  lpRejected: readonly number[],
+): TrainingPair[] =>
+  batch.prompts.map((promptIds, i) => ({
+    promptIds,
+    chosenIds: batch.chosen[i],
+    rejectedIds: batch.rejected[i],
+    lpRefChosen: lpChosen[i],
+    lpRefRejected: lpRejected[i],
+  }));
 
 /**
  * A synthetic batch of `c.batch` preference pairs: each sequence has `c.ctx` tokens, the first

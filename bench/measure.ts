@@ -1,11 +1,14 @@
 /**
  * The measurements of one (backend, configuration) cell, on the tfjs backend already active in
- * this process: matrix-product throughput, the DPO training step (full and LoRA), no-gradient
- * log-probs, KV-cached generation, tensor growth. Every step ends with one read-back of its loss
- * (the only host round trip, needed to time asynchronous backends); nothing else waits on the host.
+ * this process: matrix-product throughput, the training step (full and LoRA), no-gradient
+ * log-probs, KV-cached generation, tensor growth. The training step is the one training runs:
+ * train/step.ts's `optimizerStep` over `alphaSpinGradients` (sigmoid loss, reference log-probs
+ * pre-computed as α-SPIN's reference phase does, AdamW), which ends with one read-back of the loss,
+ * metrics and gradient norm (the only host round trip, needed to time asynchronous backends).
  *
  * FLOP conventions (N = parameters minus token and position embeddings, head counted):
- * - dpo_step: 8N per token (policy forward 2N + backward 4N, reference forward 2N);
+ * - dpo_step: 6N per token (policy forward 2N + backward 4N; the reference log-probs are
+ *   pre-computed, as in training);
  * - dpo_step_lora: 4N + 6·r·Σ(in + out) per token (forward 2N through base and adapters, backward
  *   2N for the activation gradients through the frozen base, no weight gradients; the adapters add
  *   2·r·(in + out) forward and twice that backward per adapted projection);
@@ -25,13 +28,8 @@ import { generate } from "../models/generate.ts";
 import { createLoraAdapter } from "../models/lora.ts";
 import { TransformerPolicy } from "../models/policy.ts";
 import { createTransformer } from "../models/transformer.ts";
-import {
-  disposePreferenceGradients,
-  type PreferenceBatch,
-  preferenceGradients,
-  referenceLogProbs,
-} from "../parallel/preference-step.ts";
-import { AdamW } from "../selfplay/optim.ts";
+import { AdamW, GradientAccumulator } from "../train/optim.ts";
+import { localGradients, optimizerStep, type StepSpec, type TrainingPair } from "../train/step.ts";
 import {
   type BenchConfig,
   benchLoraOf,
@@ -40,7 +38,9 @@ import {
   generationPrompts,
   generationShape,
   loraWidthSum,
+  type PreferenceBatch,
   preferenceBatch,
+  trainingPairs,
 } from "./configs.ts";
 
 /** How many repetitions each measurement takes (after one untimed warm-up). */
@@ -60,10 +60,7 @@ export interface MeasurePlan {
   readonly warmup?: boolean;
   /** New tokens L of the shorter generation (2L for the longer). */
   readonly newTokens?: number;
-  /**
-   * Pairs per forward/backward pass of the training steps (default: the whole batch), for memory;
-   * the log-prob passes then take 2·microBatch sequences at a time.
-   */
+  /** Pairs per forward/backward pass of the training steps (default: the whole batch), for memory. */
   readonly microBatch?: number;
   /** Skip measurements (for slow backends); the reason is reported. */
   readonly skip?: readonly ("dpo_step" | "dpo_step_lora" | "logprob" | "generate")[];
@@ -96,7 +93,7 @@ export interface ConfigFigures {
     seconds_l: number;
     seconds_2l: number;
   };
-  /** numTensors after the last timed full step − after the first step (LoRA steps when the full step is skipped). */
+  /** numTensors after the last timed full step − after the first step. */
   tensors_growth?: number;
   /** Steps between the two counts of `tensors_growth` (the issue's 100, or fewer where stated). */
   tensors_growth_steps?: number;
@@ -145,7 +142,7 @@ export const matmulRates = async (
   }
 };
 
-const sigmoid = { loss: lossRegistry.get("sigmoid"), lossParams: { beta: 0.1 } } as const;
+const sigmoid: StepSpec = { loss: lossRegistry.get("sigmoid"), lossParams: { beta: 0.1 } };
 
 /** Run `step` once untimed, then `count` times timed; returns mean seconds and tensor counts. */
 const timeSteps = async (
@@ -160,20 +157,45 @@ const timeSteps = async (
   return { seconds, cpuSeconds, tensorsAfterFirst, tensorsAfterLast: tf.memory().numTensors };
 };
 
-/** One optimizer step of `policy` on `batch`, ending with the loss read-back. */
+/**
+ * One training step of `policy` on `pairs` (micro-batches of `microBatch` pairs, accumulated): the
+ * step training runs, ending with its one read-back.
+ */
 const trainStep = (
   policy: TransformerPolicy,
-  reference: TransformerPolicy | null,
-  batch: PreferenceBatch,
+  pairs: readonly TrainingPair[],
   optimizer: AdamW,
   microBatch: number | undefined,
-) =>
-async (): Promise<void> => {
-  const out = preferenceGradients(policy, reference, batch, { ...sigmoid, microBatch });
-  const norm = optimizer.step(out.grads, 1e-5);
-  await out.loss.data();
-  norm.dispose();
-  disposePreferenceGradients(out);
+) => {
+  const variables = policy.trainableVariables();
+  const source = localGradients(sigmoid, { policy, variables });
+  const size = microBatch ?? pairs.length;
+  const microBatches = Array.from(
+    { length: Math.ceil(pairs.length / size) },
+    (_, i) => pairs.slice(i * size, (i + 1) * size),
+  );
+  const accumulator = new GradientAccumulator(variables); // empty again after every step
+  return async (): Promise<void> =>
+    void await optimizerStep(source, microBatches, accumulator, optimizer, 1e-5);
+};
+
+/** The batch with the reference log-probs of `reference` (computed once, untimed: the reference phase). */
+const withReferences = async (
+  reference: TransformerPolicy,
+  batch: PreferenceBatch,
+  microBatch: number | undefined,
+): Promise<TrainingPair[]> => {
+  // In passes of 2·microBatch sequences where the plan has micro-batches: one pass over all of
+  // s135m's 8 sequences of 512 tokens holds more than the wasm heap's 4 GiB.
+  const batchSize = microBatch === undefined ? 2 * batch.prompts.length : 2 * microBatch;
+  const { logProbs } = await reference.sequenceLogProbs([...batch.prompts, ...batch.prompts], [
+    ...batch.chosen,
+    ...batch.rejected,
+  ], {
+    batchSize,
+  });
+  const n = batch.prompts.length;
+  return trainingPairs(batch, logProbs.slice(0, n), logProbs.slice(n));
 };
 
 /**
@@ -194,16 +216,14 @@ export const measureConfig = async (c: BenchConfig, plan: MeasurePlan): Promise<
   const model = createTransformer(config, { seed: 1 });
   const policy = new TransformerPolicy(model);
 
+  const pairs = await withReferences(policy, batch, plan.microBatch);
+
   if (!skip.has("dpo_step")) {
-    const referenceModel = createTransformer(config, { seed: 1, trainable: false });
     const optimizer = new AdamW(policy.trainableVariables(), { weightDecay: 0.01, maxGradNorm: 1 });
-    const t = await timeSteps(
-      plan.steps,
-      trainStep(policy, new TransformerPolicy(referenceModel), batch, optimizer, plan.microBatch),
-    );
+    const t = await timeSteps(plan.steps, trainStep(policy, pairs, optimizer, plan.microBatch));
     figures.dpo_step = {
       tokens_per_s: tokens / t.seconds,
-      gflops: (8 * n * tokens) / t.seconds / 1e9,
+      gflops: (6 * n * tokens) / t.seconds / 1e9,
       seconds_per_step: t.seconds,
       cpu_seconds_per_step: t.cpuSeconds,
       steps: plan.steps,
@@ -211,7 +231,6 @@ export const measureConfig = async (c: BenchConfig, plan: MeasurePlan): Promise<
     figures.tensors_growth = t.tensorsAfterLast - t.tensorsAfterFirst;
     figures.tensors_growth_steps = plan.steps;
     optimizer.dispose();
-    referenceModel.dispose();
   }
 
   if (!skip.has("logprob")) {
@@ -257,33 +276,13 @@ export const measureConfig = async (c: BenchConfig, plan: MeasurePlan): Promise<
   }
 
   if (!skip.has("dpo_step_lora")) {
-    const reference = policy.withoutAdapter();
-    let withRefs: PreferenceBatch;
-    if (plan.microBatch === undefined) {
-      const refs = referenceLogProbs(reference, batch);
-      withRefs = {
-        ...batch,
-        refChosen: Array.from(await refs.refChosen.data()),
-        refRejected: Array.from(await refs.refRejected.data()),
-      };
-      tf.dispose([refs.refChosen, refs.refRejected]);
-    } else {
-      // In passes of 2·microBatch sequences, as the self-play reference pre-compute does: one pass
-      // over all of s135m's 8 sequences of 512 tokens holds more than the wasm heap's 4 GiB.
-      const { logProbs } = await reference.sequenceLogProbs(
-        [...batch.prompts, ...batch.prompts],
-        [...batch.chosen, ...batch.rejected],
-        { batchSize: 2 * plan.microBatch },
-      );
-      withRefs = { ...batch, refChosen: logProbs.slice(0, c.batch), refRejected: logProbs.slice(c.batch) };
-    }
     const lora = benchLoraOf(c);
     const adapter = createLoraAdapter(model, { ...lora, targetModules: [...lora.targetModules], seed: 1 });
     const loraPolicy = new TransformerPolicy(model, adapter);
     const optimizer = new AdamW(loraPolicy.trainableVariables(), { weightDecay: 0, maxGradNorm: 1 });
     const t = await timeSteps(
       plan.loraSteps,
-      trainStep(loraPolicy, null, withRefs, optimizer, plan.microBatch),
+      trainStep(loraPolicy, pairs, optimizer, plan.microBatch),
     );
     const perToken = 4 * n + 6 * lora.r * loraWidthSum(config, lora.targetModules);
     figures.dpo_step_lora = {

@@ -61,8 +61,9 @@ const round = (x: number, digits = 3): number => Math.round(x * 10 ** digits) / 
 export const benchNotes: readonly string[] = [
   "tokens per training step = 2·batch·ctx (chosen and rejected sequences, prompt included).",
   "N = parameters minus token and position embeddings (an untied head counted; a tied head, s135m, counted once as the head).",
-  "dpo_step gflops = 8·N·tokens/s (policy forward 2N + backward 4N + reference forward 2N per token); " +
-  "full fine-tuning, sigmoid loss β = 0.1, AdamW with clipping at 1.",
+  "dpo_step gflops = 6·N·tokens/s (policy forward 2N + backward 4N per token): the step training runs " +
+  "(train/step.ts's optimizerStep over alphaSpinGradients, reference log-probs pre-computed as the " +
+  "reference phase does); full fine-tuning, sigmoid loss β = 0.1, AdamW with clipping at 1.",
   "medium and s135m run their training steps in passes of one pair (gradients accumulated over the 4 pairs, the " +
   "same update) and their log-probs two sequences at a time: a pass over the whole batch needs more than the wasm " +
   "backend's 4 GiB heap. The torch peer does the same.",
@@ -84,9 +85,9 @@ export const benchNotes: readonly string[] = [
   "peers.torch: scripts/torch-dpo-step.py (modes full, lora, logprob, matmul) and scripts/torch-generate.py (greedy, " +
   "KV cache) on the same configs, repetitions, micro-batches and thread count (torch.set_num_threads), each mode in " +
   "its own process; its peak_rss_mb is the largest of those processes'. ratios = ours / torch.",
-  "workers: dpo_step tokens/s of the data-parallel trainer (parallel/) on the small config with 1 and 2 " +
-  "worker threads, one wasm backend each, after 4 untimed warm-up steps.",
-  "trainer_threads: the self-play trainer's step (selfplay/train.ts with workers 1 or 2) on the small config, full " +
+  "workers: tokens/s of the training step (train/step.ts, the micro-batch split over 1 or 2 threads by " +
+  "train/pool.ts) on the small config, after 4 untimed warm-up steps, and generation split over the threads.",
+  "trainer_threads: the self-play trainer's step (train/train.ts with workers 1 or 2) on the small config, full " +
   "fine-tuning, reference log-probs pre-computed, after 4 untimed warm-up steps; generation_tokens_per_s: the loop's " +
   "loser generation, 4 batches of 8 prompts × 64 new tokens, on 1 thread and on 2, after one untimed pass.",
 ];
@@ -265,7 +266,7 @@ const measureThreads = async (
   if (report.workers["1"] && report.workers["2"]) {
     report.workers_detail = {
       config: "small",
-      metric: "dpo_step tokens/s (full fine-tuning, reference forward in the step)",
+      metric: "training step tokens/s (full fine-tuning, reference log-probs pre-computed)",
       seconds_per_step: seconds,
       warmup_steps: warmup,
       timed_steps: steps,

@@ -169,7 +169,7 @@ export interface BenchReport {
     /** Generation (batch 8, L new tokens) split over the workers, tokens/s. */
     generate_tokens_per_s: Record<string, number>;
   };
-  /** The self-play trainer's step (selfplay/grad-pool.ts) on 1 and 2 threads, small config. */
+  /** The self-play trainer's step (train/pool.ts) on 1 and 2 threads, small config. */
   trainer_threads?: {
     tokens_per_s: Record<string, number>;
     seconds_per_step: Record<string, number>;

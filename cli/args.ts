@@ -1,9 +1,10 @@
 /**
  * A small argument parser shared by the sub-commands: `--flag value`, `--flag=value`, `-f value`,
  * boolean flags (`--resume`, `--resume=false`, `--no-resume`), positional arguments, `--` to end
- * the options, a clear error for an unknown flag (with a "did you mean"), and `--help` text made
- * from the same spec. Flags are declared in camelCase and written in kebab-case:
- * `maxNewTokens` is `--max-new-tokens`.
+ * the options, a clear error for an unknown flag (with a "did you mean"), a pointer to the new name
+ * of a renamed flag, and `--help` text made from the same spec. Flags are declared in camelCase and
+ * written in kebab-case: `maxNewTokens` is `--max-new-tokens`. `-h` and `--help` mean help on every
+ * command: no flag may take `h` as its short name or `help` as its name.
  *
  * @example
  * ```ts
@@ -58,6 +59,12 @@ export interface CommandSpec {
   /** When absent, any positional arguments are accepted. */
   readonly positionals?: readonly PositionalSpec[];
   readonly examples?: readonly string[];
+  /**
+   * Spellings that no longer exist, refused with a pointer to the flag that replaced them: old
+   * name as typed without the dashes → the new flag's key, e.g. `{ h: "history" }` refuses `--h 2`
+   * with "--h was renamed: use --history".
+   */
+  readonly renamed?: Readonly<Record<string, string>>;
 }
 
 /** The parsed type of one flag. */
@@ -116,6 +123,8 @@ export const parseArgs = <S extends CommandSpec>(spec: S, argv: readonly string[
   const byLong = new Map<string, string>();
   const byShort = new Map<string, string>();
   for (const [key, flag] of Object.entries(spec.flags)) {
+    // A mistake in the spec, not on the command line: -h/--help must mean help everywhere.
+    if (flag.short === "h" || key === "help") throw new Error(`${spec.name}: -h and --help are reserved for help (flag "${key}")`);
     byLong.set(kebabCase(key), key);
     if (flag.short !== undefined) byShort.set(flag.short, key);
   }
@@ -145,7 +154,7 @@ export const parseArgs = <S extends CommandSpec>(spec: S, argv: readonly string[
       positional.push(...argv.slice(i + 1));
       break;
     }
-    if ((arg === "--help" || arg === "-h") && !byLong.has("help") && !byShort.has("h")) {
+    if (arg === "--help" || arg === "-h") {
       help = true;
       continue;
     }
@@ -167,8 +176,11 @@ export const parseArgs = <S extends CommandSpec>(spec: S, argv: readonly string[
       inline = "false";
     }
     if (key === undefined) {
+      const renamedTo = long ? spec.renamed?.[name] : undefined;
+      if (renamedTo !== undefined) error(`--${name} was renamed: use --${kebabCase(renamedTo)}`);
       const known = [...byLong.keys()];
-      const guess = long ? didYouMean(name, known) : undefined;
+      // `-history` (one dash) is most likely `--history`.
+      const guess = long ? didYouMean(name, known) : name.length > 1 && byLong.has(name) ? name : undefined;
       error(
         `unknown option ${arg.slice(0, eq < 0 ? undefined : eq)}${
           guess === undefined ? "" : ` (did you mean --${guess}?)`

@@ -4,32 +4,31 @@
  *
  * @example
  * ```sh
- * alpha-spin backends              # table of cpu, wasm, webgpu, node, node-gpu
+ * alpha-spin backends              # table of cpu, wasm, blas, webgpu, node, node-gpu
  * alpha-spin backends --json       # the same as JSON
  * alpha-spin backends --size 512   # self-test on 512×512 products
  * ```
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs";
 import { type BackendStatus, listBackends } from "../backends/list.ts";
+import { quietTfjs } from "../backends/quiet.ts";
+import { type CommandSpec, parseOrExit } from "./args.ts";
 
-const help = [
-  "usage: alpha-spin backends [--json] [--size N] [--reps N]",
-  "",
-  "Tries each tfjs backend (cpu, wasm, webgpu, node, node-gpu), times an N×N matrix product on the",
-  "ones that start (default N = 256, 5 repetitions), and says what to install for the others.",
-  "WebGPU exists under Deno (and browsers), not under Node.",
-].join("\n");
-
-/** Parse a positive integer option; throws with the option name on a bad value. */
-const positiveInt = (flag: string, value: string | undefined): number => {
-  const n = Number(value);
-  if (value === undefined || !Number.isInteger(n) || n <= 0) {
-    throw new RangeError(`${flag} needs a positive integer, got ${value ?? "nothing"}`);
-  }
-  return n;
-};
+/** The flags of `alpha-spin backends`. */
+export const backendsCommandSpec = {
+  name: "alpha-spin backends",
+  summary: "try each tfjs backend (cpu, wasm, blas, webgpu, node, node-gpu), time an N×N matrix product on the ones " +
+    "that start, and say what to install for the others (blas: the system BLAS, its version and threads; WebGPU: " +
+    "built into Deno and browsers, from the webgpu npm package under Node)",
+  flags: {
+    json: { type: "boolean", description: "print the statuses as JSON" },
+    size: { type: "number", default: 256, valueName: "n", description: "self-test matrix size N" },
+    reps: { type: "number", default: 5, valueName: "n", description: "self-test repetitions" },
+  },
+  positionals: [],
+  examples: ["alpha-spin backends", "alpha-spin backends --json", "alpha-spin backends --size 512"],
+} as const satisfies CommandSpec;
 
 /**
  * Render backend statuses as a fixed-width table: backend, status, self-test GFLOP/s and ms, and
@@ -66,24 +65,17 @@ export const formatBackendTable = (statuses: readonly BackendStatus[]): string =
  * ```
  */
 export async function backendsCommand(args: string[]): Promise<number> {
-  let json = false, size = 256, reps = 5;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    if (arg === "--help" || arg === "-h") {
-      console.log(help);
-      return 0;
-    } else if (arg === "--json") json = true;
-    else if (arg === "--size") size = positiveInt(arg, args[++i]);
-    else if (arg === "--reps") reps = positiveInt(arg, args[++i]);
-    else {
-      console.error(`alpha-spin backends: unknown option "${arg}"\n\n${help}`);
+  const parsed = parseOrExit(backendsCommandSpec, args);
+  if (typeof parsed === "number") return parsed;
+  const { json, size, reps } = parsed.flags;
+  for (const [flag, n] of [["--size", size], ["--reps", reps]] as const) {
+    if (!Number.isInteger(n) || n <= 0) {
+      console.error(`${backendsCommandSpec.name}: ${flag} must be a positive integer (got ${n})`);
       return 2;
     }
   }
-  // tfjs's cpu backend prints a banner recommending tfjs-node on first use under Node; the table
-  // below says the same about node, so silence tfjs's logging for this command (PROD mode only
-  // turns off tfjs's console warnings).
-  tf.enableProdMode();
+  // The table below says what tfjs's "install tfjs-node" banner would say.
+  quietTfjs();
   const statuses = await listBackends({ size, reps });
   if (json) console.log(JSON.stringify(statuses, null, 2));
   else {

@@ -47,7 +47,7 @@ import { loadTokenizer } from "../models/hf-tokenizer.ts";
 import { loraAdapterFromRecord } from "../models/lora.ts";
 import { readPeftAdapter } from "../models/peft.ts";
 import { TransformerPolicy } from "../models/policy.ts";
-import { defaultEvalHeldOut, embeddedModelDir, embeddedTaskOptions } from "../selfplay/default-run.ts";
+import { defaultEvalHeldOut, embeddedModelDir, embeddedTaskOptions } from "./default-run.ts";
 import { checkTokenizerFits } from "../selfplay/examples.ts";
 import { ArgsError, type CommandSpec, formatHelp, parseArgs } from "./args.ts";
 
@@ -66,7 +66,8 @@ export const evalCommandSpec = {
     maxNewTokens: { type: "number", default: 32, description: "exact-match: longest greedy answer" },
     limit: { type: "number", valueName: "n", description: "evaluate only the first n rows" },
     batchSize: { type: "number", default: 64, description: "rows per scoring pass" },
-    backend: { type: "string", default: "auto", valueName: "name", description: "tfjs backend (auto, cpu, wasm, webgpu, node, node-gpu)" },
+    backend: { type: "string", default: "auto", valueName: "name", description: "tfjs backend (auto, cpu, wasm, blas, webgpu, node, node-gpu)" },
+    threads: { type: "number", valueName: "n", description: "BLAS threads of the blas backend (default 1)" },
     json: { type: "boolean", description: "print the result as JSON" },
   },
   positionals: [],
@@ -187,7 +188,7 @@ export const evalCommand = async (args: string[]): Promise<number> => {
     return 0;
   }
   const f = parsed.flags;
-  await loadBackend(f.backend as BackendRequest);
+  await loadBackend(f.backend as BackendRequest, f.threads === undefined ? {} : { threads: f.threads });
   const dir = f.model === "embedded" ? embeddedModelDir() : f.model;
   const model = await loadHfModel(dir, { trainable: false });
   const adapter = f.adapter === undefined ? null : loraAdapterFromRecord(model, await readPeftAdapter(f.adapter));

@@ -18,6 +18,7 @@
  */
 import { loadBackend } from "../backends/load.ts";
 import type { BackendRequest } from "../backends/types.ts";
+import { checkWritable } from "../data/fs-errors.ts";
 import { DataError, type DataProblem, readJsonlRows, writeJsonlAtomic } from "../data/jsonl.ts";
 import { readParquetRows } from "../data/parquet.ts";
 import { checkTurns, detectDataFormat } from "../data/sft.ts";
@@ -30,6 +31,7 @@ import { TransformerPolicy } from "../models/policy.ts";
 import type { Tokenizer } from "../models/tokenizer.ts";
 import { checkTokenizerFits } from "../selfplay/examples.ts";
 import { ArgsError, type CommandSpec, formatHelp, parseArgs } from "./args.ts";
+import { firstNonFiniteWeight, modelFolder } from "./model-input.ts";
 import { startProgress } from "./progress.ts";
 
 /** The flags of `alpha-spin generate`. */
@@ -37,12 +39,12 @@ export const generateCommandSpec = {
   name: "alpha-spin generate",
   summary: "sample completions for the prompts of a data file with a model (and an optional LoRA adapter)",
   flags: {
-    model: { type: "string", short: "m", valueName: "dir", description: "Hugging Face model folder", required: true },
+    model: { type: "string", short: "m", valueName: "dir", description: 'Hugging Face model folder, or "embedded"', required: true },
     adapter: { type: "string", valueName: "dir", description: "PEFT LoRA adapter folder (e.g. runs/<name>/iter-<t>/adapter)" },
     tokenizer: { type: "string", valueName: "dir", description: "tokenizer folder (default: the model folder)" },
     data: { type: "string", short: "d", valueName: "file", description: "prompts: JSONL or Parquet rows with prompt or messages", required: true },
     out: { type: "string", short: "o", valueName: "file", description: "where the completions go (JSON lines)", required: true },
-    maxNewTokens: { type: "number", valueName: "n", description: "most new tokens per prompt", default: 256 },
+    maxNewTokens: { type: "number", valueName: "n", description: "most new tokens per prompt (capped to the model's positions after the prompt)", default: 256 },
     temperature: { type: "number", valueName: "t", description: "sampling temperature (0 = greedy)", default: 1 },
     topK: { type: "number", valueName: "k", description: "keep the k most likely tokens (0 = all)", default: 0 },
     topP: { type: "number", valueName: "p", description: "nucleus sampling mass", default: 1 },
@@ -51,6 +53,7 @@ export const generateCommandSpec = {
     batchSize: { type: "number", valueName: "n", description: "prompts per batch", default: 8 },
     maxExamples: { type: "number", valueName: "n", description: "only the first n rows" },
     backend: { type: "string", valueName: "name", description: "tfjs backend", default: "auto" },
+    threads: { type: "number", valueName: "n", description: "BLAS threads of the blas backend (default 1)" },
     quiet: { type: "boolean", short: "q", description: "no progress output" },
   },
   positionals: [],
@@ -126,6 +129,20 @@ const renderPrompt = (tokenizer: Tokenizer, row: PromptRow): string => {
 };
 
 /**
+ * The new-token budgets of the batches that `maxNewTokens` does not fit: every batch's prompts are
+ * left-padded to its longest, and prompt + completion must fit the model's positions (so that a
+ * completion can be scored afterwards). Empty when no batch needs capping.
+ */
+const capNewTokens = (ids: readonly number[][], batchSize: number, maxNewTokens: number, positions: number): number[] => {
+  const caps: number[] = [];
+  for (let start = 0; start < ids.length; start += batchSize) {
+    const room = positions - Math.max(...ids.slice(start, start + batchSize).map((p) => p.length));
+    if (room < maxNewTokens) caps.push(room);
+  }
+  return caps;
+};
+
+/**
  * Run `alpha-spin generate` on its arguments; resolves to the exit code (0 done, 2 bad arguments).
  *
  * @example
@@ -154,22 +171,41 @@ export const generateCommand = async (args: string[]): Promise<number> => {
     console.log(formatHelp(generateCommandSpec));
     return 0;
   }
-  const f = parsed.flags;
+  const f = { ...parsed.flags, model: await modelFolder(parsed.flags.model) };
   const prompts = await readPrompts(f.data, f.maxExamples);
-  await loadBackend(f.backend as BackendRequest);
+  if (prompts.length === 0) throw new DataError([{ where: f.data, message: "no prompts (the file is empty)" }]);
+  await checkWritable(f.out, "--out"); // before the model runs, not after
+  await loadBackend(f.backend as BackendRequest, f.threads === undefined ? {} : { threads: f.threads });
   const model = await loadHfModel(f.model);
   let adapter = null;
   try {
     if (f.adapter !== undefined) adapter = loraAdapterFromRecord(model, await readPeftAdapter(f.adapter));
+    const positions = model.config.maxPositions;
     const tokenizer = await loadTokenizer(f.tokenizer ?? f.model);
     checkTokenizerFits(tokenizer, model.config.vocabSize);
+    const broken = await firstNonFiniteWeight(model, adapter);
+    if (broken !== null) throw new Error(`the weights hold NaN or infinite values (first: ${broken}): nothing to sample from`);
     const policy = new TransformerPolicy(model, adapter);
     const ids = prompts.map((row) => {
       const encoded = tokenizer.encode(renderPrompt(tokenizer, row));
       if (tokenizer.bosId !== undefined && encoded[0] !== tokenizer.bosId) encoded.unshift(tokenizer.bosId);
       if (encoded.length === 0) throw new DataError([{ where: row.where, message: "the prompt has no tokens" }]);
+      if (encoded.length >= positions) {
+        throw new DataError([{
+          where: row.where,
+          message: `the prompt is ${encoded.length} tokens, leaving no room to generate within the model's ${positions} positions`,
+        }]);
+      }
       return encoded;
     });
+    const capped = capNewTokens(ids, f.batchSize, f.maxNewTokens, positions);
+    if (capped.length > 0) {
+      console.error(
+        `alpha-spin generate: --max-new-tokens ${f.maxNewTokens} does not fit the model's ${positions} positions after the prompt: ` +
+          `capped to ${Math.min(...capped)}${Math.min(...capped) === Math.max(...capped) ? "" : `..${Math.max(...capped)}`} new tokens ` +
+          `(positions minus the longest prompt of each batch)`,
+      );
+    }
     const eos = [...new Set([...model.config.eosTokenIds, ...(tokenizer.eosId === undefined ? [] : [tokenizer.eosId])])];
     const sampling = f.temperature === 0
       ? { greedy: true }
@@ -181,7 +217,7 @@ export const generateCommand = async (args: string[]): Promise<number> => {
       const batch = ids.slice(start, start + f.batchSize);
       const result = await policy.generate(batch, {
         ...sampling,
-        maxNewTokens: f.maxNewTokens,
+        maxNewTokens: Math.min(f.maxNewTokens, positions - Math.max(...batch.map((p) => p.length))),
         eosTokenIds: eos,
         ...(rng === undefined ? { seed: f.seed } : { rng }),
       });

@@ -13,6 +13,7 @@
  * @module
  */
 import process from "node:process";
+import { didYouMean } from "../core/config.ts";
 
 /** A sub-command: its one-line summary and how to run it (resolves to the exit code). */
 interface SubCommand {
@@ -41,6 +42,14 @@ const commands: Record<string, SubCommand> = {
     summary: "the main job: α-SPIN on the embedded default model, a per-iteration table and report.html",
     run: async (args) => (await import("./spin.ts")).spinCommand(args),
   },
+  serve: {
+    summary: "an OpenAI-compatible HTTP server for a model folder and its LoRA adapters by name",
+    run: async (args) => (await import("./serve.ts")).serveCommand(args),
+  },
+  data: {
+    summary: "write the embedded task's data as JSONL that train accepts (alpha-spin data synthetic --out FILE)",
+    run: async (args) => (await import("./data.ts")).dataCommand(args),
+  },
   eval: {
     summary: "evaluate a model (+ adapter): synthetic-task metrics, held-out NLL, exact match, multiple choice",
     run: async (args) => (await import("./eval.ts")).evalCommand(args),
@@ -66,10 +75,14 @@ export async function main(argv: string[]): Promise<number> {
   }
   const command = commands[name];
   if (command === undefined) {
-    console.error(`alpha-spin: unknown command "${name}"\n\n${usage()}`);
+    const guess = didYouMean(name.replace(/^-+/, ""), Object.keys(commands));
+    console.error(`alpha-spin: unknown command "${name}"${guess === undefined ? "" : ` (did you mean ${guess}?)`}\n\n${usage()}`);
     return 2;
   }
   try {
+    // Every sub-command loads tfjs anyway; its "running TensorFlow.js in Node.js" banner is noise
+    // here (`alpha-spin backends` says what to install).
+    (await import("../backends/quiet.ts")).quietTfjs();
     return await command.run(rest);
   } catch (error) {
     console.error(`alpha-spin ${name}: ${error instanceof Error ? error.message : String(error)}`);

@@ -24,7 +24,6 @@
  * @module
  */
 import process from "node:process";
-import { readFile } from "node:fs/promises";
 import { loadBackend } from "../backends/load.ts";
 import type { BackendRequest } from "../backends/types.ts";
 import { applyChatTemplate } from "../models/chat-template.ts";
@@ -34,7 +33,9 @@ import { loraAdapterFromRecord } from "../models/lora.ts";
 import { readPeftAdapter } from "../models/peft.ts";
 import { TransformerPolicy } from "../models/policy.ts";
 import { tokenizePair, type Tokenizer } from "../models/tokenizer.ts";
+import { readUtf8File } from "../data/text.ts";
 import { ArgsError, type CommandSpec, formatHelp, parseArgs } from "./args.ts";
+import { modelFolder, nonFiniteResultError } from "./model-input.ts";
 import { parseScoreLines, ScoreInputError, type ScoreRequest } from "./score-input.ts";
 
 /**
@@ -51,12 +52,14 @@ export const scoreSpec = {
   flags: {
     model: {
       type: "string",
+      short: "m",
       valueName: "dir",
-      description: "Hugging Face model folder (config.json + safetensors)",
+      description: 'Hugging Face model folder (config.json + safetensors), or "embedded"',
       required: true,
     },
     data: {
       type: "string",
+      short: "d",
       valueName: "file",
       description: 'JSONL: {"prompt","completion"} text or messages, or {"prompt_ids","completion_ids"}',
       required: true,
@@ -70,9 +73,10 @@ export const scoreSpec = {
     backend: {
       type: "string",
       valueName: "name",
-      description: "auto, cpu, wasm, webgpu, node, node-gpu",
+      description: "auto, cpu, wasm, blas, webgpu, node, node-gpu",
       default: "auto",
     },
+    threads: { type: "number", valueName: "n", description: "BLAS threads of the blas backend (default 1)" },
     batchSize: { type: "number", valueName: "n", description: "sequences per forward pass", default: 8 },
     addBos: {
       type: "boolean",
@@ -97,6 +101,8 @@ export interface ScoreArgs {
   readonly adapter?: string;
   readonly tokenizer?: string;
   readonly backend: BackendRequest;
+  /** BLAS threads of the blas backend. */
+  readonly threads?: number;
   readonly batchSize: number;
   readonly addBos: boolean;
   readonly addEos: boolean;
@@ -114,7 +120,7 @@ export interface ScoreArgs {
 export const parseScoreArgs = (args: readonly string[]): ScoreArgs | "help" => {
   const parsed = parseArgs(scoreSpec, args);
   if (parsed.help) return "help";
-  const { model, data, adapter, tokenizer, backend, batchSize, addBos, addEos } = parsed.flags;
+  const { model, data, adapter, tokenizer, backend, threads, batchSize, addBos, addEos } = parsed.flags;
   if (!Number.isInteger(batchSize) || batchSize <= 0) {
     throw new ArgsError(scoreSpec.name, `--batch-size needs a positive integer, got ${batchSize}`);
   }
@@ -124,6 +130,7 @@ export const parseScoreArgs = (args: readonly string[]): ScoreArgs | "help" => {
     ...(adapter === undefined ? {} : { adapter }),
     ...(tokenizer === undefined ? {} : { tokenizer }),
     backend: backend as BackendRequest,
+    ...(threads === undefined ? {} : { threads }),
     batchSize,
     addBos,
     addEos,
@@ -155,6 +162,7 @@ const prepare = (
   tokenizer: Tokenizer | null,
   args: ScoreArgs,
   vocabSize: number,
+  positions: number,
 ): Prepared => {
   const at = `${args.data}:${request.line}`;
   let prepared: Prepared;
@@ -198,6 +206,19 @@ const prepare = (
       );
     }
   }
+  if (prepared.completionIds.length === 0) {
+    throw new ScoreInputError(
+      `${at}: the completion is empty (no tokens to score: its log-probability would be 0 by definition)` +
+        (request.kind === "text" && !args.addEos ? "; give a completion, or use --add-eos to score the end of the answer" : ""),
+    );
+  }
+  const length = prepared.promptIds.length + prepared.completionIds.length;
+  if (length > positions) {
+    throw new ScoreInputError(
+      `${at}: prompt + completion is ${prepared.promptIds.length} + ${prepared.completionIds.length} = ${length} tokens, ` +
+        `more than the model's ${positions} positions`,
+    );
+  }
   if (prepared.promptIds.length === 0) {
     throw new ScoreInputError(
       `${at}: the prompt has no tokens, so the first completion token cannot be scored` +
@@ -229,15 +250,11 @@ export async function scoreCommand(args: string[], io: ScoreIo = defaultIo): Pro
     io.write(formatHelp(scoreSpec));
     return 0;
   }
-  const options = parsed;
-  let text: string;
-  try {
-    text = await readFile(options.data, "utf8");
-  } catch (e) {
-    throw new Error(`cannot read --data ${options.data}: ${(e as Error).message}`);
-  }
+  const options = { ...parsed, model: await modelFolder(parsed.model) };
+  const text = await readUtf8File(options.data, "--data"); // strict UTF-8: a bad byte is refused with its line
   const requests = parseScoreLines(text, options.data);
-  await loadBackend(options.backend);
+  if (requests.length === 0) throw new ScoreInputError(`${options.data}: no lines to score (the file is empty)`);
+  await loadBackend(options.backend, options.threads === undefined ? {} : { threads: options.threads });
   const model = await loadHfModel(options.model);
   let adapter = null;
   try {
@@ -255,7 +272,8 @@ export async function scoreCommand(args: string[], io: ScoreIo = defaultIo): Pro
         );
       }
     }
-    const prepared = requests.map((r) => prepare(r, tokenizer, options, vocabSize));
+    // Every line is checked (ids, lengths, empty completions) before any output is written.
+    const prepared = requests.map((r) => prepare(r, tokenizer, options, vocabSize, model.config.maxPositions));
     const mismatches = prepared.filter((p) => p.prefixOk === false);
     if (mismatches.length > 0) {
       io.warn(`alpha-spin score: ${options.data}:${mismatches[0].request.line}: ${mismatches[0].warning}`);
@@ -265,6 +283,7 @@ export async function scoreCommand(args: string[], io: ScoreIo = defaultIo): Pro
         );
       }
     }
+    const lines: string[] = []; // written only once every score is known to be finite
     const window = options.batchSize * 32;
     for (let start = 0; start < prepared.length; start += window) {
       const chunk = prepared.slice(start, start + window);
@@ -283,8 +302,13 @@ export async function scoreCommand(args: string[], io: ScoreIo = defaultIo): Pro
         logProbs[i] = scores.logProbs[k];
         counts[i] = scores.tokenCounts[k];
       });
+      for (const [i, p] of chunk.entries()) {
+        if (!Number.isFinite(logProbs[i])) {
+          throw await nonFiniteResultError(`${options.data}:${p.request.line}`, "log-probability", logProbs[i], model, adapter);
+        }
+      }
       chunk.forEach((p, i) => {
-        io.write(JSON.stringify({
+        lines.push(JSON.stringify({
           index: start + i,
           line: p.request.line,
           ...(p.request.id === undefined ? {} : { id: p.request.id }),
@@ -295,6 +319,7 @@ export async function scoreCommand(args: string[], io: ScoreIo = defaultIo): Pro
         }));
       });
     }
+    lines.forEach((line) => io.write(line));
     return 0;
   } finally {
     adapter?.dispose();

@@ -6,7 +6,7 @@
  * `runs/default/` (the iterates) and `runs/default/report.html`.
  *
  * `--variants h=1,h=2,all` runs several variants (each in `<out>/<variant>/`) into one report;
- * a variant is `h=N`, `h=all` (or `all`), `alpha=A`, `beta=B`, or several joined by `:`
+ * a variant is `h=N` (or `history=N`), `h=all` (or `all`), `alpha=A`, `beta=B`, or several joined by `:`
  * (`h=2:alpha=0.5`). Running again continues the run in the folder (a complete run is only
  * re-evaluated); `--fresh` starts over.
  *
@@ -22,18 +22,22 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import process from "node:process";
+import { either } from "fp-ts";
 import { loadBackend } from "../backends/load.ts";
 import type { BackendRequest } from "../backends/types.ts";
 import { writeJsonlAtomic } from "../data/jsonl.ts";
 import type { SftExample } from "../data/sft.ts";
 import {
   enumerateSyntheticPrompts,
+  isSyntheticCorrect,
   makeSyntheticTask,
   type SyntheticExample,
   type WeightedPrompt,
 } from "../data/synthetic.ts";
 import { evaluateSynthetic, type SyntheticEvaluation } from "../eval/evaluate-synthetic.ts";
-import { evaluateRunIterates, reportVariant } from "../eval/report-run.ts";
+import { storedBaselineSource, storedBaselinesFor } from "../eval/report-baselines.ts";
+import { evaluateRun, reportVariant } from "../eval/report-run.ts";
+import { pickSampleExamples } from "../eval/report-samples.ts";
 import { formatIterationTable } from "../eval/report-table.ts";
 import type { ReportVariant } from "../eval/report-types.ts";
 import { writeReport } from "../eval/report.ts";
@@ -42,7 +46,7 @@ import { loadTokenizer } from "../models/hf-tokenizer.ts";
 import { TransformerPolicy } from "../models/policy.ts";
 import type { Tokenizer } from "../models/tokenizer.ts";
 import type { Transformer } from "../models/transformer.ts";
-import { resolveRunConfig } from "../selfplay/config.ts";
+import { historyLength, resolveRunConfig } from "../selfplay/config.ts";
 import {
   type DefaultRunOverrides,
   defaultEvalHeldOut,
@@ -50,9 +54,11 @@ import {
   defaultSpinRun,
   embeddedModelDir,
   embeddedTaskOptions,
-} from "../selfplay/default-run.ts";
+} from "./default-run.ts";
 import type { SelfPlayEvent } from "../selfplay/events.ts";
 import { runSelfPlay } from "../selfplay/loop.ts";
+import { checkRunBounds } from "../selfplay/preflight.ts";
+import { newRunAdvice, RunStoreError } from "../selfplay/store.ts";
 import { planFreshRemoval, removePlanned } from "./fresh.ts";
 import { ArgsError, type CommandSpec, parseOrExit } from "./args.ts";
 import { type Progress, startProgress } from "./progress.ts";
@@ -66,10 +72,11 @@ export const spinCommandSpec = {
     iterations: { type: "number", short: "T", default: 3, description: "self-play iterations T" },
     alpha: { type: "number", default: 0.9, description: "weight of π_{t−1} in the geometric reference (1 = SPIN)" },
     beta: { type: "number", default: 1, description: "loss temperature β" },
-    h: { type: "string", default: "1", valueName: "n|all", description: "opponent window: the last h iterates (all = fictitious play)" },
+    history: { type: "string", default: "1", valueName: "n|all", description: "opponent window h: the last n iterates (all, inf or ∞: fictitious play)" },
     seed: { type: "number", default: 42, description: "seed of sampling, assignment and training order" },
-    backend: { type: "string", default: "wasm", valueName: "name", description: "tfjs backend (auto, cpu, wasm, webgpu, node, node-gpu)" },
-    workers: { type: "number", default: 1, description: "threads computing each gradient (2 uses both cores; wasm or cpu)" },
+    backend: { type: "string", default: "wasm", valueName: "name", description: "tfjs backend (auto, cpu, wasm, blas, webgpu, node, node-gpu)" },
+    workers: { type: "number", default: 1, description: "threads computing each gradient (2 uses both cores; wasm, blas or cpu)" },
+    threads: { type: "number", valueName: "n", description: "BLAS threads of the blas backend (default 1)" },
     pairs: { type: "number", default: defaultRunPairs, description: "SFT examples (winners) per iteration" },
     epochs: { type: "number", default: 2, description: "training epochs per iteration" },
     lr: { type: "number", default: 2e-3, description: "peak learning rate of the LoRA adapter" },
@@ -79,18 +86,20 @@ export const spinCommandSpec = {
     quiet: { type: "boolean", short: "q", description: "no progress output (the table is still printed)" },
   },
   positionals: [],
+  renamed: { h: "history" },
   examples: [
     "alpha-spin spin",
+    "alpha-spin spin --history all --iterations 4",
     "alpha-spin spin --iterations 2 --alpha 1 --out runs/spin",
     "alpha-spin spin --variants h=1,h=2,all --out runs/windows",
   ],
 } as const satisfies CommandSpec;
 
-const parseH = (value: string, where = "--h"): number | "all" => {
-  if (value === "all" || value === "inf" || value === "∞") return "all";
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new ArgsError(spinCommandSpec.name, `${where} must be an integer >= 1 or "all" (got "${value}")`);
-  return n;
+/** h from the command line, by the run config's own codec (so "all", "inf", "∞" mean what they mean there). */
+const parseH = (value: string, where = "--history"): number | "all" => {
+  const decoded = historyLength.decode(/^[+-]?\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : value);
+  if (either.isLeft(decoded)) throw new ArgsError(spinCommandSpec.name, `${where} must be an integer >= 1 or "all" (got "${value}")`);
+  return decoded.right;
 };
 
 /** The settings of the default run that a variant may change. */
@@ -128,7 +137,7 @@ export const parseVariants = (list: string, common: SpinSettings): SpinVariant[]
         }
         return x;
       };
-      if (key === "h") settings.h = parseH(value ?? "", `--variants: ${part}:`);
+      if (key === "h" || key === "history") settings.h = parseH(value ?? "", `--variants: ${part}:`);
       else if (key === "alpha") settings.alpha = number();
       else if (key === "beta") settings.beta = number();
       else if (key === "seed") settings.seed = number();
@@ -153,7 +162,11 @@ const eventPrinter = (label: string, quiet: boolean): (event: SelfPlayEvent) => 
   };
   return (e) => {
     if (e.type === "run-start") {
-      say(`[${label}] ${e.resumed ? "continuing" : "starting"} ${e.runDir}: iterations ${e.startAt}..${e.iterations}`);
+      say(
+        e.startAt > e.iterations
+          ? `[${label}] ${e.runDir} already finished (${e.iterations} iteration${e.iterations === 1 ? "" : "s"}): evaluating it (--fresh starts over)`
+          : `[${label}] ${e.resumed ? "continuing" : "starting"} ${e.runDir}: iterations ${e.startAt}..${e.iterations}`,
+      );
     } else if (e.type === "iteration-start") {
       const p = e.params;
       say(`[${label}] iteration ${e.iteration}: alpha ${p.alpha}, beta ${p.beta}, lr ${p.lr}, epochs ${p.epochs}`);
@@ -171,8 +184,23 @@ const eventPrinter = (label: string, quiet: boolean): (event: SelfPlayEvent) => 
       bar = null;
       if (e.note !== undefined) say(`  iter ${e.iteration} ${e.phase}: ${e.note}`);
     } else if (e.type === "warning") say(`  warning: ${e.message}`);
+    else if (e.type === "info") say(`  ${e.message}`);
   };
 };
+
+/**
+ * A refused run folder with spin's own fixes in place of the run config's (spin has no "name" or
+ * "outputDir": `--out` picks the folder and `--fresh` starts it over).
+ */
+const withSpinAdvice = (e: unknown): unknown => {
+  if (!(e instanceof RunStoreError) || !e.message.includes(newRunAdvice)) return e;
+  const foreign = e.message.includes("holds no alpha-spin run"); // --fresh never deletes what it did not write
+  const advice = foreign ? "choose another folder with --out DIR" : "pass --fresh to start it over, or choose another folder with --out DIR";
+  return new RunStoreError(e.message.replace(newRunAdvice, advice));
+};
+
+/** Prompts in each iteration's sample table of the report. */
+const sampleCount = 6;
 
 /** What {@link runSpinVariant} needs. */
 export interface RunSpinVariantOptions {
@@ -218,7 +246,6 @@ export const runSpinVariant = async (o: RunSpinVariantOptions): Promise<ReportVa
     }),
     ...(o.workers === undefined ? {} : { workers: o.workers }),
   };
-  const config = resolveRunConfig(raw);
   const data: SftExample[] = o.train.map((ex) => ({
     id: ex.id,
     where: `synthetic ${ex.id}`,
@@ -242,9 +269,12 @@ export const runSpinVariant = async (o: RunSpinVariantOptions): Promise<ReportVa
       }
       print(event);
     },
+  }).catch((e) => {
+    throw withSpinAdvice(e);
   });
+  const { config } = result; // decoded once, by runSelfPlay
   const evalBar = startProgress(`[${o.variant.name}] evaluate`, config.iterations, { quiet: o.quiet });
-  const evaluations = await evaluateRunIterates({
+  const { evaluations, samples } = await evaluateRun({
     runDir: result.runDir,
     base: o.base,
     tokenizer: o.tokenizer,
@@ -252,6 +282,7 @@ export const runSpinVariant = async (o: RunSpinVariantOptions): Promise<ReportVa
     heldOut: o.heldOut,
     ...(o.prompts === undefined ? {} : { prompts: o.prompts }),
     onEvaluated: () => evalBar.tick(1),
+    samples: { examples: pickSampleExamples(o.train, sampleCount), isCorrect: isSyntheticCorrect, maxNewTokens: 16 },
   });
   evalBar.stop();
   const s = o.variant.settings;
@@ -260,7 +291,16 @@ export const runSpinVariant = async (o: RunSpinVariantOptions): Promise<ReportVa
     { iterations: s.iterations, alpha: s.alpha, beta: s.beta, h: s.h, seed: s.seed, epochs: s.epochs, lr: s.lr, pairs: o.train.length },
     [o.baseEvaluation, ...evaluations],
     result.metrics,
+    samples,
   );
+};
+
+/** The caption of the stored baselines: their source, and a warning when this run's set-up differs. */
+const baselineNote = (pairs: number, evalSize: number): string => {
+  const same = pairs === defaultRunPairs && !(evalSize > 0);
+  return `Stored baselines come from ${storedBaselineSource}` + (same
+    ? "."
+    : `; this run used ${pairs} pairs${evalSize > 0 ? ` and ${evalSize} evaluation prompts` : ""}, so compare directions, not levels.`);
 };
 
 /**
@@ -292,7 +332,7 @@ export const spinCommand = async (args: string[]): Promise<number> => {
   const f = parsed.flags;
   let variants: SpinVariant[];
   try {
-    const common = { iterations: f.iterations, alpha: f.alpha, beta: f.beta, h: parseH(f.h), seed: f.seed, epochs: f.epochs, lr: f.lr };
+    const common = { iterations: f.iterations, alpha: f.alpha, beta: f.beta, h: parseH(f.history), seed: f.seed, epochs: f.epochs, lr: f.lr };
     variants = f.variants === undefined ? [{ name: "default", dirName: null, settings: common }] : parseVariants(f.variants, common);
   } catch (e) {
     console.error(e instanceof Error ? e.message : String(e));
@@ -302,8 +342,21 @@ export const spinCommand = async (args: string[]): Promise<number> => {
     console.error(`--workers must be an integer >= 1 (got ${f.workers})`);
     return 2;
   }
+  if (f.threads !== undefined && !(Number.isInteger(f.threads) && f.threads >= 1)) {
+    console.error(`--threads must be an integer >= 1 (got ${f.threads})`);
+    return 2;
+  }
   if (!(Number.isInteger(f.pairs) && f.pairs >= 1)) {
     console.error(`--pairs must be an integer >= 1 (got ${f.pairs})`);
+    return 2;
+  }
+  try {
+    // The checks that need no model, before --fresh removes anything (seed, workers, counts).
+    for (const v of variants) {
+      checkRunBounds(resolveRunConfig({ ...defaultSpinRun({ ...v.settings, train: "train.jsonl" }), workers: f.workers }));
+    }
+  } catch (e) {
+    console.error(`alpha-spin spin: ${e instanceof Error ? e.message : String(e)}`);
     return 2;
   }
   const started = Date.now();
@@ -319,7 +372,7 @@ export const spinCommand = async (args: string[]): Promise<number> => {
     await removePlanned(plan);
   }
 
-  const backend = await loadBackend(f.backend as BackendRequest);
+  const backend = await loadBackend(f.backend as BackendRequest, f.threads === undefined ? {} : { threads: f.threads });
   const modelDir = embeddedModelDir();
   const base = await loadHfModel(modelDir, { trainable: false });
   try {
@@ -370,6 +423,8 @@ export const spinCommand = async (args: string[]): Promise<number> => {
         "means over the last training epoch of each iteration.",
       createdAt: new Date().toISOString(),
       variants: results,
+      baselines: storedBaselinesFor(results),
+      baselineNote: baselineNote(train.length, f.evalSize),
       notes: [
         `command: alpha-spin spin ${args.join(" ")}`.trim(),
         `backend ${backend.name}; ${train.length} pairs per iteration; ${heldOut.length} held-out examples; ` +

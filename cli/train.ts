@@ -7,7 +7,9 @@
  * `<outputDir>/metrics.jsonl`, and every event to the JSON-lines log (`<outputDir>/events.jsonl`
  * unless --log says otherwise).
  *
- * Relative paths in the config (model, data, outputDir) are taken from the current folder.
+ * Relative paths in the config (model, data, outputDir) are taken from the current folder; the
+ * config's `imports` (modules to import first, e.g. one registering a custom loss) from the config
+ * file's folder, and `--import a.ts,b.ts` adds more (from the current folder).
  *
  * @example
  * ```sh
@@ -17,11 +19,14 @@
  *
  * @module
  */
-import { appendFile, mkdir, readFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { appendFile } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
 import process from "node:process";
 import type { BackendRequest } from "../backends/types.ts";
+import { checkWritable, ensureDir, fsError } from "../data/fs-errors.ts";
+import { readUtf8File } from "../data/text.ts";
 import type { SelfPlayEvent } from "../selfplay/events.ts";
+import { importUrl } from "../selfplay/imports.ts";
 import { runSelfPlay } from "../selfplay/loop.ts";
 import { type CommandSpec, parseOrExit } from "./args.ts";
 import { type Progress, startProgress } from "./progress.ts";
@@ -33,25 +38,25 @@ export const trainCommandSpec = {
   flags: {
     config: { type: "string", short: "c", valueName: "file", description: "the run config (JSON; see docs/config.md)", required: true },
     resume: { type: "boolean", description: "continue a killed run in the same output folder from its last complete state" },
-    backend: { type: "string", valueName: "name", description: "tfjs backend (auto, cpu, wasm, webgpu, node, node-gpu); overrides the config's" },
+    backend: { type: "string", valueName: "name", description: "tfjs backend (auto, cpu, wasm, blas, webgpu, node, node-gpu); overrides the config's" },
     workers: { type: "number", valueName: "n", description: "threads computing each gradient (2 uses both cores); overrides the config's" },
+    threads: { type: "number", valueName: "n", description: "BLAS threads of the blas backend (default 1); overrides the config's" },
     quiet: { type: "boolean", short: "q", description: "no progress output (errors only)" },
     log: { type: "string", valueName: "file", description: "JSON-lines event log (default: <outputDir>/events.jsonl)" },
+    import: {
+      type: "string",
+      valueName: "paths",
+      description: "modules to import first, comma-separated (e.g. one that registers a custom loss); added to the config's imports",
+    },
   },
   positionals: [],
-  examples: ["alpha-spin train --config run.json", "alpha-spin train --config run.json --resume --backend wasm", "alpha-spin train --config run.json --workers 2"],
+  examples: ["alpha-spin train --config run.json", "alpha-spin train --config run.json --resume --backend wasm", "alpha-spin train --config run.json --workers 2", "alpha-spin train --config run.json --import ./my-loss.ts"],
 } as const satisfies CommandSpec;
 
-const backendNames = ["auto", "cpu", "wasm", "webgpu", "node", "node-gpu"];
+const backendNames = ["auto", "cpu", "wasm", "blas", "webgpu", "node", "node-gpu"];
 
 const readConfigFile = async (path: string): Promise<unknown> => {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (e) {
-    const code = (e as { code?: string }).code;
-    throw new Error(code === "ENOENT" ? `config file ${path} does not exist` : `cannot read ${path}: ${(e as Error).message}`);
-  }
+  const text = await readUtf8File(path, "config file"); // strict UTF-8; a leading BOM is dropped
   try {
     return JSON.parse(text);
   } catch (e) {
@@ -66,24 +71,33 @@ const eventPrinter = (quiet: boolean, logPath: string | undefined): { handle: (e
   let bar: Progress | null = null;
   let shown = 0;
   let log: string | null = null;
+  let finished = false; // the run was complete before this call
   const say = (line: string): void => {
     if (!quiet) process.stderr.write(line + "\n");
   };
   const handle = async (event: SelfPlayEvent): Promise<void> => {
     if (event.type === "run-start") {
       log = logPath ?? join(event.runDir, "events.jsonl");
-      await mkdir(dirname(log), { recursive: true });
+      await ensureDir(dirname(log));
+      finished = event.startAt > event.iterations;
       say(
-        `${event.resumed ? "resuming" : "starting"} ${event.runDir}: ${event.examples} examples, ` +
-          `iterations ${event.startAt}..${event.iterations}, backend ${event.backend}`,
+        finished
+          ? `${event.runDir} already finished (${event.iterations} iteration${event.iterations === 1 ? "" : "s"}): nothing to do`
+          : `${event.resumed ? "resuming" : "starting"} ${event.runDir}: ${event.examples} examples, ` +
+            `iterations ${event.startAt}..${event.iterations}, backend ${event.backend}`,
       );
     }
     if (log !== null && event.type !== "progress") {
-      await appendFile(log, JSON.stringify({ time: new Date().toISOString(), ...event }) + "\n");
+      await appendFile(log, JSON.stringify({ time: new Date().toISOString(), ...event }) + "\n").catch((e) => {
+        throw fsError(e, `write the event log ${log}`);
+      });
     }
     switch (event.type) {
       case "warning":
         say(`warning: ${event.message}`);
+        break;
+      case "info":
+        say(event.message);
         break;
       case "iteration-start":
         say(`iteration ${event.iteration}: alpha ${event.params.alpha}, beta ${event.params.beta}, lr ${event.params.lr}, epochs ${event.params.epochs}`);
@@ -115,11 +129,25 @@ const eventPrinter = (quiet: boolean, logPath: string | undefined): { handle: (e
         );
         break;
       case "run-complete":
-        say(`finished ${event.iterations} iterations in ${event.runDir}`);
+        if (!finished) say(`finished ${event.iterations} iterations in ${event.runDir}`);
         break;
     }
   };
   return { handle, close: () => bar?.stop() };
+};
+
+/**
+ * The config with its `imports` made absolute from the config file's folder (so the run folder's
+ * copy of the config works from anywhere) and the `--import` paths (from the current folder)
+ * added. A malformed `imports` is left for the config codec to report.
+ */
+const withImports = (file: Record<string, unknown>, configDir: string, flag: string | undefined): Record<string, unknown> => {
+  const listed = file.imports;
+  const fromFlag = (flag ?? "").split(",").map((p) => p.trim()).filter((p) => p !== "").map((p) => importUrl(p));
+  if (listed !== undefined && !(Array.isArray(listed) && listed.every((e) => typeof e === "string" && e !== ""))) return file;
+  const fromConfig = ((listed ?? []) as string[]).map((e) => importUrl(e, resolve(configDir)));
+  const all = [...new Set([...fromConfig, ...fromFlag])];
+  return all.length === 0 && listed === undefined ? file : { ...file, imports: all };
 };
 
 /**
@@ -134,19 +162,25 @@ const eventPrinter = (quiet: boolean, logPath: string | undefined): { handle: (e
 export const trainCommand = async (args: string[]): Promise<number> => {
   const parsed = parseOrExit(trainCommandSpec, args);
   if (typeof parsed === "number") return parsed;
-  const { config: configPath, resume, backend, workers, quiet, log } = parsed.flags;
+  const { config: configPath, resume, backend, workers, threads, quiet, log } = parsed.flags;
   if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1)) {
     console.error(`--workers must be an integer >= 1 (got ${workers})`);
+    return 2;
+  }
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) {
+    console.error(`--threads must be an integer >= 1 (got ${threads})`);
     return 2;
   }
   if (backend !== undefined && !backendNames.includes(backend)) {
     console.error(`--backend must be one of ${backendNames.join(", ")} (got "${backend}")`);
     return 2;
   }
+  if (log !== undefined) await checkWritable(log, "--log"); // before the run folder is made
   const file = await readConfigFile(configPath);
-  const raw = workers === undefined || typeof file !== "object" || file === null || Array.isArray(file)
+  const overrides = { ...(workers === undefined ? {} : { workers }), ...(threads === undefined ? {} : { threads }) };
+  const raw = typeof file !== "object" || file === null || Array.isArray(file)
     ? file
-    : { ...file, workers };
+    : { ...withImports(file as Record<string, unknown>, dirname(configPath), parsed.flags.import), ...overrides };
   const printer = eventPrinter(quiet, log);
   try {
     await runSelfPlay({

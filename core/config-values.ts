@@ -152,18 +152,27 @@ export const probability: t.Type<number, number, unknown> = refinedNumber(
   "must be in (0, 1]",
   (x) => x > 0 && x <= 1,
 );
-/** An integer >= 1. @example `decodeOrThrow(positiveInt, 3, "iterations") // 3` */
-export const positiveInt: t.Type<number, number, unknown> = refinedNumber(
-  "positiveInt",
-  "must be an integer >= 1",
-  (x) => Number.isInteger(x) && x >= 1,
-);
-/** An integer >= 0. @example `decodeOrThrow(nonNegativeInt, 0, "topK") // 0` */
-export const nonNegativeInt: t.Type<number, number, unknown> = refinedNumber(
-  "nonNegativeInt",
-  "must be an integer >= 0",
-  (x) => Number.isInteger(x) && x >= 0,
-);
+/**
+ * An integer >= `min` that a double holds exactly (≤ 2^53 − 1): a larger "integer" such as 1e300
+ * is a rounded float, and counts or seeds that large are always a mistake.
+ */
+const safeIntAtLeast = (name: string, min: number): t.Type<number, number, unknown> => {
+  const rule = `must be an integer >= ${min}`;
+  return new t.Type<number, number, unknown>(
+    name,
+    (u): u is number => typeof u === "number" && Number.isSafeInteger(u) && u >= min,
+    (u, c) => {
+      if (typeof u === "number" && Number.isSafeInteger(u) && u >= min) return t.success(u);
+      const tooLarge = typeof u === "number" && Number.isInteger(u) && u > Number.MAX_SAFE_INTEGER;
+      return t.failure(u, c, `${tooLarge ? `${rule} and <= 2^53 - 1 = ${Number.MAX_SAFE_INTEGER}` : rule} (got ${showValue(u)})`);
+    },
+    t.identity,
+  );
+};
+/** An integer in [1, 2^53 − 1]. @example `decodeOrThrow(positiveInt, 3, "iterations") // 3` */
+export const positiveInt: t.Type<number, number, unknown> = safeIntAtLeast("positiveInt", 1);
+/** An integer in [0, 2^53 − 1]. @example `decodeOrThrow(nonNegativeInt, 0, "topK") // 0` */
+export const nonNegativeInt: t.Type<number, number, unknown> = safeIntAtLeast("nonNegativeInt", 0);
 
 /**
  * A finite number in the interval from `lo` to `hi`; `loOpen` / `hiOpen` exclude an end.

@@ -5,6 +5,8 @@
  *   `rejected`, and the pre-computed reference log-probs `ref_chosen_logps`, `ref_rejected_logps`
  *   (the column names TRL's DPOTrainer uses when reference log-probs are pre-computed), plus
  *   `prompt_id` when the example has an id. `chosen`/`rejected` are the completions only.
+ * - The same rows as Parquet (`prompt_id`, `prompt`, `chosen`, `rejected` as UTF-8 strings, the two
+ *   log-probs as DOUBLE), for `datasets.load_dataset("parquet", …)` and other engines.
  * - SPIN's format (the official SPIN code's generated data): `real` and `generated`, each the
  *   conversation `[...prompt turns, {"role": "assistant", "content": …}]` ending with the SFT answer
  *   (real) or the opponent's answer (generated). The loader also reads the later SPIN files that
@@ -18,7 +20,9 @@
  *
  * @module
  */
-import { DataError, type DataProblem, readJsonl, writeJsonlAtomic } from "./jsonl.ts";
+import { parquetWriteBuffer } from "hyparquet-writer";
+import { DataError, type DataProblem, readJsonl, writeFileAtomic, writeJsonlAtomic } from "./jsonl.ts";
+import { readParquetRows } from "./parquet.ts";
 import { type ChatTemplateFn, type ChatTurn, checkTurns } from "./sft.ts";
 
 /** One preference pair of an iteration: the SFT answer (chosen) against the opponent's (rejected). */
@@ -34,6 +38,59 @@ export interface PreferenceRecord {
   readonly refChosenLogp: number | null;
   readonly refRejectedLogp: number | null;
 }
+
+/**
+ * The α-mixed reference log-prob of one completion, α·lp_prev + (1 − α)·lp_base: the log of the
+ * unnormalized geometric mixture π_prev^α·π_base^(1−α) (core/mixture.ts, `geometricReference`, on
+ * tensors). `lpPrev` and `lpBase` are summed over the completion tokens, as TRL sums its `logps`:
+ * every completion token, the appended EOS included, none of the prompt's. The endpoints are exact
+ * copies (α = 1 gives lp_prev, SPIN; α = 0 gives lp_base). Throws a RangeError for α outside [0, 1]
+ * or a log-prob that is not finite.
+ *
+ * @example
+ * ```ts
+ * alphaMixedLogp(0.25, -4, -8); // -7
+ * ```
+ */
+export const alphaMixedLogp = (alpha: number, lpPrev: number, lpBase: number): number => {
+  if (!(alpha >= 0 && alpha <= 1)) {
+    throw new RangeError(`alphaMixedLogp: alpha must be in [0, 1], got ${alpha}`);
+  }
+  if (!Number.isFinite(lpPrev) || !Number.isFinite(lpBase)) {
+    throw new RangeError(
+      `alphaMixedLogp: log-probs must be finite, got lp_prev ${lpPrev}, lp_base ${lpBase}`,
+    );
+  }
+  return alpha === 1 ? lpPrev : alpha === 0 ? lpBase : alpha * lpPrev + (1 - alpha) * lpBase;
+};
+
+/** The summed completion log-probs of a pair under π_{t−1} (prev) and π_base (base). */
+export interface PairReferenceLogps {
+  readonly lpPrevChosen: number;
+  readonly lpBaseChosen: number;
+  readonly lpPrevRejected: number;
+  readonly lpBaseRejected: number;
+}
+
+/**
+ * A record with its reference log-probs set to the α-mixed reference of chosen and rejected, the
+ * values TRL's DPOTrainer reads from `ref_chosen_logps` / `ref_rejected_logps`.
+ *
+ * @example
+ * ```ts
+ * const r = withAlphaMixedReference(record, 0.5, { lpPrevChosen: -2, lpBaseChosen: -4, lpPrevRejected: -6, lpBaseRejected: -10 });
+ * r.refChosenLogp; // -3
+ * ```
+ */
+export const withAlphaMixedReference = (
+  record: PreferenceRecord,
+  alpha: number,
+  lp: PairReferenceLogps,
+): PreferenceRecord => ({
+  ...record,
+  refChosenLogp: alphaMixedLogp(alpha, lp.lpPrevChosen, lp.lpBaseChosen),
+  refRejectedLogp: alphaMixedLogp(alpha, lp.lpPrevRejected, lp.lpBaseRejected),
+});
 
 /** A row of TRL's DPO format. */
 export interface TrlDpoRow {
@@ -251,3 +308,69 @@ export const readSpinJsonl = async (
   options: { chatTemplate?: ChatTemplateFn } = {},
 ): Promise<PreferenceRecord[]> =>
   parseAll(await readJsonl(path), (value, where) => fromSpinRow(value, where, options.chatTemplate));
+
+type RefKey = "refChosenLogp" | "refRejectedLogp";
+
+/** A log-prob column: all of the records have it (DOUBLE), or none (left out); a mix is refused. */
+const logpColumn = (path: string, records: readonly PreferenceRecord[], key: RefKey, name: string) => {
+  const bad = records.findIndex((r) => r[key] !== null && !Number.isFinite(r[key]));
+  if (bad !== -1) {
+    fail(`${path} record ${bad + 1}`, `field "${name}" must be finite (got ${records[bad][key]})`);
+  }
+  const missing = records.findIndex((r) => r[key] === null);
+  if (missing === -1) return [{ name, data: records.map((r) => r[key] as number), type: "DOUBLE" as const }];
+  if (records.every((r) => r[key] === null)) return [];
+  const at = records.findIndex((r) => r[key] !== null);
+  return fail(
+    `${path} record ${missing + 1}`,
+    `field "${name}" is missing here but set at record ${at + 1}: a Parquet column is all set or absent`,
+  );
+};
+
+/**
+ * Write records as TRL DPO Parquet (Snappy), atomically: `prompt_id` (when any record has an id;
+ * null for the others), `prompt`, `chosen`, `rejected`, and `ref_chosen_logps` /
+ * `ref_rejected_logps` as DOUBLE when every record has them. Records where only some have a
+ * log-prob are refused (naming the first such record) before anything is written.
+ *
+ * @example
+ * ```ts
+ * await writeTrlDpoParquet("runs/demo/iter-1/pairs.dpo.parquet", records);
+ * ```
+ */
+export const writeTrlDpoParquet = async (
+  path: string,
+  records: readonly PreferenceRecord[],
+): Promise<void> => {
+  if (records.length === 0) fail(path, "no records to write (a Parquet export needs at least one row)");
+  const columns = [
+    ...(records.some((r) => r.id !== null)
+      ? [{ name: "prompt_id", data: records.map((r) => r.id), type: "STRING" as const }]
+      : []),
+    { name: "prompt", data: records.map((r) => r.prompt), type: "STRING" as const, nullable: false },
+    { name: "chosen", data: records.map((r) => r.chosen), type: "STRING" as const, nullable: false },
+    { name: "rejected", data: records.map((r) => r.rejected), type: "STRING" as const, nullable: false },
+    ...logpColumn(path, records, "refChosenLogp", "ref_chosen_logps"),
+    ...logpColumn(path, records, "refRejectedLogp", "ref_rejected_logps"),
+  ];
+  const bytes = parquetWriteBuffer({ columnData: columns, createdBy: "alpha-spin" });
+  await writeFileAtomic(path, new Uint8Array(bytes));
+};
+
+/**
+ * Read TRL DPO Parquet (ours, or any file with TRL's standard columns); every bad row is reported
+ * with `file row N`.
+ *
+ * @example
+ * ```ts
+ * const records = await readTrlDpoParquet("pairs.dpo.parquet");
+ * ```
+ */
+export const readTrlDpoParquet = async (path: string): Promise<PreferenceRecord[]> =>
+  parseAll(
+    (await readParquetRows(path)).map(({ where, value }) => ({
+      where,
+      value: value.prompt_id === null ? { ...value, prompt_id: undefined } : value,
+    })),
+    fromTrlDpoRow,
+  );

@@ -12,37 +12,14 @@
  *
  * @module
  */
-import { mkdir, open, rename, rm } from "node:fs/promises";
+import { type FileHandle, open, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
-/** One problem in a data file: where (`data.jsonl:12`, `data.parquet row 3`) and what. */
-export interface DataProblem {
-  readonly where: string;
-  readonly message: string;
-}
+import { DataError } from "./errors.ts";
+import { ensureDir, fsError } from "./fs-errors.ts";
+import { decodeUtf8Line } from "./text.ts";
 
-/**
- * Bad input data. `message` lists up to the first problems found, one per line.
- *
- * @example
- * ```ts
- * throw new DataError([{ where: "train.jsonl:3", message: "invalid JSON (Unexpected token)" }]);
- * ```
- */
-export class DataError extends Error {
-  readonly problems: readonly DataProblem[];
-  constructor(problems: readonly DataProblem[], more = 0) {
-    const lines = problems.map((p) => `${p.where}: ${p.message}`);
-    if (more > 0) lines.push(`... and ${more} more problem${more === 1 ? "" : "s"}`);
-    super(
-      lines.length === 1
-        ? lines[0]
-        : `${problems.length + more} problems in the data:\n  ${lines.join("\n  ")}`,
-    );
-    this.name = "DataError";
-    this.problems = problems;
-  }
-}
+export { DataError, type DataProblem } from "./errors.ts";
 
 /** A parsed line of a JSONL file: its 1-based line number, `file:line`, and the value. */
 export interface JsonlRow {
@@ -95,25 +72,37 @@ export async function* readJsonlRows(
   { maxRows = Infinity, chunkBytes = 1 << 20 }: { maxRows?: number; chunkBytes?: number } = {},
 ): AsyncGenerator<JsonlRow> {
   if (maxRows <= 0) return;
-  const handle = await open(path, "r");
+  let handle: FileHandle;
   try {
-    const decoder = new TextDecoder("utf-8");
+    handle = await open(path, "r");
+  } catch (e) {
+    throw fsError(e, `read ${path}`);
+  }
+  try {
     const buffer = new Uint8Array(chunkBytes);
-    let pending = "";
+    let pending = new Uint8Array(0); // the bytes of a line not yet ended by "\n"
     let line = 0;
     let count = 0;
     for (;;) {
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null).catch((e) => {
+        throw fsError(e, `read ${path}`); // e.g. a folder given as a file (EISDIR)
+      });
       const done = bytesRead === 0;
-      pending += done ? decoder.decode() : decoder.decode(buffer.subarray(0, bytesRead), { stream: true });
-      const parts = pending.split("\n");
-      pending = done ? "" : parts.pop()!;
-      for (const part of parts) {
-        const row = parseLine(part, path, ++line);
+      const bytes = new Uint8Array(pending.length + bytesRead);
+      bytes.set(pending), bytes.set(buffer.subarray(0, bytesRead), pending.length);
+      let from = 0;
+      for (;;) {
+        const end = bytes.indexOf(0x0a, from);
+        if (end < 0 && !(done && from < bytes.length)) break;
+        const stop = end < 0 ? bytes.length : end;
+        // Each line is decoded strictly on its own, so invalid UTF-8 is refused with its line.
+        const row = parseLine(decodeUtf8Line(bytes.subarray(from, stop), `${path}:${++line}`), path, line);
+        from = stop + 1;
         if (row === undefined) continue;
         yield row;
         if (++count >= maxRows) return;
       }
+      pending = bytes.slice(Math.min(from, bytes.length));
       if (done) return;
     }
   } finally {
@@ -162,7 +151,7 @@ export const toJsonlText = (values: readonly unknown[]): string =>
  */
 export const writeFileAtomic = async (path: string, data: string | Uint8Array): Promise<void> => {
   const dir = dirname(path);
-  await mkdir(dir, { recursive: true });
+  await ensureDir(dir);
   const temp = join(
     dir,
     `.${basename(path)}.tmp-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`,
@@ -177,8 +166,8 @@ export const writeFileAtomic = async (path: string, data: string | Uint8Array): 
     }
     await rename(temp, path);
   } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
+    await rm(temp, { force: true }).catch(() => {}); // the write's own error is the one to report
+    throw fsError(error, `write ${path}`);
   }
 };
 

@@ -17,6 +17,7 @@ import { open } from "node:fs/promises";
 import { parquetMetadataAsync, parquetReadObjects } from "hyparquet";
 import type { AsyncBuffer } from "hyparquet";
 import { DataError } from "./jsonl.ts";
+import { fsError } from "./fs-errors.ts";
 
 /** A row of a Parquet file: its 1-based number, `file row N`, and the row as an object. */
 export interface ParquetRowAt {
@@ -57,7 +58,9 @@ export const readParquetRows = async (
   path: string,
   options: ParquetReadRowsOptions = {},
 ): Promise<ParquetRowAt[]> => {
-  const handle = await open(path, "r");
+  const handle = await open(path, "r").catch((e) => {
+    throw fsError(e, `read ${path}`);
+  });
   try {
     const { size } = await handle.stat();
     const file: AsyncBuffer = {

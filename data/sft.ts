@@ -148,7 +148,7 @@ const checkCompletion = (text: string, where: string, source: string): string =>
 const fromMessages = (row: Record<string, unknown>, where: string, options: SftOptions): SftExample => {
   if (!("messages" in row)) {
     const hint = "prompt" in row && "completion" in row
-      ? ' (this row looks like the "prompt-completion" schema)'
+      ? ' (this row looks like the "prompt-completion" schema: set data.schema to "prompt-completion")'
       : "";
     return fail(where, `missing field "messages"${hint}`);
   }
@@ -173,7 +173,7 @@ const fromPromptCompletion = (
 ): SftExample => {
   for (const key of ["prompt", "completion"]) {
     if (!(key in row)) {
-      const hint = "messages" in row ? ' (this row looks like the "messages" schema)' : "";
+      const hint = "messages" in row ? ' (this row looks like the "messages" schema: set data.schema to "messages")' : "";
       return fail(where, `missing field "${key}"${hint}`);
     }
   }
@@ -309,9 +309,10 @@ export const loadSftExamples = async (path: string, options: LoadSftOptions): Pr
     ? detectDataFormat(path)
     : options.format;
   const maxRows = options.maxExamples ?? undefined;
-  if (format === "parquet") return normalizeSftRows(await readParquetRows(path, { maxRows }), options);
   const rows: { where: string; value: unknown }[] = [];
-  for await (const row of readJsonlRows(path, { maxRows })) rows.push(row);
+  if (format === "parquet") rows.push(...await readParquetRows(path, { maxRows }));
+  else for await (const row of readJsonlRows(path, { maxRows })) rows.push(row);
+  if (rows.length === 0) throw new DataError([{ where: path, message: "no examples (the file has no rows)" }]);
   return normalizeSftRows(rows, options);
 };
 

@@ -351,3 +351,22 @@ export const meanSpread = (values: readonly number[]): MeanSpread => {
   const std = Math.sqrt(ss / (n - 1));
   return { n, mean, std, stderr: std / Math.sqrt(n) };
 };
+
+/** Student's t quantile t_{0.975, df} for df = 1 … 10 (beyond: nearest lower tabulated df; normal past 30). */
+const tQuantile975: readonly number[] = [NaN, 12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228];
+
+/**
+ * The mean of `values` with the half-width of its two-sided 95 % confidence interval under the
+ * Student t distribution (t_{0.975, n−1}·s/√n); NaN half-width for fewer than two values.
+ *
+ * @example
+ * ```ts
+ * meanInterval95([1, 2, 3]); // { mean: 2, halfWidth: 4.303 · 1/√3 ≈ 2.484, n: 3 }
+ * ```
+ */
+export const meanInterval95 = (values: readonly number[]): { mean: number; halfWidth: number; n: number } => {
+  const s = meanSpread(values);
+  const df = s.n - 1;
+  const t = df < 1 ? NaN : df <= 10 ? tQuantile975[df] : df < 15 ? 2.228 : df < 20 ? 2.131 : df < 30 ? 2.086 : df < 60 ? 2.042 : 1.96;
+  return { mean: s.mean, halfWidth: t * s.stderr, n: s.n };
+};

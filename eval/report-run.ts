@@ -3,9 +3,12 @@
  * turn the run into a report variant: one {@link IterationMetrics} row per iterate (0 = the base)
  * and the run's training steps.
  *
- * Each iterate's evaluation is cached as `<runDir>/eval/iter-<t>.json`, keyed by the completion
- * time in the iterate's marker and the size of the evaluation sets, so evaluating a run again (after a resume, or to remake the
- * report) only evaluates what changed.
+ * With `samples`, {@link evaluateRun} also collects each iteration's sample table (report-samples.ts).
+ *
+ * Each iterate's evaluation (and sample table) is cached as `<runDir>/eval/iter-<t>.json`, keyed by
+ * the completion time in the iterate's marker, the size of the evaluation sets and the sample
+ * prompts, so evaluating a run again (after a resume, or to remake the report) only evaluates what
+ * changed.
  *
  * @example
  * ```ts
@@ -23,13 +26,14 @@ import type { WeightedPrompt } from "../data/synthetic.ts";
 import type { Tokenizer } from "../models/tokenizer.ts";
 import type { Transformer } from "../models/transformer.ts";
 import type { RunConfig } from "../selfplay/config.ts";
-import { loadIterateSnapshot, policyFromSnapshot } from "../selfplay/params.ts";
+import { loadIterateSnapshot, policyFromSnapshot } from "../train/params.ts";
 import { finetuneSpec } from "../selfplay/setup.ts";
 import { iterationMarkerName } from "../selfplay/store.ts";
 import { evaluateSynthetic, type SyntheticEvaluation } from "./evaluate-synthetic.ts";
 import type { PromptCompletion } from "./evaluate.ts";
+import { collectIterationSamples, type SampleExample } from "./report-samples.ts";
 import { summarizeTraining } from "./report-table.ts";
-import type { IterationMetrics, ReportVariant, TrainingStep } from "./report-types.ts";
+import type { IterationMetrics, IterationSamples, ReportVariant, TrainingStep } from "./report-types.ts";
 
 /** Options of {@link evaluateRunIterates}. */
 export interface EvaluateRunOptions {
@@ -43,6 +47,18 @@ export interface EvaluateRunOptions {
   readonly prompts?: readonly WeightedPrompt[];
   /** Called after each iterate is evaluated (t, whether it came from the cache). */
   readonly onEvaluated?: (iteration: number, cached: boolean) => void;
+  /** Collect a sample table per iteration on these prompts (see report-samples.ts). */
+  readonly samples?: {
+    readonly examples: readonly SampleExample[];
+    readonly isCorrect?: (prompt: string, answer: string) => boolean;
+    readonly maxNewTokens?: number;
+  };
+}
+
+/** What {@link evaluateRun} gives: evaluations of π_1 … π_T, and their sample tables when asked for. */
+export interface RunEvaluation {
+  readonly evaluations: SyntheticEvaluation[];
+  readonly samples: IterationSamples[];
 }
 
 const readJsonOrNull = async (path: string): Promise<unknown> => {
@@ -63,19 +79,39 @@ const readJsonOrNull = async (path: string): Promise<unknown> => {
  * evals[0].kl; // KL of π_1
  * ```
  */
-export const evaluateRunIterates = async (o: EvaluateRunOptions): Promise<SyntheticEvaluation[]> => {
+export const evaluateRunIterates = async (o: EvaluateRunOptions): Promise<SyntheticEvaluation[]> =>
+  (await evaluateRun(o)).evaluations;
+
+/**
+ * {@link evaluateRunIterates}, plus a sample table per iteration when `o.samples` is given.
+ *
+ * @example
+ * ```ts
+ * const { evaluations, samples } = await evaluateRun({ runDir, base, tokenizer, config, heldOut, samples: { examples } });
+ * samples[0].rows[0].model; // π_1's greedy answer to the first sample prompt
+ * ```
+ */
+export const evaluateRun = async (o: EvaluateRunOptions): Promise<RunEvaluation> => {
   const spec = finetuneSpec(o.config);
   const out: SyntheticEvaluation[] = [];
+  const tables: IterationSamples[] = [];
+  const sampleKey = o.samples === undefined ? "" : `|samples:${o.samples.examples.map((e) => e.id).join(",")}`;
   await mkdir(join(o.runDir, "eval"), { recursive: true });
   for (let t = 1; t <= o.config.iterations; t++) {
     const iterDir = join(o.runDir, `iter-${t}`);
     const marker = await readJsonOrNull(join(iterDir, iterationMarkerName)) as { completedAt?: string } | null;
     if (marker === null) break;
     const cachePath = join(o.runDir, "eval", `iter-${t}.json`);
-    const cached = await readJsonOrNull(cachePath) as { completedAt?: string; key?: string; evaluation?: SyntheticEvaluation } | null;
-    const key = `${o.heldOut.length}|${o.prompts?.length ?? "all"}`;
+    const cached = await readJsonOrNull(cachePath) as {
+      completedAt?: string;
+      key?: string;
+      evaluation?: SyntheticEvaluation;
+      samples?: IterationSamples;
+    } | null;
+    const key = `${o.heldOut.length}|${o.prompts?.length ?? "all"}${sampleKey}`;
     if (cached !== null && cached.completedAt === marker.completedAt && cached.key === key && cached.evaluation !== undefined) {
       out.push(cached.evaluation);
+      if (cached.samples !== undefined) tables.push(cached.samples);
       o.onEvaluated?.(t, true);
       continue;
     }
@@ -83,18 +119,21 @@ export const evaluateRunIterates = async (o: EvaluateRunOptions): Promise<Synthe
     const snapshot = await loadIterateSnapshot(paramsDir, o.base, spec);
     const loaded = policyFromSnapshot(o.base, spec, snapshot);
     try {
-      const evaluation = await evaluateSynthetic({ policy: loaded.policy, tokenizer: o.tokenizer }, {
+      const model = { policy: loaded.policy, tokenizer: o.tokenizer };
+      const evaluation = await evaluateSynthetic(model, {
         heldOut: o.heldOut,
         ...(o.prompts === undefined ? {} : { prompts: o.prompts }),
       });
-      await writeFileAtomic(cachePath, JSON.stringify({ completedAt: marker.completedAt, key, evaluation }, null, 2) + "\n");
+      const samples = o.samples === undefined ? undefined : await collectIterationSamples({ runDir: o.runDir, iteration: t, model, ...o.samples });
+      await writeFileAtomic(cachePath, JSON.stringify({ completedAt: marker.completedAt, key, evaluation, samples }, null, 2) + "\n");
       out.push(evaluation);
+      if (samples !== undefined) tables.push(samples);
       o.onEvaluated?.(t, false);
     } finally {
       loaded.dispose();
     }
   }
-  return out;
+  return { evaluations: out, samples: tables };
 };
 
 /**
@@ -136,4 +175,11 @@ export const reportVariant = (
   settings: Readonly<Record<string, string | number | boolean>>,
   evaluations: readonly SyntheticEvaluation[],
   steps: readonly TrainingStep[],
-): ReportVariant => ({ name, settings, iterations: iterationRows(evaluations, steps), steps });
+  samples?: readonly IterationSamples[],
+): ReportVariant => ({
+  name,
+  settings,
+  iterations: iterationRows(evaluations, steps),
+  steps,
+  ...(samples === undefined || samples.length === 0 ? {} : { samples }),
+});

@@ -1,8 +1,10 @@
 /**
  * The browser side of the HTML report: plain ES2017 JavaScript, inlined into the page, that reads
  * the report's JSON from `<script type="application/json" id="report-data">` and draws every
- * `<div class="plot" data-plot="…">` as an inline SVG line chart (axes, grid, one line per series,
- * point markers with hover titles, dashed separators between iterations, a legend). Each drawn
+ * `<div class="plot" data-plot="…">` as an inline SVG line chart (axes with labels, grid, one line
+ * per series, baselines dashed, horizontal reference lines, point markers with hover titles, dashed
+ * separators between iterations labelled above the plot area) followed by an HTML legend below
+ * the chart, so the legend never covers a line. The SVG scales to the page width. Each drawn
  * plot gets `data-drawn="true"` and `<body>` gets `data-plots-drawn="<count>"`, so a headless
  * browser can check that the script ran. No network, no library.
  *
@@ -60,11 +62,26 @@ export const reportScript: string = String.raw`
     if (a >= 1000 || a < 0.01) return v.toExponential(1);
     return String(Math.round(v * 1000) / 1000);
   }
+  var BASELINE_COLORS = ["#222222", "#9467bd", "#8c564b", "#e377c2"];
+  function legendItem(parent, color, label, kind) {
+    var item = document.createElement("span");
+    item.className = "legend-item legend-" + kind;
+    var sw = el("svg", { width: 26, height: 10, "class": "swatch" }, item);
+    var attrs = { x1: 1, x2: 25, y1: 5, y2: 5, stroke: color, "stroke-width": kind === "reference" ? 1.5 : 2.5 };
+    if (kind === "baseline") attrs["stroke-dasharray"] = "6 3";
+    if (kind === "reference") attrs["stroke-dasharray"] = "2 2";
+    el("line", attrs, sw);
+    item.appendChild(document.createTextNode(label));
+    parent.appendChild(item);
+  }
   function draw(container, spec, colorOf) {
-    var W = 460, H = 280, L = 58, R = 12, T = 30, B = 42;
-    var svg = el("svg", { viewBox: "0 0 " + W + " " + H, width: W, height: H, role: "img", "class": "chart" });
+    // Plot area: x from L to W - R, y from T to H - B. The y label sits left of the tick labels, the
+    // iteration labels above the plot area, the legend below the chart (HTML): nothing covers a line.
+    var W = 480, H = 300, L = 66, R = 14, T = 40, B = 44;
+    var svg = el("svg", { viewBox: "0 0 " + W + " " + H, role: "img", "class": "chart", preserveAspectRatio: "xMinYMin meet" });
     svg.setAttribute("aria-label", spec.title);
-    text(svg, L, 18, spec.title, { "class": "chart-title" });
+    text(svg, 8, 17, spec.title, { "class": "chart-title" });
+    var refs = spec.references || [];
     var xs = [], ys = [];
     spec.series.forEach(function (s) { s.points.forEach(function (p) { if (ok(p[1])) { xs.push(p[0]); ys.push(p[1]); } }); });
     if (xs.length === 0) {
@@ -73,6 +90,7 @@ export const reportScript: string = String.raw`
       container.setAttribute("data-drawn", "empty");
       return false;
     }
+    refs.forEach(function (r) { if (ok(r.y)) ys.push(r.y); });
     var x0 = Math.min.apply(null, xs), x1 = Math.max.apply(null, xs);
     var y0 = Math.min.apply(null, ys), y1 = Math.max.apply(null, ys);
     if (spec.xMin !== undefined && spec.xMin !== null) x0 = Math.min(x0, spec.xMin);
@@ -80,7 +98,11 @@ export const reportScript: string = String.raw`
     if (spec.yMax !== undefined && spec.yMax !== null) y1 = Math.max(y1, spec.yMax);
     if (x1 === x0) { x0 -= 1; x1 += 1; }
     if (y1 === y0) { y0 -= Math.abs(y0) * 0.1 + 0.5; y1 += Math.abs(y1) * 0.1 + 0.5; }
-    var pad = (y1 - y0) * 0.06; y0 -= pad; y1 += pad;
+    // A margin above and below the data, except past a bound the quantity cannot cross (0 for a
+    // magnitude, 1 for an accuracy): those axes start (or end) exactly there.
+    var pad = (y1 - y0) * 0.06;
+    if (!(spec.yMin === 0 && y0 === 0)) y0 -= pad;
+    if (!(spec.yMax !== undefined && spec.yMax !== null && y1 === spec.yMax)) y1 += pad;
     var sx = function (x) { return L + (x - x0) / (x1 - x0) * (W - L - R); };
     var sy = function (y) { return H - B - (y - y0) / (y1 - y0) * (H - T - B); };
     var grid = el("g", { "class": "grid" }, svg);
@@ -92,43 +114,60 @@ export const reportScript: string = String.raw`
       el("line", { x1: sx(v), x2: sx(v), y1: T, y2: H - B, "class": "xgrid" }, grid);
       text(svg, sx(v), H - B + 16, fmt(v), { "text-anchor": "middle", "class": "tick" });
     });
-    (spec.separators || []).forEach(function (v) {
-      el("line", { x1: sx(v), x2: sx(v), y1: T, y2: H - B, "class": "separator" }, svg);
+    var seps = spec.separators || [];
+    seps.forEach(function (v) {
+      el("line", { x1: sx(v), x2: sx(v), y1: T - 12, y2: H - B, "class": "separator" }, svg);
     });
-    el("rect", { x: L, y: T, width: W - L - R, height: H - T - B, "class": "frame" }, svg);
-    text(svg, (L + W - R) / 2, H - 6, spec.xLabel || "", { "text-anchor": "middle", "class": "axis-label" });
-    var lines = el("g", { "class": "lines" }, svg);
-    var drawn = 0;
-    spec.series.forEach(function (s, i) {
-      var color = colorOf(s.name, i);
-      var d = "", pen = false;
-      s.points.forEach(function (p) {
-        if (!ok(p[1])) { pen = false; return; }
-        d += (pen ? "L" : "M") + sx(p[0]).toFixed(2) + " " + sy(p[1]).toFixed(2) + " ";
-        pen = true;
-      });
-      if (d === "") return;
-      el("path", { d: d.trim(), stroke: color, fill: "none", "stroke-width": 2, "class": "series", "data-series": s.name }, lines);
-      drawn++;
-      if (spec.markers) {
-        s.points.forEach(function (p) {
-          if (!ok(p[1])) return;
-          var c = el("circle", { cx: sx(p[0]), cy: sy(p[1]), r: 3.5, fill: color }, lines);
-          var tip = el("title", {}, c);
-          tip.textContent = s.name + ": " + (spec.xLabel || "x") + " " + p[0] + ", " + fmt(p[1]);
-        });
-      }
-    });
-    if (spec.series.length > 1 || spec.legend) {
-      var lg = el("g", { "class": "legend" }, svg);
-      var lx = L + 8, ly = T + 14;
-      spec.series.forEach(function (s, i) {
-        el("line", { x1: lx, x2: lx + 16, y1: ly - 4, y2: ly - 4, stroke: colorOf(s.name, i), "stroke-width": 3 }, lg);
-        text(lg, lx + 20, ly, s.name, { "class": "legend-text" });
-        ly += 15;
+    var labels = spec.segmentLabels || [];
+    if (labels.length === seps.length + 1) {
+      var bounds = [x0].concat(seps, [x1]);
+      labels.forEach(function (s, i) {
+        text(svg, (sx(bounds[i]) + sx(bounds[i + 1])) / 2, T - 4, s, { "text-anchor": "middle", "class": "segment-label" });
       });
     }
+    el("rect", { x: L, y: T, width: W - L - R, height: H - T - B, "class": "frame" }, svg);
+    text(svg, (L + W - R) / 2, H - 8, spec.xLabel || "", { "text-anchor": "middle", "class": "axis-label x-label" });
+    var ly = text(svg, 0, 0, spec.yLabel || "", { "text-anchor": "middle", "class": "axis-label y-label" });
+    ly.setAttribute("transform", "translate(14 " + ((T + H - B) / 2) + ") rotate(-90)");
+    var lines = el("g", { "class": "lines" }, svg);
+    refs.forEach(function (r) {
+      if (!ok(r.y)) return;
+      el("line", { x1: L, x2: W - R, y1: sy(r.y), y2: sy(r.y), "class": "reference", "data-reference": r.name }, lines);
+    });
+    var drawn = 0, nBaseline = 0;
+    var legend = document.createElement("div");
+    legend.className = "legend";
+    spec.series.forEach(function (s, i) {
+      var color = s.baseline ? BASELINE_COLORS[nBaseline++ % BASELINE_COLORS.length] : colorOf(s.name, i);
+      var d = "", pen = false, segments = 0, run = 0;
+      s.points.forEach(function (p) {
+        if (!ok(p[1])) { pen = false; run = 0; return; }
+        d += (pen ? "L" : "M") + sx(p[0]).toFixed(2) + " " + sy(p[1]).toFixed(2) + " ";
+        pen = true;
+        if (++run === 2) segments++;
+      });
+      if (d === "") return;
+      if (segments > 0) {
+        var attrs = { d: d.trim(), stroke: color, fill: "none", "stroke-width": 2, "class": s.baseline ? "series baseline" : "series", "data-series": s.name };
+        if (s.baseline) attrs["stroke-dasharray"] = "6 3";
+        el("path", attrs, lines);
+      }
+      drawn++;
+      if (spec.markers || s.baseline) {
+        s.points.forEach(function (p) {
+          if (!ok(p[1])) return;
+          var c = el("circle", s.baseline
+            ? { cx: sx(p[0]), cy: sy(p[1]), r: 4, fill: "#fff", stroke: color, "stroke-width": 2 }
+            : { cx: sx(p[0]), cy: sy(p[1]), r: 3.5, fill: color }, lines);
+          var tip = el("title", {}, c);
+          tip.textContent = s.name + ": " + (spec.xLabel || "x").split(" (")[0] + " " + p[0] + ", " + fmt(p[1]);
+        });
+      }
+      legendItem(legend, color, s.name, s.baseline ? "baseline" : "series");
+    });
+    refs.forEach(function (r) { if (ok(r.y)) legendItem(legend, "#555", r.name + " (" + fmt(r.y) + ")", "reference"); });
     container.appendChild(svg);
+    container.appendChild(legend);
     container.setAttribute("data-drawn", drawn > 0 ? "true" : "empty");
     return drawn > 0;
   }

@@ -1,12 +1,14 @@
 /**
  * Preference losses: one file per family, each a value carrying its name, a strict io-ts codec for
  * its parameters with TRL defaults, its invariance flags and `compute(ops)(pair, params)`; the
- * registry; the α-SPIN objective; and a property kit to check any loss in one line.
+ * registry; and the α-SPIN objective. The property kit that checks any loss in one line is the
+ * `alpha-spin/testing` entry point (testing.ts), so the runtime needs no fast-check.
  *
  * @example
  * ```ts
  * import { referenceOps as ops } from "../backends/reference.ts";
- * import { alphaSpin, checkLossProperties, lossRegistry } from "./mod.ts";
+ * import { alphaSpin, lossRegistry } from "./mod.ts";
+ * import { checkLossProperties } from "../testing.ts";
  * lossRegistry.names();                                   // ["apo_down", "apo_zero", ...]
  * await checkLossProperties(ops, lossRegistry.get("ipo"));
  * ```
@@ -19,9 +21,11 @@ export type {
   Loss,
   LossKernel,
   LossOutput,
+  ListLoss,
   LossSpec,
   PairExtras,
   PreferencePair,
+  ResponseList,
 } from "./types.ts";
 export {
   decodeParams,
@@ -57,6 +61,13 @@ export { apoDownLoss, type ApoParams, apoZeroLoss } from "./apo.ts";
 export { discopopLoss, type DiscopopParams } from "./discopop.ts";
 export { spacLoss, type SpacParams } from "./spac.ts";
 export { type BtRewardParams, btRewardLoss } from "./bt-reward.ts";
+export { simpoLoss, type SimpoParams } from "./simpo.ts";
+export {
+  plackettLuceList,
+  plackettLuceListLoss,
+  plackettLuceLoss,
+  type PlackettLuceParams,
+} from "./plackett-luce.ts";
 export { builtinLosses, createLossRegistry, lossRegistry, type LossRegistry } from "./registry.ts";
 export {
   alphaSpin,
@@ -65,4 +76,3 @@ export {
   type AlphaSpinOutput,
   alphaSpinRefusal,
 } from "./alpha-spin.ts";
-export { checkLossProperties, type LossPropertyOptions, type LossPropertyReport } from "./property-kit.ts";

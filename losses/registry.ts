@@ -19,7 +19,9 @@ import { exoPairLoss } from "./exo.ts";
 import { hingeLoss, slicLoss } from "./hinge.ts";
 import { ipoLoss, ipoUnnormalizedLoss } from "./ipo.ts";
 import { ncaPairLoss } from "./nca.ts";
+import { plackettLuceLoss } from "./plackett-luce.ts";
 import { robustLoss, sigmoidLoss } from "./sigmoid.ts";
+import { simpoLoss } from "./simpo.ts";
 import { spacLoss } from "./spac.ts";
 import { sppoHardLoss, sppoLoss } from "./sppo.ts";
 import type { AnyLoss } from "./types.ts";
@@ -59,6 +61,8 @@ export const builtinLosses: readonly AnyLoss[] = [
   sppoLoss,
   spacLoss,
   btRewardLoss,
+  simpoLoss,
+  plackettLuceLoss,
 ];
 
 const isLoss = (x: unknown): x is AnyLoss =>

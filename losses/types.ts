@@ -135,3 +135,45 @@ export interface Loss<P> extends LossSpec<P> {
 /** A loss of any parameter type (what the registry holds). */
 // deno-lint-ignore no-explicit-any
 export type AnyLoss = Loss<any>;
+
+/**
+ * Several responses to each prompt, for listwise losses: column 0 is the data (SFT) answer, columns
+ * 1…K are generated answers. Each tensor is [B, 1 + K].
+ */
+export interface ResponseList<T> {
+  /** lp_θ of every response, [B, 1 + K]. */
+  readonly policy: T;
+  /** lp_ref of every response, [B, 1 + K]. */
+  readonly ref: T;
+  /**
+   * 1 where a generated answer is present, 0 for padding (prompts with fewer than K answers),
+   * [B, 1 + K]; column 0 is always counted, and padded entries of `policy` / `ref` are ignored
+   * whatever they hold. Absent: every column is present.
+   */
+  readonly mask?: T;
+}
+
+/**
+ * A listwise loss: like {@link Loss}, but over a {@link ResponseList}. The flags mean what they mean
+ * for a pairwise loss, with "per prompt" covering every response of the list; `ordersLosers` says
+ * whether the order of columns 1…K matters under the given parameters.
+ */
+export interface ListLoss<P> {
+  readonly name: string;
+  readonly description: string;
+  /** Adding one constant to lp_ref of every response of a prompt changes nothing. */
+  readonly marginOnly: boolean;
+  /** Adding one constant to lp_θ(y) and lp_ref(y) of the same response changes nothing. */
+  readonly logRatioOnly: boolean;
+  /**
+   * At policy = reference, raising lp_θ of the data answer lowers the loss and raising a generated
+   * answer's does not lower it (with ordered losers: the last generated answer's).
+   */
+  readonly directional: boolean;
+  /** Whether permuting columns 1…K can change the loss with these parameters. */
+  readonly ordersLosers: (params: P) => boolean;
+  /** Parameters = defaults overridden by `params`; throws a TypeError naming a bad or unknown key. */
+  readonly resolveParams: (params?: Partial<P>) => P;
+  /** `compute(ops)(list, params?)` → `{ loss [B], metrics }`; mis-shaped inputs throw. */
+  readonly compute: <T>(ops: TensorOps<T>) => (list: ResponseList<T>, params?: Partial<P>) => LossOutput<T>;
+}

@@ -75,13 +75,34 @@ export const attentionBias = (
     return tf.mul(tf.sub(allowed, 1), -MASKED_SCORE) as tf.Tensor4D; // +0 where allowed
   });
 
+/** How raw scores q·kᵀ become logits: the scale (default 1/√h) and an optional soft cap. */
+export interface AttentionScoreOptions {
+  /** Multiplies q·kᵀ (default 1/√h; gemma2: 1/√query_pre_attn_scalar). */
+  readonly scale?: number;
+  /** Scores s → c·tanh(s/c) after scaling, before the mask (gemma2's attn_logit_softcapping). */
+  readonly softcap?: number | null;
+}
+
+/**
+ * c·tanh(x/c): squashes x smoothly into (−c, c), the identity near 0 (Gemma 2's soft-capping).
+ *
+ * @example
+ * ```ts
+ * softcap(tf.tensor1d([0, 100]), 30); // [0, ≈29.9]
+ * ```
+ */
+export const softcap = (x: tf.Tensor, cap: number): tf.Tensor =>
+  tf.tidy(() => tf.mul(tf.tanh(tf.div(x, cap)), cap));
+
 /**
  * Attention of queries [B, H, T, h] over keys and values [B, K, S, h] with the additive `bias`
- * [B, 1, T, S]: softmax(q·kᵀ/√h + bias)·v, heads concatenated → [B, T, H·h].
+ * [B, 1, T, S]: softmax(cap(q·kᵀ·scale) + bias)·v, heads concatenated → [B, T, H·h]; by default
+ * scale = 1/√h and no cap.
  *
  * @example
  * ```ts
  * groupedQueryAttention(q, k, v, attentionBias(mask, 0, T, null, null)); // [B, T, H·h]
+ * groupedQueryAttention(q, k, v, bias, { scale: 1 / Math.sqrt(256), softcap: 50 }); // gemma2
  * ```
  */
 export const groupedQueryAttention = (
@@ -89,6 +110,7 @@ export const groupedQueryAttention = (
   k: tf.Tensor4D,
   v: tf.Tensor4D,
   bias: tf.Tensor4D,
+  options: AttentionScoreOptions = {},
 ): tf.Tensor3D =>
   tf.tidy(() => {
     const [b, heads, t, h] = q.shape;
@@ -97,7 +119,9 @@ export const groupedQueryAttention = (
     const group = heads / kvHeads;
     const grouped = tf.reshape(q, [b, kvHeads, group * t, h]);
     const scores = tf.reshape(tf.matMul(grouped, k, false, true), [b, heads, t, s]);
-    const weights = tf.softmax(tf.add(tf.mul(scores, 1 / Math.sqrt(h)), bias));
+    const scaled = tf.mul(scores, options.scale ?? 1 / Math.sqrt(h));
+    const capped = options.softcap === undefined || options.softcap === null ? scaled : softcap(scaled, options.softcap);
+    const weights = tf.softmax(tf.add(capped, bias));
     const mixed = tf.matMul(tf.reshape(weights, [b, kvHeads, group * t, s]), v); // [B, K, g·T, h]
     return tf.reshape(tf.transpose(tf.reshape(mixed, [b, heads, t, h]), [0, 2, 1, 3]), [b, t, heads * h]);
   });

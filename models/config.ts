@@ -25,10 +25,13 @@
 export type ModelFamily = "gpt2" | "llama";
 
 /** The Hugging Face `model_type` values this library loads. */
-export type HfModelType = "gpt2" | "llama" | "mistral" | "qwen2" | "gemma";
+export type HfModelType = "gpt2" | "llama" | "mistral" | "qwen2" | "gemma" | "gemma2";
 
 /** Every `model_type` that {@link configFromHf} accepts. */
-export const supportedModelTypes: readonly HfModelType[] = ["gpt2", "llama", "mistral", "qwen2", "gemma"];
+export const supportedModelTypes: readonly HfModelType[] = ["gpt2", "llama", "mistral", "qwen2", "gemma", "gemma2"];
+
+/** Which layers the sliding window applies to: every layer (mistral) or layers 0, 2, 4, … (gemma2). */
+export type SlidingWindowLayers = "all" | "even";
 
 /** The MLP non-linearity: `gelu_tanh` is GPT-2's `gelu_new` (= torch's gelu(approximate="tanh")). */
 export type Activation = "gelu_tanh" | "gelu" | "silu" | "relu";
@@ -82,8 +85,25 @@ export interface ModelConfig {
   readonly normWeightOffset: number;
   /** The token embeddings are multiplied by this (gemma: √d, else 1). */
   readonly embeddingScale: number;
-  /** Keys more than this many positions behind the query are masked (mistral); null = none. */
+  /**
+   * A query at position p sees keys at positions p − w + 1 … p, w of them counting itself (mistral,
+   * gemma2; the rule of Hugging Face's sliding-window mask); null = no window.
+   */
   readonly slidingWindow: number | null;
+  /** The layers the window applies to (HF gemma2: even layer indices; mistral: all). */
+  readonly slidingWindowLayers: SlidingWindowLayers;
+  /**
+   * Gemma 2's block: `post_attention_layernorm` normalizes the attention output before the residual
+   * add, `pre_feedforward_layernorm` is the MLP's input norm and `post_feedforward_layernorm`
+   * normalizes the MLP output. False: `post_attention_layernorm` is the MLP's input norm (llama).
+   */
+  readonly sandwichNorms: boolean;
+  /** Attention scores are q·k/√s with s = this (HF `query_pre_attn_scalar`); null = headDim. */
+  readonly queryPreAttnScalar: number | null;
+  /** Attention scores s → c·tanh(s/c) before the mask (HF `attn_logit_softcapping`); null = none. */
+  readonly attnLogitSoftcap: number | null;
+  /** Output logits z → c·tanh(z/c) (HF `final_logit_softcapping`); null = none. */
+  readonly finalLogitSoftcap: number | null;
   readonly bosTokenId: number | null;
   /** End-of-sequence id(s); generation stops at any of them. */
   readonly eosTokenIds: readonly number[];
@@ -116,6 +136,11 @@ export interface ConfigSpec {
   readonly normWeightOffset?: number;
   readonly embeddingScale?: number;
   readonly slidingWindow?: number | null;
+  readonly slidingWindowLayers?: SlidingWindowLayers;
+  readonly sandwichNorms?: boolean;
+  readonly queryPreAttnScalar?: number | null;
+  readonly attnLogitSoftcap?: number | null;
+  readonly finalLogitSoftcap?: number | null;
   readonly bosTokenId?: number | null;
   readonly eosTokenIds?: readonly number[];
   readonly padTokenId?: number | null;
@@ -155,6 +180,11 @@ export const makeConfig = (spec: ConfigSpec): ModelConfig => {
     normWeightOffset: spec.normWeightOffset ?? 0,
     embeddingScale: spec.embeddingScale ?? 1,
     slidingWindow: spec.slidingWindow ?? null,
+    slidingWindowLayers: spec.slidingWindowLayers ?? "all",
+    sandwichNorms: spec.sandwichNorms ?? false,
+    queryPreAttnScalar: spec.queryPreAttnScalar ?? null,
+    attnLogitSoftcap: spec.attnLogitSoftcap ?? null,
+    finalLogitSoftcap: spec.finalLogitSoftcap ?? null,
     bosTokenId: spec.bosTokenId ?? null,
     eosTokenIds: spec.eosTokenIds ?? [],
     padTokenId: spec.padTokenId ?? null,
@@ -214,5 +244,12 @@ export const validateConfig = (config: ModelConfig): ModelConfig => {
     throw new RangeError(`model config: ropeTheta must be > 0, got ${config.ropeTheta}`);
   }
   if (config.slidingWindow !== null) positiveInt("slidingWindow", config.slidingWindow);
+  for (const k of ["queryPreAttnScalar", "attnLogitSoftcap", "finalLogitSoftcap"] as const) {
+    const v = config[k];
+    if (v !== null && !(Number.isFinite(v) && v > 0)) throw new RangeError(`model config: ${k} must be > 0 or null, got ${v}`);
+  }
+  if (config.family === "gpt2" && config.sandwichNorms) {
+    throw new RangeError("model config: sandwichNorms (gemma2's extra norms) needs the llama family");
+  }
   return config;
 };

@@ -19,6 +19,7 @@
  */
 import { readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { fsError } from "../data/fs-errors.ts";
 
 let tempCounter = 0;
 
@@ -59,7 +60,7 @@ export const writeFileAtomic = async (path: string, data: Uint8Array | string): 
     await rename(temp, path);
   } catch (e) {
     await rm(temp, { force: true }).catch(() => undefined);
-    throw e;
+    throw fsError(e, `write ${path}`); // names the file: Node's ENOSPC message does not
   }
 };
 

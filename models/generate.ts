@@ -53,13 +53,19 @@ export interface GenerateOptions extends SamplingOptions {
   readonly batchSize?: number;
   /** Decode from the token-level geometric mixture with `base` (weight 1 − α; this policy weight α). */
   readonly mixture?: { readonly base: Policy; readonly alpha: number };
+  /**
+   * Called with each sampled token (row = index of the prompt); returning true stops that row there
+   * (the token is kept, `finished` is true), e.g. when its text reached a stop string. Lets a server
+   * stream tokens as they come.
+   */
+  readonly onToken?: (row: number, id: number) => boolean | void;
 }
 
 /** What {@link generate} returns, one entry per prompt. */
 export interface Generation {
   /** The generated tokens, the EOS included when one was reached. */
   readonly completions: number[][];
-  /** Whether the row stopped at an EOS (false: it hit `maxNewTokens`). */
+  /** Whether the row stopped at an EOS or by `onToken` (false: it hit `maxNewTokens`). */
   readonly finished: boolean[];
   /** Σ log-prob of the generated tokens under the sampling distribution (after filters; 0 if greedy). */
   readonly samplingLogProbs: number[];
@@ -109,6 +115,7 @@ const generateBatch = async (
   prompts: readonly (readonly number[])[],
   options: GenerateOptions,
   rowRngs: Rng[],
+  firstRow: number,
 ): Promise<BatchGeneration> => {
   const config = policy.config, eos = eosList(policy, options), vocab = config.vocabSize;
   const padId = options.padTokenId ?? config.padTokenId ?? eos[0] ?? 0;
@@ -161,7 +168,8 @@ const generateBatch = async (
         samplingLogProbs[i] += sampled.logProbs[0];
         modelLogProbs[i] += sampled.modelLogProbs[0];
         if (z !== null) logZ[i] += z[i];
-        if (eos.includes(id)) finished[i] = true;
+        const stopped = options.onToken?.(firstRow + i, id) === true;
+        if (eos.includes(id) || stopped) finished[i] = true;
         else (fed[i] = id), (feedMask[i] = 1);
       }
       if (finished.every(Boolean) || t === options.maxNewTokens - 1) break;
@@ -220,7 +228,7 @@ export const generate = async (
   };
   for (const [s, e] of chunkRanges(prompts.length, options.batchSize ?? Math.max(prompts.length, 1))) {
     const rowRngs = Array.from({ length: e - s }, (_, i) => forkRng(root, s + i));
-    const part = await generateBatch(policy, prompts.slice(s, e), options, rowRngs);
+    const part = await generateBatch(policy, prompts.slice(s, e), options, rowRngs, s);
     out.completions.push(...part.completions);
     out.finished.push(...part.finished);
     out.samplingLogProbs.push(...part.samplingLogProbs);

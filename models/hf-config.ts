@@ -1,6 +1,6 @@
 /**
  * The mapping between a Hugging Face `config.json` and a {@link ModelConfig}: {@link configFromHf}
- * reads gpt2, llama, mistral, qwen2 and gemma (v1) configs and refuses other `model_type`s by name;
+ * reads gpt2, llama, mistral, qwen2, gemma and gemma2 configs and refuses other `model_type`s by name;
  * {@link configToHf} writes a config.json that maps back to the same config.
  *
  * @example
@@ -100,8 +100,10 @@ const ropeScalingFromHf = (json: Json): RopeScaling | null => {
 
 /**
  * Map a Hugging Face `config.json` (parsed) to a {@link ModelConfig}. Accepts `model_type` gpt2,
- * llama, mistral, qwen2 and gemma (v1); anything else is refused with an error naming it and the
- * supported types.
+ * llama, mistral, qwen2, gemma and gemma2; anything else is refused with an error naming it and the
+ * supported types. Gemma 2 reads `query_pre_attn_scalar`, `attn_logit_softcapping`,
+ * `final_logit_softcapping` (null = off) and `sliding_window` (on the even layers; a `layer_types`
+ * list, when given, must say the same), with Hugging Face's defaults when absent.
  *
  * @example
  * ```ts
@@ -142,14 +144,19 @@ export const configFromHf = (json: Json): ModelConfig => {
       activation: activationFromHf(json["activation_function"] ?? "gelu_new"),
     });
   }
-  if (modelType === "llama" || modelType === "mistral" || modelType === "qwen2" || modelType === "gemma") {
+  if (
+    modelType === "llama" || modelType === "mistral" || modelType === "qwen2" || modelType === "gemma" ||
+    modelType === "gemma2"
+  ) {
     if (modelType === "qwen2" && flag(json, "use_sliding_window", false)) {
       throw new RangeError("config.json: qwen2 with use_sliding_window = true is not supported");
     }
     const d = field(json, "hidden_size"), h = field(json, "num_attention_heads");
-    const gemma = modelType === "gemma";
+    const gemma2 = modelType === "gemma2";
+    const gemma = modelType === "gemma" || gemma2;
     const attentionBias = flag(json, "attention_bias", false);
-    const window = modelType === "mistral" ? json["sliding_window"] : null;
+    const window = modelType === "mistral" ? json["sliding_window"] : gemma2 ? field(json, "sliding_window", 4096) : null;
+    if (gemma2) checkGemma2LayerTypes(json, field(json, "num_hidden_layers"));
     return makeConfig({
       ...common,
       family: "llama",
@@ -174,14 +181,45 @@ export const configFromHf = (json: Json): ModelConfig => {
       normWeightOffset: gemma ? 1 : 0,
       embeddingScale: gemma ? Math.sqrt(d) : 1,
       slidingWindow: typeof window === "number" ? window : null,
+      ...(gemma2
+        ? {
+          slidingWindowLayers: "even" as const,
+          sandwichNorms: true,
+          // Hugging Face's Gemma2Config defaults (gemma-2-2b/9b values).
+          queryPreAttnScalar: field(json, "query_pre_attn_scalar", 256),
+          attnLogitSoftcap: optionalPositive(json, "attn_logit_softcapping", 50),
+          finalLogitSoftcap: optionalPositive(json, "final_logit_softcapping", 30),
+        }
+        : {}),
     });
   }
   throw new RangeError(
     `config.json: unsupported model_type ${JSON.stringify(modelType)}; supported: ${
       supportedModelTypes.join(", ")
     }` +
-      " (gemma2, gemma3, phi and others are not implemented)",
+      " (gemma3, phi and others are not implemented)",
   );
+};
+
+/** A positive number, null when the key holds null (the feature is off), `fallback` when absent. */
+const optionalPositive = (json: Json, key: string, fallback: number): number | null => {
+  if (json[key] === null) return null;
+  const v = field(json, key, fallback);
+  if (!(v > 0)) throw new RangeError(`config.json: "${key}" must be > 0 or null, got ${v}`);
+  return v;
+};
+
+/** Gemma 2 windows the even layers; a `layer_types` list saying otherwise is refused, not ignored. */
+const checkGemma2LayerTypes = (json: Json, layers: number): void => {
+  const types = json["layer_types"];
+  if (types === undefined || types === null) return;
+  const expected = Array.from({ length: layers }, (_, i) => (i % 2 === 0 ? "sliding_attention" : "full_attention"));
+  if (!Array.isArray(types) || JSON.stringify(types) !== JSON.stringify(expected)) {
+    throw new RangeError(
+      `config.json: gemma2 "layer_types" ${JSON.stringify(types)} is not supported; only the alternating ` +
+        `pattern ${JSON.stringify(expected)} (sliding window on even layers) is`,
+    );
+  }
 };
 
 const activationToHf = (a: Activation, gemma: boolean): string =>
@@ -231,7 +269,9 @@ export const configToHf = (config: ModelConfig): Record<string, unknown> => {
     mistral: "MistralForCausalLM",
     qwen2: "Qwen2ForCausalLM",
     gemma: "GemmaForCausalLM",
+    gemma2: "Gemma2ForCausalLM",
   }[type];
+  const gemma = type === "gemma" || type === "gemma2";
   const scaling = config.ropeScaling === null
     ? null
     : config.ropeScaling.type === "linear"
@@ -258,12 +298,17 @@ export const configToHf = (config: ModelConfig): Record<string, unknown> => {
     rope_theta: config.ropeTheta,
     rope_scaling: scaling,
     tie_word_embeddings: config.tieWordEmbeddings,
-    [type === "gemma" ? "hidden_activation" : "hidden_act"]: activationToHf(
-      config.activation,
-      type === "gemma",
-    ),
+    [gemma ? "hidden_activation" : "hidden_act"]: activationToHf(config.activation, gemma),
     ...(type === "llama" ? { attention_bias: config.qkvBias, mlp_bias: config.mlpBias } : {}),
     ...(type === "mistral" ? { sliding_window: config.slidingWindow } : {}),
+    ...(type === "gemma2"
+      ? {
+        sliding_window: config.slidingWindow,
+        query_pre_attn_scalar: config.queryPreAttnScalar ?? config.headDim,
+        attn_logit_softcapping: config.attnLogitSoftcap,
+        final_logit_softcapping: config.finalLogitSoftcap,
+      }
+      : {}),
     torch_dtype: "float32",
     ...ids,
   };

@@ -24,7 +24,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { ModelConfig } from "./config.ts";
 import { validateConfig } from "./config.ts";
-import { attentionBias, groupedQueryAttention, positionsFromMask, splitHeads } from "./attention.ts";
+import { attentionBias, groupedQueryAttention, positionsFromMask, softcap, splitHeads } from "./attention.ts";
 import { appendKv, type KvCache, type LayerKv } from "./kv-cache.ts";
 import {
   applyActivation,
@@ -161,13 +161,18 @@ export class Transformer {
       const fullMask = pastMask === null ? mask : tf.concat([pastMask, mask], 1) as tf.Tensor2D;
       const allPositions = positionsFromMask(fullMask);
       const positions = tf.slice(allPositions, [0, past], [b, t]) as tf.Tensor2D;
-      const bias = attentionBias(fullMask, past, t, this.config.slidingWindow, allPositions);
+      // Two masks when only some layers use the window (gemma2): the causal one and the windowed one.
+      const windowed = attentionBias(fullMask, past, t, this.config.slidingWindow, allPositions);
+      const causal = this.config.slidingWindow === null || this.config.slidingWindowLayers === "all"
+        ? windowed
+        : attentionBias(fullMask, past, t, null, null);
       const angles = this.#inverseFrequencies === null
         ? null
         : rotaryAngles(positions, this.#inverseFrequencies);
       let x = this.#gatherEmbeddings(inputIds, positions);
       const layers: LayerKv[] = [];
       for (let i = 0; i < this.config.numLayers; i++) {
+        const bias = usesWindow(this.config, i) ? windowed : causal;
         const step = this.#block(i, x, b, t, bias, angles, cache?.layer(i) ?? null, options);
         x = step.x;
         layers.push(step.kv);
@@ -197,7 +202,9 @@ export class Transformer {
     return tf.tidy(() => {
       const d = this.config.hiddenSize;
       const rows = tf.reshape(hidden, [-1, d]) as tf.Tensor2D;
-      const logits = tf.matMul(rows, this.weights[headName(this.config)], false, true);
+      const raw = tf.matMul(rows, this.weights[headName(this.config)], false, true);
+      const cap = this.config.finalLogitSoftcap;
+      const logits = cap === null ? raw : softcap(raw, cap);
       return tf.reshape(logits, [...hidden.shape.slice(0, -1), this.config.vocabSize]);
     });
   }
@@ -297,13 +304,21 @@ export class Transformer {
       k = applyRotary(k, angles!);
     }
     const kv = appendKv(past, k, v);
-    const attended = tf.reshape(groupedQueryAttention(q, kv.keys, kv.values, bias), [
+    const scores = {
+      scale: 1 / Math.sqrt(c.queryPreAttnScalar ?? h),
+      softcap: c.attnLogitSoftcap,
+    };
+    const attended = tf.reshape(groupedQueryAttention(q, kv.keys, kv.values, bias, scores), [
       b * t,
       c.numHeads * h,
     ]) as tf.Tensor2D;
-    const out = this.#project(gpt2 ? `${p}.attn.c_proj` : `${p}.self_attn.o_proj`, attended, options);
+    let out = this.#project(gpt2 ? `${p}.attn.c_proj` : `${p}.self_attn.o_proj`, attended, options);
+    if (c.sandwichNorms) out = this.#norm(`${p}.post_attention_layernorm`, out);
     const x1 = tf.add(x, out) as tf.Tensor2D;
-    const normed2 = this.#norm(gpt2 ? `${p}.ln_2` : `${p}.post_attention_layernorm`, x1);
+    const normed2 = this.#norm(
+      gpt2 ? `${p}.ln_2` : c.sandwichNorms ? `${p}.pre_feedforward_layernorm` : `${p}.post_attention_layernorm`,
+      x1,
+    );
     let mlp: tf.Tensor2D;
     if (gpt2) {
       const hidden = applyActivation(
@@ -315,10 +330,15 @@ export class Transformer {
       const gate = applyActivation(this.#project(`${p}.mlp.gate_proj`, normed2, options), c.activation);
       const up = this.#project(`${p}.mlp.up_proj`, normed2, options);
       mlp = this.#project(`${p}.mlp.down_proj`, tf.mul(gate, up) as tf.Tensor2D, options);
+      if (c.sandwichNorms) mlp = this.#norm(`${p}.post_feedforward_layernorm`, mlp);
     }
     return { x: tf.add(x1, mlp) as tf.Tensor2D, kv };
   }
 }
+
+/** Whether layer i masks keys beyond the sliding window (every layer, or the even ones for gemma2). */
+const usesWindow = (config: ModelConfig, i: number): boolean =>
+  config.slidingWindow !== null && (config.slidingWindowLayers === "all" || i % 2 === 0);
 
 /** Options of {@link createTransformer}. */
 export interface InitOptions {

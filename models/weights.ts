@@ -32,6 +32,9 @@
  * model.norm.weight                               [d]
  * lm_head.weight                                  [V, d]     only when not tied
  * ```
+ * Gemma 2 (`sandwichNorms`) adds, per layer, `pre_feedforward_layernorm.weight` and
+ * `post_feedforward_layernorm.weight` [d] after `post_attention_layernorm` (which there normalizes
+ * the attention output, not the MLP input).
  *
  * @example
  * ```ts
@@ -161,6 +164,7 @@ export const parameterShapes = (config: ModelConfig): Map<string, ParameterSpec>
       norm(`${p}.input_layernorm`, false);
       addProjection(a), addProjection(b), addProjection(c), addProjection(e);
       norm(`${p}.post_attention_layernorm`, false);
+      if (config.sandwichNorms) norm(`${p}.pre_feedforward_layernorm`, false), norm(`${p}.post_feedforward_layernorm`, false);
       addProjection(f), addProjection(g), addProjection(h);
     }
   }

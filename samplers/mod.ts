@@ -47,3 +47,4 @@ export {
   type ResampleMethod,
   type ResampleResult,
 } from "./geometric.ts";
+export { geometricTerminalReward, type SubTbInputs, type SubTbOptions, subTrajectoryBalance } from "./subtb.ts";

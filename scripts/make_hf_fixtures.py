@@ -16,6 +16,17 @@ Writes, with fixed seeds (re-running gives the same bytes):
                                   library's byte-level tokenizer (tokenizer_config.json)
   tests/fixtures/peft-tiny-llama/ a PEFT LoRA adapter for hf-tiny-llama (r 4, alpha 8, q_proj and
                                   v_proj, random non-zero B)
+  tests/fixtures/hf-tiny-gemma/   Gemma (vocab 64, d 32, 2 layers, 4 heads of width 16 ≠ 32/4, one KV
+                                  head, GeGLU MLP 48, √d embedding scale, (1 + w) RMSNorm, tied), F32
+  tests/fixtures/hf-tiny-gemma2/  Gemma 2 (d 32, 3 layers, 4 heads of 16, 2 KV heads, extra norms,
+                                  attention cap 2, final cap 3, query_pre_attn_scalar 24, window 4 on
+                                  layers 0 and 2), BF16
+  tests/fixtures/hf-tiny-mistral/ Mistral (the Llama dimensions, window 4 on every layer), F16
+
+Gemma, Gemma 2 and Mistral use 12-token batches (their windows are 4); their forward,
+gemma_family_forward, is written from the Hugging Face modelling equations, not imported.
+Re-running may change the last digit of a float64 log-prob (BLAS reduction order differs between
+machines); the logits, rounded to 6 digits, do not change.
 
 Each folder has expected.json: the input ids, attention masks, logits (float64 forward of the stored
 weights, rounded to 6 significant digits) of a batch of two full sequences, of a right-padded and a
@@ -24,6 +35,7 @@ positions are not meaningful; Qwen2 has only the full batch), and per-sequence �
 prompt/completion pairs (each scored alone, no padding). GPT-2 and Qwen2 also have text pairs with
 the ids their tokenizers give.
 """
+import argparse
 import json
 import math
 import os
@@ -94,12 +106,23 @@ def make_weights(spec, dtype, generator):
 NEG = -1e30
 
 
-def attention(q, k, v, mask):
-    """q [B,H,T,h], k/v [B,H,T,h] (kv heads already repeated), mask [B,T] (1 real): causal + padding."""
+def attention(q, k, v, mask, scale=None, softcap=None, window=None):
+    """q [B,H,T,h], k/v [B,H,T,h] (kv heads already repeated), mask [B,T] (1 real): causal + padding.
+
+    scale: multiplies q·kᵀ (default 1/√h). softcap c: scores → c·tanh(scores/c) before masking
+    (Gemma 2). window w: a query at position p sees keys at positions p − w < k ≤ p (Hugging Face's
+    sliding-window rule, `kv_idx > q_idx - sliding_window`), positions counted over real tokens.
+    """
     t = q.shape[2]
-    scores = q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1])
+    scores = q @ k.transpose(-1, -2)
+    scores = scores / math.sqrt(q.shape[-1]) if scale is None else scores * scale
+    if softcap is not None:
+        scores = softcap * torch.tanh(scores / softcap)
     causal = torch.tril(torch.ones(t, t, dtype=torch.bool))
     allowed = causal[None, None, :, :] & (mask[:, None, None, :] > 0)
+    if window is not None:
+        pos = positions_of(mask)
+        allowed = allowed & ((pos[:, :, None] - pos[:, None, :]) < window)[:, None, :, :]
     scores = scores.masked_fill(~allowed, NEG)
     return torch.softmax(scores, dim=-1) @ v
 
@@ -191,6 +214,72 @@ def llama_forward(w, cfg, ids, mask, lora=None):
     x = rms_norm(x, w["model.norm.weight"], cfg["rms_norm_eps"])
     head = w["model.embed_tokens.weight"] if cfg.get("tie_word_embeddings") else w["lm_head.weight"]
     return x @ head.T
+
+
+def gelu_tanh(x):
+    """torch's gelu(approximate="tanh"), Gemma's gelu_pytorch_tanh, written out."""
+    return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x ** 3)))
+
+
+def gemma_family_forward(w, cfg, ids, mask):
+    """Gemma, Gemma 2 and Mistral, written from their Hugging Face modelling code's equations:
+
+    - all: RMSNorm, RoPE (rotate-half), grouped-query attention with head_dim from the config;
+    - gemma, gemma2: embeddings × √d, RMSNorm × (1 + w), GeGLU MLP (tanh-GELU gate), tied head;
+    - gemma2: per layer x += post_attention_norm(attn(input_norm(x))) and
+      x += post_feedforward_norm(mlp(pre_feedforward_norm(x))); scores scaled by
+      query_pre_attn_scalar^−½ and soft-capped c·tanh(s/c) (attn_logit_softcapping) before the mask;
+      the sliding window on even layers (0, 2, …); final logits soft-capped (final_logit_softcapping);
+    - mistral: SwiGLU MLP, the sliding window on every layer.
+    """
+    b, t = ids.shape
+    kind = cfg["model_type"]
+    gemma = kind in ("gemma", "gemma2")
+    d, nh, nkv = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"]
+    hd = cfg.get("head_dim") or d // nh
+    eps = cfg["rms_norm_eps"]
+    norm = (lambda x, name: rms_norm(x, 1.0 + w[name], eps)) if gemma else (lambda x, name: rms_norm(x, w[name], eps))
+    act = gelu_tanh if gemma else torch.nn.functional.silu
+    pos = positions_of(mask).to(torch.float64)
+    inv_freq = 1.0 / (cfg["rope_theta"] ** (torch.arange(0, hd, 2, dtype=torch.float64) / hd))
+    freqs = pos[:, :, None] * inv_freq[None, None, :]
+    emb = torch.cat([freqs, freqs], dim=-1)
+    cos, sin = emb.cos()[:, None], emb.sin()[:, None]
+    x = w["model.embed_tokens.weight"][ids]
+    if gemma:
+        x = x * math.sqrt(d)
+    for i in range(cfg["num_hidden_layers"]):
+        p = f"model.layers.{i}."
+        a = norm(x, p + "input_layernorm.weight")
+        q = linear(a, w, p + "self_attn.q_proj").view(b, t, nh, hd).transpose(1, 2)
+        k = linear(a, w, p + "self_attn.k_proj").view(b, t, nkv, hd).transpose(1, 2)
+        v = linear(a, w, p + "self_attn.v_proj").view(b, t, nkv, hd).transpose(1, 2)
+        q = q * cos + rotate_half(q) * sin
+        k = k * cos + rotate_half(k) * sin
+        k = k.repeat_interleave(nh // nkv, dim=1)
+        v = v.repeat_interleave(nh // nkv, dim=1)
+        if kind == "gemma2":
+            window = cfg["sliding_window"] if i % 2 == 0 else None
+            o = attention(q, k, v, mask, scale=cfg["query_pre_attn_scalar"] ** -0.5,
+                          softcap=cfg["attn_logit_softcapping"], window=window)
+        else:
+            o = attention(q, k, v, mask, window=cfg.get("sliding_window"))
+        o = linear(o.transpose(1, 2).reshape(b, t, nh * hd), w, p + "self_attn.o_proj")
+        if kind == "gemma2":
+            x = x + norm(o, p + "post_attention_layernorm.weight")
+            m = norm(x, p + "pre_feedforward_layernorm.weight")
+        else:
+            x = x + o
+            m = norm(x, p + "post_attention_layernorm.weight")
+        m = linear(act(linear(m, w, p + "mlp.gate_proj")) * linear(m, w, p + "mlp.up_proj"), w, p + "mlp.down_proj")
+        x = x + (norm(m, p + "post_feedforward_layernorm.weight") if kind == "gemma2" else m)
+    x = norm(x, "model.norm.weight")
+    head = w["model.embed_tokens.weight"] if cfg.get("tie_word_embeddings") else w["lm_head.weight"]
+    logits = x @ head.T
+    if kind == "gemma2" and cfg.get("final_logit_softcapping") is not None:
+        cap = cfg["final_logit_softcapping"]
+        logits = cap * torch.tanh(logits / cap)
+    return logits
 
 
 # ---- expected outputs -----------------------------------------------------------------------------
@@ -352,7 +441,8 @@ def gpt2_fixture():
 
 def llama_spec(cfg):
     d, v, f = cfg["hidden_size"], cfg["vocab_size"], cfg["intermediate_size"]
-    hd = d // cfg["num_attention_heads"]
+    hd = cfg.get("head_dim") or d // cfg["num_attention_heads"]
+    sandwich = cfg["model_type"] == "gemma2"
     q, kv = cfg["num_attention_heads"] * hd, cfg["num_key_value_heads"] * hd
     bias = cfg["model_type"] == "qwen2"
     layers = []
@@ -364,8 +454,11 @@ def llama_spec(cfg):
         s += [(p + "self_attn.k_proj.bias", (kv,), "bias")] if bias else []
         s += [(p + "self_attn.v_proj.weight", (kv, d), "matrix")]
         s += [(p + "self_attn.v_proj.bias", (kv,), "bias")] if bias else []
-        s += [(p + "self_attn.o_proj.weight", (d, q), "matrix"), (p + "post_attention_layernorm.weight", (d,), "norm"),
-              (p + "mlp.gate_proj.weight", (f, d), "matrix"), (p + "mlp.up_proj.weight", (f, d), "matrix"),
+        s += [(p + "self_attn.o_proj.weight", (d, q), "matrix"), (p + "post_attention_layernorm.weight", (d,), "norm")]
+        if sandwich:
+            s += [(p + "pre_feedforward_layernorm.weight", (d,), "norm"),
+                  (p + "post_feedforward_layernorm.weight", (d,), "norm")]
+        s += [(p + "mlp.gate_proj.weight", (f, d), "matrix"), (p + "mlp.up_proj.weight", (f, d), "matrix"),
               (p + "mlp.down_proj.weight", (d, f), "matrix")]
         layers.append(s)
     head = [] if cfg.get("tie_word_embeddings") else [("lm_head.weight", (v, d), "matrix")]
@@ -422,6 +515,47 @@ def qwen2_fixture():
     dump(folder, "expected.json", out)
 
 
+def gemma_family_fixture(name, cfg, dtype, seed):
+    """One folder: config.json, model.safetensors (dtype), expected.json from gemma_family_forward."""
+    folder = fresh(name)
+    first, layers, last = llama_spec(cfg)
+    spec = first + [entry for layer in layers for entry in layer] + last
+    if cfg["model_type"] in ("gemma", "gemma2"):
+        # Gemma stores w of (1 + w) near 0: draw norm scales around 0 (0.1·noise), not around 1.
+        spec = [(n, shape, "bias" if kind == "norm" else kind) for n, shape, kind in spec]
+    w, records = make_weights(spec, dtype, torch.Generator().manual_seed(seed))
+    write_safetensors(os.path.join(folder, "model.safetensors"), records, {"format": "pt"})
+    dump(folder, "config.json", cfg)
+    forward = lambda ids, mask: gemma_family_forward(w, cfg, ids, mask)
+    out = expected_outputs(forward, cfg["vocab_size"], torch.Generator().manual_seed(seed + 1), length=12)
+    dump(folder, "expected.json", out)
+
+
+def gemma_config():
+    """Gemma (v1) traits: head_dim 16 ≠ 32/4, one KV head (multi-query), GeGLU, tied head."""
+    return {"architectures": ["GemmaForCausalLM"], "model_type": "gemma", "vocab_size": 64, "hidden_size": 32,
+            "intermediate_size": 48, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 1,
+            "head_dim": 16, "hidden_activation": "gelu_pytorch_tanh", "max_position_embeddings": 64,
+            "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "tie_word_embeddings": True, "attention_bias": False,
+            "bos_token_id": 2, "eos_token_id": 1, "pad_token_id": 0, "torch_dtype": "float32"}
+
+
+def gemma2_config():
+    """Gemma 2 traits, with caps small enough that tanh bends the tiny model's scores and logits, a
+    query_pre_attn_scalar ≠ head_dim, and a window of 4 on layers 0 and 2 (sequences are 7–12 long)."""
+    return {"architectures": ["Gemma2ForCausalLM"], "model_type": "gemma2", "vocab_size": 64, "hidden_size": 32,
+            "intermediate_size": 64, "num_hidden_layers": 3, "num_attention_heads": 4, "num_key_value_heads": 2,
+            "head_dim": 16, "hidden_activation": "gelu_pytorch_tanh", "max_position_embeddings": 64,
+            "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "tie_word_embeddings": True, "attention_bias": False,
+            "query_pre_attn_scalar": 24, "attn_logit_softcapping": 2.0, "final_logit_softcapping": 3.0,
+            "sliding_window": 4, "bos_token_id": 2, "eos_token_id": 1, "pad_token_id": 0, "torch_dtype": "float32"}
+
+
+def mistral_config():
+    """Mistral: Llama's layout with a sliding window of 4 on every layer, untied head."""
+    return {**llama_config("mistral", 64, False), "architectures": ["MistralForCausalLM"], "sliding_window": 4}
+
+
 def peft_fixture(w, cfg, base_out):
     folder = fresh("peft-tiny-llama")
     r, alpha = 4, 8
@@ -451,10 +585,21 @@ def peft_fixture(w, cfg, base_out):
 
 
 if __name__ == "__main__":
+    # No options; --help says what the script writes, anything else is refused (exit 2).
+    argparse.ArgumentParser(
+        prog="/usr/bin/python3 scripts/make_hf_fixtures.py",
+        description="Remake the tiny Hugging Face checkpoints under tests/fixtures/ and their expected outputs "
+        "(hf-tiny-gpt2, hf-tiny-llama, hf-tiny-qwen2, peft-tiny-llama); fixed seeds, same bytes on every run.",
+    ).parse_args()
     gpt2_fixture()
     w, cfg, out = llama_fixture()
     qwen2_fixture()
     peft_fixture(w, cfg, out)
+    gemma_family_fixture("hf-tiny-gemma", gemma_config(), "F32", 8)
+    gemma_family_fixture("hf-tiny-gemma2", gemma2_config(), "BF16", 10)
+    gemma_family_fixture("hf-tiny-mistral", mistral_config(), "F16", 12)
+    names = ("hf-tiny-gpt2", "hf-tiny-llama", "hf-tiny-qwen2", "peft-tiny-llama", "hf-tiny-gemma", "hf-tiny-gemma2",
+             "hf-tiny-mistral")
     total = sum(os.path.getsize(os.path.join(dp, f)) for dp, _, fs in os.walk(ROOT) for f in fs
-                if dp.split(os.sep)[-1] in ("hf-tiny-gpt2", "hf-tiny-llama", "hf-tiny-qwen2", "peft-tiny-llama"))
-    print(f"wrote tests/fixtures/{{hf-tiny-gpt2,hf-tiny-llama,hf-tiny-qwen2,peft-tiny-llama}} ({total // 1024} KiB)")
+                if dp.split(os.sep)[-1] in names)
+    print(f"wrote tests/fixtures/{{{','.join(names)}}} ({total // 1024} KiB)")

@@ -24,7 +24,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { loadBackend } from "../backends/load.ts";
 import type { BackendRequest } from "../backends/types.ts";
-import { formatHelp, parseArgs } from "../cli/args.ts";
+import { type CommandSpec, parseOrExit } from "../cli/args.ts";
 import { evaluationPrompts, parseVariants, runSpinVariant, type SpinSettings } from "../cli/spin.ts";
 import { forkRng, rngFromSeed, shuffleArray } from "../core/rng.ts";
 import { makeSyntheticTask, type SyntheticExample, type WeightedPrompt } from "../data/synthetic.ts";
@@ -33,8 +33,8 @@ import type { SyntheticEvaluation } from "../eval/evaluate-synthetic.ts";
 import { createLoraAdapter } from "../models/lora.ts";
 import type { Tokenizer } from "../models/tokenizer.ts";
 import type { Transformer } from "../models/transformer.ts";
-import { AdamW } from "../selfplay/optim.ts";
-import { learningRateAt, makeSchedule } from "../selfplay/schedule.ts";
+import { AdamW } from "../train/optim.ts";
+import { learningRateAt, makeSchedule } from "../train/schedule.ts";
 import { evaluateSynthetic } from "../eval/evaluate-synthetic.ts";
 import { meanSpread } from "../eval/metrics.ts";
 import { formatMetric } from "../eval/report-table.ts";
@@ -43,7 +43,7 @@ import type { IterationMetrics, ReportVariant } from "../eval/report-types.ts";
 import { loadHfModel } from "../models/hf-load.ts";
 import { loadTokenizer } from "../models/hf-tokenizer.ts";
 import { TransformerPolicy } from "../models/policy.ts";
-import { embeddedModelDir, embeddedTaskOptions } from "../selfplay/default-run.ts";
+import { embeddedModelDir, embeddedTaskOptions } from "../cli/default-run.ts";
 
 const spec = {
   name: "npx tsx scripts/sequence-experiments.ts",
@@ -67,7 +67,7 @@ const spec = {
     sft: { type: "boolean", default: true, description: "also run the baseline: continued SFT on the same winners, same LoRA and steps" },
   },
   positionals: [],
-} as const;
+} as const satisfies CommandSpec;
 
 /** What the SFT baseline needs. */
 interface SftBaselineOptions {
@@ -166,11 +166,8 @@ const markdown = (variants: readonly ReportVariant[], command: string, seeds: nu
 };
 
 const main = async (): Promise<number> => {
-  const args = parseArgs(spec, process.argv.slice(2));
-  if (args.help) {
-    console.log(formatHelp(spec));
-    return 0;
-  }
+  const args = parseOrExit(spec, process.argv.slice(2));
+  if (typeof args === "number") return args;
   const f = args.flags;
   const started = Date.now();
   const common: SpinSettings = { iterations: f.iterations, alpha: 1, beta: f.beta, h: 1, seed: 1, epochs: f.epochs, lr: f.lr };

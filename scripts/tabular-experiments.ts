@@ -4,12 +4,11 @@
  *
  *   npx tsx scripts/tabular-experiments.ts                      # the table in docs/results.md
  *   npx tsx scripts/tabular-experiments.ts --iterations 3000 --checkpoints 100,1000,3000 \
- *     --seeds 1 --beta 0.1,2 --h all --alpha 1                   # a longer look at some variants
- *
- * Options (comma-separated lists): --seeds, --iterations, --checkpoints, --beta (β'), --h
- * (integers or "all"), --alpha, --prompts, --answers.
+ *     --seeds 1 --beta 0.1,2 --history all --alpha 1             # a longer look at some variants
+ *   npx tsx scripts/tabular-experiments.ts --help                # the options
  */
 import process from "node:process";
+import { type CommandSpec, parseOrExit } from "../cli/args.ts";
 import {
   formatNumber,
   formatTabularComparison,
@@ -17,54 +16,50 @@ import {
   type TabularComparisonOptions,
 } from "../eval/tabular-report.ts";
 
-const numbers = (v: string): number[] =>
+const spec = {
+  name: "npx tsx scripts/tabular-experiments.ts",
+  summary: "the tabular comparison of SPIN variants (docs/results.md) and its closed-form checks",
+  flags: {
+    seeds: { type: "string", valueName: "list", description: "seeds, comma-separated" },
+    iterations: { type: "number", valueName: "n", description: "iterations per variant" },
+    checkpoints: { type: "string", valueName: "list", description: "iterations to report (default with --iterations: 1,n)" },
+    beta: { type: "string", valueName: "list", description: "β' values" },
+    history: { type: "string", valueName: "list", description: "opponent windows h: integers or all" },
+    alpha: { type: "string", valueName: "list", description: "α values" },
+    prompts: { type: "number", valueName: "n", description: "prompts of the tabular problem" },
+    answers: { type: "number", valueName: "n", description: "answers per prompt" },
+  },
+  positionals: [],
+  renamed: { h: "history" },
+} as const satisfies CommandSpec;
+
+/** A comma-separated list of numbers; the error names the flag. */
+const numbers = (flag: string, v: string): number[] =>
   v.split(",").map((s) => {
-    const x = Number(s);
-    if (!Number.isFinite(x)) throw new Error(`not a number: ${s}`);
+    const x = s.trim() === "" ? NaN : Number(s);
+    if (!Number.isFinite(x)) throw new Error(`${spec.name}: --${flag}: not a number: "${s}"`);
     return x;
   });
 
-const parseArgs = (args: readonly string[]): TabularComparisonOptions => {
-  const options: Record<string, unknown> = {};
-  for (let i = 0; i < args.length; i += 2) {
-    const [flag, value] = [args[i], args[i + 1]];
-    if (value === undefined) throw new Error(`${flag} needs a value`);
-    switch (flag) {
-      case "--seeds":
-        options.seeds = numbers(value);
-        break;
-      case "--iterations":
-        options.iterations = numbers(value)[0];
-        break;
-      case "--checkpoints":
-        options.checkpoints = numbers(value);
-        break;
-      case "--beta":
-        options.betaPrimes = numbers(value);
-        break;
-      case "--alpha":
-        options.alphas = numbers(value);
-        break;
-      case "--prompts":
-        options.prompts = numbers(value)[0];
-        break;
-      case "--answers":
-        options.answers = numbers(value)[0];
-        break;
-      case "--h":
-        options.hs = value.split(",").map((s) => (s === "all" ? "all" : numbers(s)[0]));
-        break;
-      default:
-        throw new Error(`unknown option ${flag}`);
-    }
+const options = (f: Exclude<ReturnType<typeof parseOrExit<typeof spec>>, number>["flags"]): TabularComparisonOptions => {
+  const o: Record<string, unknown> = {};
+  if (f.seeds !== undefined) o.seeds = numbers("seeds", f.seeds);
+  if (f.iterations !== undefined) o.iterations = f.iterations;
+  if (f.checkpoints !== undefined) o.checkpoints = numbers("checkpoints", f.checkpoints);
+  else if (f.iterations !== undefined) o.checkpoints = [1, f.iterations];
+  if (f.beta !== undefined) o.betaPrimes = numbers("beta", f.beta);
+  if (f.alpha !== undefined) o.alphas = numbers("alpha", f.alpha);
+  if (f.prompts !== undefined) o.prompts = f.prompts;
+  if (f.answers !== undefined) o.answers = f.answers;
+  if (f.history !== undefined) {
+    o.hs = f.history.split(",").map((s) => (s === "all" || s === "inf" || s === "∞" ? "all" : numbers("history", s)[0]));
   }
-  if (options.iterations !== undefined && options.checkpoints === undefined) {
-    options.checkpoints = [1, options.iterations as number];
-  }
-  return options as TabularComparisonOptions;
+  return o as TabularComparisonOptions;
 };
 
-const comparison = runTabularComparison(parseArgs(process.argv.slice(2)));
+const parsed = parseOrExit(spec, process.argv.slice(2));
+if (typeof parsed === "number") process.exit(parsed);
+const comparison = runTabularComparison(options(parsed.flags));
 console.log(formatTabularComparison(comparison));
 const newtonRows = comparison.rows.filter((r) => r.solver === "newton");
 const worstGap = newtonRows.reduce((m, r) => Math.max(m, r.newtonGap), 0);

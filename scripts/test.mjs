@@ -13,8 +13,34 @@ import { fileURLToPath } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const args = process.argv.slice(2);
+// Plain JavaScript (runs before anything is compiled), so not cli/args.ts; the same help layout.
+const help = `node scripts/test.mjs: the test suite under Node and Deno, one closing line for both
+
+usage: node scripts/test.mjs [options] [<file>...]
+
+arguments:
+  <file>  test files to run (default: every tests/*.test.ts)
+
+options:
+      --node      Node only
+      --deno      Deno only
+  -h, --help      show this help
+
+examples:
+  npm test
+  node scripts/test.mjs --node tests/cli.args.test.ts`;
+if (args.includes("--help") || args.includes("-h")) {
+  console.log(help);
+  process.exit(0);
+}
+const unknown = args.find((a) => a.startsWith("-") && a !== "--node" && a !== "--deno");
+if (unknown !== undefined) {
+  const guess = ["--node", "--deno"].find((k) => k.slice(2).startsWith(unknown.replace(/^-+/, "").slice(0, 2)));
+  console.error(`unknown option ${unknown}${guess ? ` (did you mean ${guess}?)` : ""}\n(run "node scripts/test.mjs --help" for the options)`);
+  process.exit(2);
+}
 const only = args.find((a) => a === "--node" || a === "--deno");
-const files = args.filter((a) => !a.startsWith("--"));
+const files = args.filter((a) => !a.startsWith("-"));
 const testFiles = files.length > 0
   ? files
   : readdirSync(join(root, "tests")).filter((f) => f.endsWith(".test.ts")).sort().map((f) => join("tests", f));

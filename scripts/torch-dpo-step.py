@@ -2,10 +2,11 @@
 """The benchmark's training steps in PyTorch on the CPU: the same-run peer of bench/ (`--peer torch`).
 
 Same work as bench/measure.ts on the models of scripts/torch_bench_models.py:
-- `--mode full` (dpo_step): full fine-tuning; a no-gradient forward of a frozen reference copy, the
-  policy's forward and backward over 2·batch sequences of ctx tokens (chosen and rejected; the first
-  ctx/4 are the prompt, left out of the log-prob sums), the sigmoid (DPO) loss with β = 0.1, AdamW
-  (weight decay 0.01) with gradient clipping at norm 1.
+- `--mode full` (dpo_step): full fine-tuning; the policy's forward and backward over 2·batch sequences
+  of ctx tokens (chosen and rejected; the first ctx/4 are the prompt, left out of the log-prob sums)
+  with the reference log-probs computed once before the timed steps (as the library's training step
+  and α-SPIN's reference phase do), the sigmoid (DPO) loss with β = 0.1, AdamW (weight decay 0.01)
+  with gradient clipping at norm 1.
 - `--mode lora` (dpo_step_lora): the base frozen, LoRA on the bench's targets (GPT-2: r = 8 on c_attn
   and the attention c_proj; s135m: r = 16 on q, k, v, o, gate, up, down), reference log-probs computed
   once before the timed steps, AdamW (weight decay 0), clipping at 1.
@@ -22,7 +23,6 @@ per step and tokens/s = 2·batch·ctx / seconds (with `--json`, one line `@@torc
 Needs Debian's python3-torch; never a dependency of the package.
 """
 import argparse
-import copy
 import json
 import os
 import sys
@@ -100,24 +100,19 @@ def main() -> None:
                 for chosen, rejected, _ in chunks(ids, batch, micro):
                     logps(policy, chosen, rejected)
     else:
+        with torch.no_grad():  # the reference log-probs, once (the initial policy = the base)
+            pre = [logps(policy, ch, rj) for ch, rj, _ in chunks(ids, batch, micro)]
         if args.mode == "full":
-            reference = copy.deepcopy(policy).requires_grad_(False)
             params = list(policy.parameters())
             optimizer = torch.optim.AdamW(params, lr=1e-5, weight_decay=0.01)
         else:
             params = add_lora(policy, args.config)
             optimizer = torch.optim.AdamW(params, lr=1e-5, weight_decay=0.0)
-            with torch.no_grad():  # the reference log-probs, once (the base: the adapter starts at 0)
-                pre = [logps(policy, ch, rj) for ch, rj, _ in chunks(ids, batch, micro)]
 
         def step() -> None:
             optimizer.zero_grad(set_to_none=True)
-            for i, (chosen, rejected, k) in enumerate(chunks(ids, batch, micro)):
-                if args.mode == "full":
-                    with torch.no_grad():
-                        ref_c, ref_r = logps(reference, chosen, rejected)
-                else:
-                    ref_c, ref_r = pre[i]
+            for i, (chosen, rejected, _) in enumerate(chunks(ids, batch, micro)):
+                ref_c, ref_r = pre[i]
                 lp_c, lp_r = logps(policy, chosen, rejected)
                 h = (lp_c - ref_c) - (lp_r - ref_r)
                 loss = -F.logsigmoid(0.1 * h).sum() / batch
@@ -132,7 +127,7 @@ def main() -> None:
         step()
     seconds = (time.perf_counter() - start) / args.steps
     cpu_seconds = (time.process_time() - cpu_start) / args.steps
-    per_token = {"full": 8 * n, "logprob": 2 * n}.get(args.mode)
+    per_token = {"full": 6 * n, "logprob": 2 * n}.get(args.mode)
     result = dict(
         torch=torch.__version__,
         config=args.config,

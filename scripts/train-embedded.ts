@@ -27,7 +27,7 @@ import process from "node:process";
 import { loadBackend } from "../backends/load.ts";
 import type { BackendRequest } from "../backends/types.ts";
 import { forkRng, rngFromSeed, shuffleArray } from "../core/rng.ts";
-import { formatHelp, parseArgs } from "../cli/args.ts";
+import { type CommandSpec, parseOrExit } from "../cli/args.ts";
 import { startProgress } from "../cli/progress.ts";
 import { makeSyntheticTask } from "../data/synthetic.ts";
 import { evaluateSynthetic, type SyntheticEvaluation } from "../eval/evaluate-synthetic.ts";
@@ -38,9 +38,9 @@ import { TransformerPolicy } from "../models/policy.ts";
 import { ByteTokenizer } from "../models/tokenizer.ts";
 import { createTransformer } from "../models/transformer.ts";
 import { parameterCount } from "../models/weights.ts";
-import { AdamW } from "../selfplay/optim.ts";
-import { learningRateAt, makeSchedule } from "../selfplay/schedule.ts";
-import { embeddedTaskOptions } from "../selfplay/default-run.ts";
+import { AdamW } from "../train/optim.ts";
+import { learningRateAt, makeSchedule } from "../train/schedule.ts";
+import { embeddedTaskOptions } from "../cli/default-run.ts";
 
 const spec = {
   name: "npx tsx scripts/train-embedded.ts",
@@ -60,7 +60,7 @@ const spec = {
     evalEvery: { type: "number", default: 0, description: "also evaluate every this many steps (0: only at the end)" },
   },
   positionals: [],
-} as const;
+} as const satisfies CommandSpec;
 
 const fmt = (x: number, digits = 3): string => (Number.isFinite(x) ? x.toFixed(digits) : String(x));
 
@@ -134,11 +134,8 @@ Per family — exact match: ${fam(e.exactMatchByFamily)}; KL: ${fam(e.klByFamily
 };
 
 const main = async (): Promise<number> => {
-  const args = parseArgs(spec, process.argv.slice(2));
-  if (args.help) {
-    console.log(formatHelp(spec));
-    return 0;
-  }
+  const args = parseOrExit(spec, process.argv.slice(2));
+  if (typeof args === "number") return args;
   const f = args.flags;
   const started = Date.now();
   const backend = await loadBackend(f.backend as BackendRequest);

@@ -40,6 +40,12 @@ export interface EqualShareConfig {
 export interface LossConfig {
   readonly name: string;
   readonly params: Readonly<Record<string, unknown>>;
+  /**
+   * `"per-prompt-normalizer-ignored"`: train a loss that is not margin-only with 0 < α < 1 against
+   * the unnormalized geometric reference (losses/alpha-spin.ts explains what that means). Absent:
+   * such a run is refused when the config is decoded.
+   */
+  readonly allowNonInvariant?: "per-prompt-normalizer-ignored";
 }
 /** Optimizer, schedule and batching of one iteration's training. */
 export interface TrainingConfig {
@@ -84,8 +90,12 @@ export interface RunConfig {
   readonly model: string;
   readonly tokenizer: string | null;
   readonly backend: BackendRequest;
-  /** Threads computing each micro-batch's gradient (≥ 1; > 1 needs the wasm or cpu backend). */
+  /** Threads computing each micro-batch's gradient (≥ 1; > 1 needs the wasm, blas or cpu backend). */
   readonly workers: number;
+  /** Modules imported before the loss is resolved, and by every gradient worker (imports.ts). */
+  readonly imports: readonly string[];
+  /** BLAS threads of the blas backend (process-wide; null: the backend's default, 1). */
+  readonly threads: number | null;
   readonly seed: number;
   readonly data: DataConfig;
   readonly iterations: number;

@@ -44,6 +44,8 @@ import {
 } from "../core/config.ts";
 import { sha256Hex, stableStringify } from "../core/hash.ts";
 import { klWeightsToBetaAlpha } from "../core/mixture.ts";
+import { alphaSpinRefusal } from "../losses/alpha-spin.ts";
+import type { AnyLoss } from "../losses/types.ts";
 import type { BackendRequest } from "../backends/types.ts";
 import type { AssignmentMode } from "../samplers/history.ts";
 import type { ResampleMethod } from "../samplers/geometric.ts";
@@ -66,7 +68,7 @@ export const runConfigDefaults = {
   maxPromptLength: 512,
 } as const;
 
-const backendChoices: readonly BackendRequest[] = ["auto", "cpu", "wasm", "webgpu", "node", "node-gpu"];
+const backendChoices: readonly BackendRequest[] = ["auto", "cpu", "wasm", "blas", "webgpu", "node", "node-gpu"];
 
 const assignmentModes: readonly AssignmentMode[] = ["equal-share", "per-example"];
 const resampleMethods: readonly ResampleMethod[] = ["systematic", "multinomial"];
@@ -80,6 +82,23 @@ const countOrAll = refined<number | "all">(
   "countOrAll",
   'must be an integer >= 1 or "all"',
   (u): u is number | "all" => u === "all" || (typeof u === "number" && Number.isInteger(u) && u >= 1),
+);
+/**
+ * The history length h: an integer >= 1, or "all" (fictitious play: the whole history), which may
+ * also be written "inf", "∞" or Infinity. Every spelling of "all" decodes to "all", in a run config
+ * and on the command line (cli/spin.ts decodes `--h` with this codec) alike.
+ *
+ * @example
+ * ```ts
+ * historyLength.decode("∞"); // Right("all")
+ * historyLength.decode(2);   // Right(2)
+ * ```
+ */
+export const historyLength: t.Type<number | "all", number | "all", unknown> = new t.Type<number | "all", number | "all", unknown>(
+  "historyLength",
+  countOrAll.is,
+  (u, c) => (u === "inf" || u === "∞" || u === Infinity ? t.success("all") : countOrAll.validate(u, c)),
+  t.identity,
 );
 const targetModules = new t.Type<LoraConfig["targetModules"], unknown, unknown>(
   "targetModules",
@@ -128,6 +147,8 @@ const rawCodec = strictObject({
   tokenizer: optionalNull(nonEmptyString),
   backend: withDefault(oneOf(backendChoices), runConfigDefaults.backend),
   workers: withDefault(positiveInt, 1),
+  imports: withDefault(listOf(nonEmptyString), []),
+  threads: optionalNull(positiveInt),
   seed: withDefault(nonNegativeInt, runConfigDefaults.seed),
   data: dataCodec,
   iterations: withDefault(positiveInt, runConfigDefaults.iterations),
@@ -136,7 +157,7 @@ const rawCodec = strictObject({
   klWeights: optionalNull(
     strictObject({ beta: perIteration(nonNegative), lambda: perIteration(nonNegative) }, "klWeights"),
   ),
-  h: withDefault(countOrAll, runConfigDefaults.h),
+  h: withDefault(historyLength, runConfigDefaults.h),
   assignment: withDefault(oneOf(assignmentModes), "equal-share"),
   equalShare: withDefault(
     strictObject({
@@ -161,6 +182,7 @@ const rawCodec = strictObject({
     strictObject({
       name: withDefault(nonEmptyString, "sigmoid"),
       params: withDefault(lossParams, {}),
+      allowNonInvariant: t.union([oneOf(["per-prompt-normalizer-ignored"] as const), t.undefined]),
     }, "loss"),
     {},
   ),
@@ -200,6 +222,12 @@ type RawRunConfig = t.TypeOf<typeof rawCodec>;
 export interface RunConfigOptions {
   /** Loss names the registry knows; when given, `loss.name` must be one of them. */
   readonly knownLosses?: readonly string[];
+  /**
+   * The registry to look the loss up in; when given, a loss that is not margin-only is refused for
+   * every iteration t ≥ 2 with 0 < α_t < 1, unless `loss.allowNonInvariant` opts in. (At t = 1,
+   * π_prev is π_base and the reference is π_base itself, whatever α.)
+   */
+  readonly lossRegistry?: { get(name: string): AnyLoss; names(): readonly string[] };
 }
 
 const crossFieldIssues = (c: RawRunConfig, options: RunConfigOptions): CheckIssue[] => {
@@ -268,6 +296,24 @@ const crossFieldIssues = (c: RawRunConfig, options: RunConfigOptions): CheckIssu
   return issues.filter((i): i is CheckIssue => i !== undefined);
 };
 
+/** The refusal of a loss that is not margin-only with 0 < α < 1 (losses/alpha-spin.ts), once per run. */
+const referenceIssues = (config: RunConfig, options: RunConfigOptions): CheckIssue[] => {
+  const registry = options.lossRegistry;
+  if (registry === undefined || !registry.names().includes(config.loss.name)) return [];
+  const loss = registry.get(config.loss.name);
+  const allow = config.loss.allowNonInvariant;
+  for (let it = 2; it <= config.iterations; it++) {
+    const refusal = alphaSpinRefusal(loss, iterationParams(config, it).alpha, allow === undefined ? {} : { allowNonInvariant: allow });
+    if (refusal !== undefined) {
+      return [{
+        path: ["loss", "name"],
+        message: `iteration ${it}: ${refusal} In a run config the opt-in is "loss": { "allowNonInvariant": "per-prompt-normalizer-ignored" }.`,
+      }];
+    }
+  }
+  return [];
+};
+
 const resolveDefaults = (c: RawRunConfig): RunConfig => ({
   ...c, // key order is kept: outputDir, alpha, beta and training are replaced in place
   outputDir: c.outputDir ?? `runs/${c.name}`,
@@ -290,12 +336,13 @@ const resolveDefaults = (c: RawRunConfig): RunConfig => ({
  */
 export const runConfigCodec = (options: RunConfigOptions = {}): t.Type<RunConfig, unknown, unknown> => {
   const checked = withChecks(rawCodec, (c) => crossFieldIssues(c, options));
-  return new t.Type<RunConfig, unknown, unknown>(
+  const resolved = new t.Type<RunConfig, unknown, unknown>(
     "RunConfig",
     (u): u is RunConfig => checked.is(u),
     (u, c) => either.map(resolveDefaults)(checked.validate(u, c)),
     t.identity,
   );
+  return withChecks(resolved, (c) => referenceIssues(c, options));
 };
 
 /**

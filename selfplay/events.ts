@@ -12,7 +12,7 @@
  *
  * @module
  */
-import type { MetricsRow } from "./checkpoint.ts";
+import type { MetricsRow } from "../train/checkpoint.ts";
 import type { IterationParams } from "./config.ts";
 
 /** The three phases of an iteration. */
@@ -40,6 +40,8 @@ export type SelfPlayEvent =
     readonly backend: string;
   }
   | { readonly type: "warning"; readonly message: string }
+  /** Something worth a line that is not a problem (e.g. where a resumed iteration continues). */
+  | { readonly type: "info"; readonly message: string }
   | { readonly type: "iteration-start"; readonly iteration: number; readonly params: IterationParams }
   | {
     readonly type: "window";

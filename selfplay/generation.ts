@@ -24,7 +24,7 @@ import { resampleGeometric } from "../samplers/geometric.ts";
 import type { Iterate } from "../samplers/history.ts";
 import type { GenerationConfig, GeometricSamplingConfig } from "./config.ts";
 import type { PreparedExample } from "./examples.ts";
-import type { GenerationPool, WorkerGenerated, WorkerGenerateRequest } from "./gen-pool.ts";
+import type { WorkerGenerated, WorkerGenerateRequest, WorkerPool } from "../train/pool.ts";
 
 /** One generated loser, as stored in `generations.jsonl`. */
 export interface GenerationRow {
@@ -100,7 +100,7 @@ export interface GenerateLosersOptions {
    * Generation workers decoding whole batches next to this thread, and where each iterate's
    * parameters are stored (null: π_base) for them to load. Absent: this thread alone.
    */
-  readonly pool?: { readonly workers: GenerationPool; readonly dirOf: (iterate: Iterate) => string | null };
+  readonly pool?: { readonly workers: WorkerPool; readonly dirOf: (iterate: Iterate) => string | null };
 }
 
 const chunk = <A>(items: readonly A[], size: number): A[][] => {

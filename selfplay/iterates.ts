@@ -18,7 +18,7 @@ import { TransformerPolicy } from "../models/policy.ts";
 import type { Iterate } from "../samplers/history.ts";
 import { folderFingerprint } from "./fingerprint.ts";
 import type { LoadedPolicy } from "./generation.ts";
-import { loadIterateSnapshot, policyFromSnapshot } from "./params.ts";
+import { loadIterateSnapshot, policyFromSnapshot } from "../train/params.ts";
 import type { PreparedRun } from "./setup.ts";
 import type { IterateStore } from "./store.ts";
 

@@ -1,9 +1,19 @@
 /**
- * `runSelfPlay`: the α-SPIN loop (the paper's Algorithm 2) as one call. For t = 1..T it picks the
- * opponent window (h = 1, 2, … or "all"; or the EMA policy), assigns opponents, generates losers
- * (reusing stored generations where allowed; optionally from the geometric-mixture sampler),
- * pre-computes the reference log-probs once, trains π_t from π_{t−1} for E epochs through
- * `alphaSpin` with any registered loss, and writes the iterate to `runs/<name>/iter-<t>/`.
+ * The α-SPIN loop, the paper's Algorithm 2: for t = 1..T, five phases (selfplay/phases/), each a
+ * function over the iteration's typed state (phases/state.ts):
+ *
+ * 1. opponents: the window W_t of the last h iterates (h = 1, 2, … or "all"; or the EMA policy),
+ *    its mixture weights, and the opponent of each example;
+ * 2. losers: y_l ∼ π_j(·|x) from each example's opponent (reusing stored generations where
+ *    allowed; optionally from the geometric-mixture sampler);
+ * 3. references: lp_prev and lp_base of every winner and loser, computed once, and
+ *    lp_ref = α·lp_prev + (1 − α)·lp_base;
+ * 4. train: π_t from π_{t−1} for E epochs, minimizing the loss of β·h with
+ *    h = (lp_θ(y_w) − lp_ref(y_w)) − (lp_θ(y_l) − lp_ref(y_l)) (train/);
+ * 5. commit: π_t, its metrics and exports to `runs/<name>/iter-<t>/`, the completion marker last.
+ *
+ * Every random stream is derived from (seed, t, phase), and every phase is resumable
+ * (phases/resumable.ts): a resumed iteration repeats exactly what an uninterrupted one does.
  *
  * Everything is checked before anything is written (setup.ts); a run folder started under another
  * config, data or base model is refused on resume; a killed run resumes from its last complete
@@ -23,10 +33,16 @@
  */
 import { join } from "node:path";
 import { rngFromSeed } from "../core/rng.ts";
-import type { MetricsRow } from "./checkpoint.ts";
+import type { MetricsRow } from "../train/checkpoint.ts";
+import { iterationParams, type RunConfig } from "./config.ts";
 import type { SelfPlayEventHandler } from "./events.ts";
-import { runIteration } from "./iteration.ts";
 import { RunIterates } from "./iterates.ts";
+import { commitPhase } from "./phases/commit.ts";
+import { losersPhase } from "./phases/losers.ts";
+import { opponentsPhase } from "./phases/opponents.ts";
+import { referencesPhase } from "./phases/references.ts";
+import type { IterationStart, RunContext } from "./phases/state.ts";
+import { trainPhase } from "./phases/train.ts";
 import { acquireRunLock } from "./run-lock.ts";
 import { prepareRun, type PrepareRunOptions } from "./setup.ts";
 import { IterateStore } from "./store.ts";
@@ -50,6 +66,8 @@ export interface RunSelfPlayOptions extends PrepareRunOptions {
 
 /** What a finished run reports. */
 export interface SelfPlayResult {
+  /** The run config as decoded (once, by setup.ts): every default filled in. */
+  readonly config: RunConfig;
   readonly runDir: string;
   readonly iterations: number;
   /** The first iteration this call ran (> 1 after a resume; iterations + 1 when nothing was left). */
@@ -59,6 +77,45 @@ export interface SelfPlayResult {
   /** The folder of each iterate's parameters, by iteration. */
   readonly iterateDirs: readonly string[];
 }
+
+/** Iteration t's settings, announced and recorded in `iter-<t>/config.json`. */
+const startIteration = async (ctx: RunContext, t: number): Promise<IterationStart> => {
+  const ready = ctx.iterates.ready, { config } = ready;
+  const params = iterationParams(config, t);
+  const it = { t, params, dir: ctx.store.iterDir(t), work: ctx.store.workDir(t) };
+  await ctx.emit({ type: "iteration-start", iteration: t, params });
+  await ctx.store.writeJson(join(it.dir, "config.json"), {
+    iteration: t,
+    ...params,
+    backend: ready.backend,
+    loss: config.loss,
+    reference: config.reference,
+    opponent: config.opponent,
+    h: config.h,
+    assignment: config.assignment,
+    finetune: config.finetune,
+    run: config,
+  });
+  return it;
+};
+
+/**
+ * Iteration t of Algorithm 2 (see the module doc); resolves to its metrics.
+ *
+ * @example
+ * ```ts
+ * const metrics = await runIteration(context, 1);
+ * ```
+ */
+export const runIteration = async (ctx: RunContext, t: number): Promise<MetricsRow[]> => {
+  const it = await startIteration(ctx, t); //                              α_t, β_t, lr_t, E_t
+  const opponents = await opponentsPhase(ctx, it); //                      W_t, and each x's opponent π_j ∈ W_t
+  const losers = await losersPhase(ctx, it, opponents); //                 y_l ∼ π_j(·|x)
+  const references = await referencesPhase(ctx, it, opponents, losers); // lp_ref = α_t·lp_{t−1} + (1 − α_t)·lp_base
+  const trained = await trainPhase(ctx, it, losers, references); //        π_t ← argmin_θ E ℓ(β_t·h_θ), from π_{t−1}
+  await commitPhase(ctx, it, { losers, references, trained }); //          π_t → iter-<t>/, COMPLETE.json last
+  return [...trained.metrics];
+};
 
 /**
  * Run (or resume) α-SPIN as configured; see the module doc.
@@ -94,15 +151,14 @@ export const runSelfPlay = async (options: RunSelfPlayOptions): Promise<SelfPlay
       backend: ready.backend,
     });
     for (const message of ready.warnings) await emit({ type: "warning", message });
-    const context = {
+    const context: RunContext = {
       store,
       iterates: new RunIterates(store, ready),
       root: rngFromSeed(config.seed),
       emit,
       onMetrics: options.onMetrics,
       signal: options.signal,
-      allowNonInvariant: options.allowNonInvariant,
-      workerImports: options.workerImports ?? [],
+      workerImports: [...(options.workerImports ?? []), ...ready.imports],
       previousMetrics,
     };
     for (let t = done + 1; t <= config.iterations; t++) await runIteration(context, t);
@@ -111,7 +167,7 @@ export const runSelfPlay = async (options: RunSelfPlayOptions): Promise<SelfPlay
       { length: config.iterations },
       (_, i) => join(store.iterDir(i + 1), config.finetune === "lora" ? "adapter" : "model"),
     );
-    return { runDir: store.root, iterations: config.iterations, startedAt: done + 1, metrics: previousMetrics, iterateDirs };
+    return { config, runDir: store.root, iterations: config.iterations, startedAt: done + 1, metrics: previousMetrics, iterateDirs };
   } finally {
     await release?.();
     if (ready.ownsBase) ready.base.dispose();

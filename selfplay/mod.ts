@@ -1,6 +1,7 @@
 /**
  * The α-SPIN loop (the paper's Algorithm 2): the run config, the iterate store, loser generation,
- * the reference pre-compute, training with AdamW, resume, and `runSelfPlay`, which runs it all.
+ * the reference pre-compute, resume, and `runSelfPlay`, which runs it all (training itself is
+ * train/'s `trainIteration`).
  *
  * @example
  * ```ts
@@ -14,9 +15,9 @@
  * @module
  */
 export * from "./config.ts";
-export { runSelfPlay, type RunSelfPlayOptions, type SelfPlayResult } from "./loop.ts";
+export { runIteration, runSelfPlay, type RunSelfPlayOptions, type SelfPlayResult } from "./loop.ts";
+export type { IterationStart, LoserPair, Losers, Opponents, References, RunContext, Trained } from "./phases/state.ts";
 export { finetuneSpec, prepareRun, type PrepareRunOptions, type PreparedRun } from "./setup.ts";
-export { type IterationContext, runIteration } from "./iteration.ts";
 export type { Phase, SelfPlayEvent, SelfPlayEventHandler, WindowMember } from "./events.ts";
 export {
   differingPaths,
@@ -53,30 +54,4 @@ export {
   type ReferenceLogProbs,
   type ScoringModel,
 } from "./reference.ts";
-export {
-  NonFiniteLossError,
-  selfPlayLossInputs,
-  type TrainingPair,
-  trainIteration,
-  type TrainIterationOptions,
-  type TrainIterationResult,
-} from "./train.ts";
-export { alphaSpinGradients, type MicroBatchGradients, type StepSpec } from "./step.ts";
-export { createGradientPool, type GradientPool, type GradientPoolOptions } from "./grad-pool.ts";
-export { AdamW, type AdamWOptions, type AdamWState, globalNorm, GradientAccumulator } from "./optim.ts";
-export { learningRateAt, type LrSchedule, makeSchedule, type ScheduleKind, type ScheduleSpec } from "./schedule.ts";
-export {
-  assignSnapshot,
-  buildTrainable,
-  type FinetuneSpec,
-  freshLoraSnapshot,
-  loadIterateSnapshot,
-  modelSnapshot,
-  type ParamSnapshot,
-  policyFromSnapshot,
-  saveIterate,
-  snapshotOf,
-  type Trainable,
-} from "./params.ts";
-export { type MetricsRow, readTrainCheckpoint, type TrainCheckpoint, writeTrainCheckpoint } from "./checkpoint.ts";
 export { folderFingerprint, modelFingerprint } from "./fingerprint.ts";

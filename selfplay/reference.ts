@@ -8,6 +8,10 @@
  * window): then lp_prev = log Σ_i w_i·π_i(y|x), computed in float64 by core/mixture's
  * `arithmeticReference` on the exact reference backend; the per-model values are kept in the cache.
  *
+ * The reference the loss sees, lp_ref = α·lp_prev + (1 − α)·lp_base, is then formed once per
+ * iteration by {@link geometricReferences} (core/mixture's `geometricReference`, in float32 on the
+ * run's backend, as the training step computes); training and the exports read those numbers.
+ *
  * The result is cached in `iter-<t>/reference/<fingerprint>.json`, where the fingerprint covers the
  * scored token ids and both models, so a re-run with the same data and models skips the pre-compute.
  * Work in progress is kept per chunk in the work folder, so a killed pre-compute resumes where it
@@ -21,10 +25,12 @@
  *
  * @module
  */
+import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
 import { referenceOps, refToArraySync } from "../backends/reference.ts";
+import { tfjsOps } from "../backends/tfjs.ts";
 import { sha256Hex } from "../core/hash.ts";
-import { arithmeticReference } from "../core/mixture.ts";
+import { arithmeticReference, geometricReference } from "../core/mixture.ts";
 import type { Policy } from "../models/policy.ts";
 
 /** A pair to score: the example (winner shared by its pairs) and the loser ids. */
@@ -200,4 +206,36 @@ const mixture = (parts: readonly number[][], weights: readonly number[]): number
   const n = parts[0].length;
   const mixed = arithmeticReference(referenceOps)(parts.map((p) => referenceOps.fromArray(p, [n])), weights);
   return Array.from(refToArraySync(mixed));
+};
+
+/** The reference log-probs the loss uses for one pair: lp_ref of the winner and of the loser. */
+export interface PairReference {
+  readonly lpRefChosen: number;
+  readonly lpRefRejected: number;
+}
+
+/**
+ * lp_ref = α·lp_prev + (1 − α)·lp_base of every pair, by core/mixture's `geometricReference` on the
+ * active tfjs backend (float32: the numbers the loss sees, whatever thread trains). Exact at α = 0
+ * and 1.
+ *
+ * @example
+ * ```ts
+ * geometricReferences(0.5, [{ lpPrevChosen: -4, lpPrevRejected: -6, lpBaseChosen: -8, lpBaseRejected: -6 }]);
+ * // [{ lpRefChosen: -6, lpRefRejected: -6 }]
+ * ```
+ */
+export const geometricReferences = (alpha: number, rows: readonly ReferenceLogProbs[]): PairReference[] => {
+  if (rows.length === 0) return [];
+  const mixed = tf.tidy(() => {
+    const column = (f: (r: ReferenceLogProbs) => number): tf.Tensor1D => tf.tensor1d(rows.map(f));
+    const geometric = geometricReference(tfjsOps);
+    return tf.stack([
+      geometric(alpha, column((r) => r.lpPrevChosen), column((r) => r.lpBaseChosen)),
+      geometric(alpha, column((r) => r.lpPrevRejected), column((r) => r.lpBaseRejected)),
+    ]);
+  });
+  const values = mixed.dataSync();
+  mixed.dispose();
+  return rows.map((_, i) => ({ lpRefChosen: values[i], lpRefRejected: values[rows.length + i] }));
 };

@@ -15,9 +15,10 @@
  *
  * @module
  */
-import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
+import { ensureDir, fsError } from "../data/fs-errors.ts";
 import process from "node:process";
 
 /** The run folder is held by another live process. */
@@ -122,7 +123,7 @@ export const lockHolder = async (dir: string): Promise<string | null> => {
  * ```
  */
 export const acquireRunLock = async (dir: string): Promise<() => Promise<void>> => {
-  await mkdir(dir, { recursive: true });
+  await ensureDir(dir); // names the real cause (EROFS, EACCES) where mkdir would say ENOENT
   const path = join(dir, lockFileName);
   const mine: LockRecord = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString() };
   const release = async () => {
@@ -134,7 +135,7 @@ export const acquireRunLock = async (dir: string): Promise<() => Promise<void>> 
       await writeFile(path, JSON.stringify(mine) + "\n", { flag: "wx" });
       return once(release);
     } catch (e) {
-      if ((e as { code?: string }).code !== "EEXIST") throw e;
+      if ((e as { code?: string }).code !== "EEXIST") throw fsError(e, `write ${path}`);
     }
     const held = await readRecord(path);
     if (!isStale(held, mine)) {

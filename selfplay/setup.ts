@@ -13,11 +13,11 @@
  *
  * @module
  */
+import { join } from "node:path";
 import { loadBackend } from "../backends/load.ts";
 import type { BackendRequest } from "../backends/types.ts";
 import * as tf from "@tensorflow/tfjs";
 import { loadSftExamples, type SftExample } from "../data/sft.ts";
-import { alphaSpinRefusal } from "../losses/alpha-spin.ts";
 import { lossRegistry as defaultRegistry, type LossRegistry } from "../losses/registry.ts";
 import type { AnyLoss } from "../losses/types.ts";
 import { applyChatTemplate } from "../models/chat-template.ts";
@@ -29,10 +29,12 @@ import type { Transformer } from "../models/transformer.ts";
 import { configFingerprint, fingerprintIgnoredKeys, iterationParams, resolveRunConfig, type RunConfig } from "./config.ts";
 import { checkTokenizerFits, examplesFingerprint, type PreparedExample, prepareExamples } from "./examples.ts";
 import { folderFingerprint, modelFingerprint } from "./fingerprint.ts";
-import { embeddedModelDir } from "./default-run.ts";
-import type { FinetuneSpec } from "./params.ts";
+import { embeddedModelDir } from "../models/embedded.ts";
+import type { FinetuneSpec } from "../train/params.ts";
+import { importRunModules } from "./imports.ts";
+import { preflightRun } from "./preflight.ts";
 import type { RunFingerprints } from "./store.ts";
-import { selfPlayLossInputs } from "./train.ts";
+import { selfPlayLossInputs } from "../train/train.ts";
 
 /** What {@link prepareRun} takes (the inputs of `runSelfPlay`). */
 export interface PrepareRunOptions {
@@ -56,8 +58,6 @@ export interface PrepareRunOptions {
   readonly resolveModel?: (name: string) => string | Promise<string>;
   /** The loss registry (default: the shared one). */
   readonly lossRegistry?: LossRegistry;
-  /** Passed to alphaSpin: allows a non-margin-only loss with 0 < α < 1. */
-  readonly allowNonInvariant?: "per-prompt-normalizer-ignored";
 }
 
 /** A run ready to start. */
@@ -76,6 +76,8 @@ export interface PreparedRun {
   readonly spec: FinetuneSpec;
   readonly backend: string;
   readonly warnings: readonly string[];
+  /** The URLs of the config's `imports`, imported here (the gradient workers import them too). */
+  readonly imports: readonly string[];
 }
 
 /** The finetune spec of a config (LoRA target "auto" = PEFT's per-architecture default). */
@@ -89,8 +91,11 @@ export const finetuneSpec = (config: RunConfig): FinetuneSpec => ({
   },
 });
 
-/** Check the loss against every iteration's α and β (parameters, required inputs, invariance). */
-const checkLoss = (config: RunConfig, registry: LossRegistry, allowNonInvariant: PrepareRunOptions["allowNonInvariant"]): AnyLoss => {
+/**
+ * Check the loss's required inputs and its parameters at every iteration's β (its invariance
+ * against α was checked when the config was decoded).
+ */
+const checkLoss = (config: RunConfig, registry: LossRegistry): AnyLoss => {
   const loss = registry.get(config.loss.name);
   const missing = (loss.requires ?? []).filter((name) => !selfPlayLossInputs.includes(name));
   if (missing.length > 0) {
@@ -100,14 +105,12 @@ const checkLoss = (config: RunConfig, registry: LossRegistry, allowNonInvariant:
     );
   }
   for (let t = 1; t <= config.iterations; t++) {
-    const { alpha, beta } = iterationParams(config, t);
+    const { beta } = iterationParams(config, t);
     try {
       loss.resolveParams({ ...config.loss.params, ...("beta" in loss.defaults ? { beta } : {}) });
     } catch (e) {
       throw new RangeError(`loss.params: ${(e as Error).message}`);
     }
-    const refusal = alphaSpinRefusal(loss, alpha, allowNonInvariant === undefined ? {} : { allowNonInvariant });
-    if (refusal !== undefined) throw new RangeError(`iteration ${t}: ${refusal}`);
   }
   return loss;
 };
@@ -130,10 +133,11 @@ const resolveModelDir = async (config: RunConfig, resolve: PrepareRunOptions["re
  */
 export const prepareRun = async (o: PrepareRunOptions): Promise<PreparedRun> => {
   const registry = o.lossRegistry ?? defaultRegistry;
-  const config = resolveRunConfig(o.config, { knownLosses: registry.names() });
-  const loss = checkLoss(config, registry, o.allowNonInvariant);
+  const imports = await importRunModules(o.config); // may register the config's loss
+  const config = resolveRunConfig(o.config, { knownLosses: registry.names(), lossRegistry: registry });
+  const loss = checkLoss(config, registry);
   const backendName = o.backend ?? config.backend;
-  if (backendName !== "current") await loadBackend(backendName);
+  if (backendName !== "current") await loadBackend(backendName, config.threads === null ? {} : { threads: config.threads });
   const backend = tf.getBackend();
   const warnings: string[] = [];
 
@@ -174,6 +178,7 @@ export const prepareRun = async (o: PrepareRunOptions): Promise<PreparedRun> => 
       maxPromptLength: config.maxPromptLength,
       vocabSize: base.config.vocabSize,
     });
+    preflightRun(config, base.config, prepared.examples, modelDir === null ? "its config" : join(modelDir, "config.json"));
     if (prepared.boundaryWarning !== null) {
       warnings.push(`${prepared.boundaryCount} example(s): ${prepared.boundaryWarning}`);
     }
@@ -184,7 +189,7 @@ export const prepareRun = async (o: PrepareRunOptions): Promise<PreparedRun> => 
       warnings.push(`${prepared.completionsTruncated} answer(s) were cut to fit maxLength ${config.maxLength}`);
     }
     const fingerprints: RunFingerprints = {
-      config: configFingerprint(config, [...fingerprintIgnoredKeys, "backend", "workers"]),
+      config: configFingerprint(config, [...fingerprintIgnoredKeys, "backend", "workers", "threads", "imports"]),
       data: examplesFingerprint(prepared.examples),
       model: modelDir !== null ? await folderFingerprint(modelDir) : await modelFingerprint(base),
     };
@@ -201,6 +206,7 @@ export const prepareRun = async (o: PrepareRunOptions): Promise<PreparedRun> => 
       spec: finetuneSpec(config),
       backend,
       warnings,
+      imports,
     };
   } catch (e) {
     if (ownsBase) base.dispose();

@@ -73,6 +73,12 @@ export interface IterationMarker {
   readonly files: readonly string[];
 }
 
+/**
+ * How a refusal to start or resume in a run folder ends: the run config's fixes. A command with
+ * other fixes (spin's --out and --fresh) replaces this text.
+ */
+export const newRunAdvice = 'set another "name" or "outputDir" in the run config';
+
 /** A resume refused, or a run folder that cannot be used. */
 export class RunStoreError extends Error {
   override readonly name = "RunStoreError";
@@ -166,12 +172,12 @@ export class IterateStore {
       const manifest = await readJsonOrNull(manifestPath) as RunManifest | null;
       if (manifest === null || manifest.format !== "alpha-spin-run" || !isRecord(manifest.fingerprints)) {
         throw new RunStoreError(
-          `${this.root} is not empty and holds no alpha-spin run (no valid run.json): choose another name or outputDir`,
+          `${this.root} is not empty and holds no alpha-spin run (no valid run.json): ${newRunAdvice}`,
         );
       }
       if (!options.resume) {
         throw new RunStoreError(
-          `${this.root} already holds a run: pass --resume to continue it, or choose another name or outputDir`,
+          `${this.root} already holds a run: pass --resume to continue it, or ${newRunAdvice}`,
         );
       }
       const stored = manifest.fingerprints;
@@ -181,7 +187,7 @@ export class IterateStore {
         throw new RunStoreError(
           `cannot resume ${this.root}: it was started with another config` +
             (keys.length > 0 ? ` (different: ${keys.join(", ")})` : "") +
-            `. Resume with the same config (see ${configPath}), or start a new run under another name`,
+            `. Resume with the same config (see ${configPath}), or ${newRunAdvice}`,
         );
       }
       if (stored.data !== run.fingerprints.data) {

@@ -3,20 +3,19 @@
 import fc from "fast-check";
 import * as tf from "@tensorflow/tfjs";
 import process from "node:process";
-import { isDeno } from "./harness.ts";
 import type { Shape } from "../core/tensor.ts";
 import { referenceOps as ref, type RefTensor, refToArraySync } from "../backends/reference.ts";
 import { probeWebgpuAdapter } from "../backends/webgpu.ts";
+import { openBlas } from "../backends/blas-library.ts";
 
 /** A tfjs backend under test, with a reason to skip it and a number of property runs. */
 export interface BackendUnderTest {
-  readonly name: "cpu" | "wasm" | "webgpu";
+  readonly name: "cpu" | "wasm" | "blas" | "webgpu";
   readonly skip: string | false;
   readonly numRuns: number;
 }
 
 const webgpuSkip = async (): Promise<string | false> => {
-  if (!isDeno) return "WebGPU needs navigator.gpu, which Node does not have (runs under Deno)";
   if (process.env.ALPHA_SPIN_SKIP_WEBGPU) return "ALPHA_SPIN_SKIP_WEBGPU is set";
   try {
     await probeWebgpuAdapter();
@@ -26,10 +25,24 @@ const webgpuSkip = async (): Promise<string | false> => {
   }
 };
 
-/** cpu and wasm always; webgpu under Deno when an adapter exists (fewer runs: lavapipe is slow). */
+/** Why the blas backend cannot run here, or false when a system BLAS opens. */
+export const blasSkip = async (): Promise<string | false> => {
+  try {
+    await openBlas();
+    return false;
+  } catch (e) {
+    return `no system BLAS here: ${(e as Error).message}`;
+  }
+};
+
+/**
+ * cpu and wasm always; blas where a system BLAS opens; webgpu when an adapter exists (Deno's built-in
+ * WebGPU, or Node's through the webgpu package; fewer runs: lavapipe is slow).
+ */
 export const backendsUnderTest = async (): Promise<BackendUnderTest[]> => [
   { name: "cpu", skip: false, numRuns: 25 },
   { name: "wasm", skip: false, numRuns: 25 },
+  { name: "blas", skip: await blasSkip(), numRuns: 25 },
   { name: "webgpu", skip: await webgpuSkip(), numRuns: 12 },
 ];
 

@@ -88,6 +88,9 @@ test("α outside [0, 1], h < 1, β <= 0 are refused by path and rule", () => {
   assert.deepEqual(problems({ ...minimal, beta: 0 }), ["beta: must be > 0 (got 0)"]);
   assert.deepEqual(problems({ ...minimal, beta: -1 }), ["beta: must be > 0 (got -1)"]);
   assert.equal(resolveRunConfig({ ...minimal, h: "all" }).h, "all");
+  // Every spelling of fictitious play decodes to "all", as `alpha-spin spin --h` reads it.
+  for (const h of ["inf", "∞", Infinity]) assert.equal(resolveRunConfig({ ...minimal, h }).h, "all", String(h));
+  assert.deepEqual(problems({ ...minimal, h: -Infinity }), ['h: must be an integer >= 1 or "all" (got -Infinity)']);
 });
 
 test("klWeights and alpha/beta are mutually exclusive", () => {

@@ -99,7 +99,7 @@ test("bad messages rows: each error names file:line and the problem", () => {
   );
   assert.equal(
     errorOf(() => normalizeSftRow({ prompt: "Q", completion: "A" }, "d.jsonl:7", opts)),
-    'd.jsonl:7: missing field "messages" (this row looks like the "prompt-completion" schema)',
+    'd.jsonl:7: missing field "messages" (this row looks like the "prompt-completion" schema: set data.schema to "prompt-completion")',
   );
   assert.equal(
     errorOf(() => normalizeSftRow({ messages: "hi" }, "d.jsonl:8", opts)),
@@ -148,7 +148,7 @@ test("prompt-completion rows: text as it is, or TRL's conversational form throug
   );
   assert.equal(
     errorOf(() => normalizeSftRow({ messages: [] }, "p.jsonl:6", opts)),
-    'p.jsonl:6: missing field "prompt" (this row looks like the "messages" schema)',
+    'p.jsonl:6: missing field "prompt" (this row looks like the "messages" schema: set data.schema to "messages")',
   );
 });
 

@@ -37,6 +37,8 @@ test("dist/ builds, packs, and imports from a plain Node ESM program", () => {
       join(consumer, "main.mjs"),
       [
         'import { referenceOps, lossRegistry } from "alpha-spin";',
+        'import { checkLossProperties } from "alpha-spin/testing";',
+        'if (typeof checkLossProperties !== "function") throw new Error("alpha-spin/testing has no checkLossProperties");',
         "const x = referenceOps.fromArray([0, 0], [2]);",
         "const lse = await referenceOps.toArray(referenceOps.logSumExp(x, -1));",
         'console.log(JSON.stringify({ lse: lse[0], losses: lossRegistry.names().length }));',

@@ -3,6 +3,7 @@
  * known support (and its parts), total variation, token-weighted NLL / perplexity, mean spread.
  */
 import {
+  meanInterval95,
   aggregateNll,
   exactMatch,
   exactMatchRate,
@@ -120,4 +121,12 @@ test("meanSpread: sample standard deviation and standard error", () => {
   assertClose([s.stderr], [0.25], { atol: 1e-15 });
   assert.ok(Number.isNaN(meanSpread([3]).std));
   assert.equal(meanSpread([3]).mean, 3);
+});
+
+test("meanInterval95: Student t half-widths against closed forms (df = 1: tan(0.475π), df = 2: 0.95·√(2/(4·0.975·0.025)))", () => {
+  const one = meanInterval95([0, 2]); // s = √2, s/√n = 1
+  assertClose([one.mean, one.halfWidth], [1, Math.tan(0.475 * Math.PI)], { atol: 1e-3 });
+  const two = meanInterval95([1, 2, 3]); // s = 1
+  assertClose([two.halfWidth], [(0.95 * Math.sqrt(2 / (4 * 0.975 * 0.025))) / Math.sqrt(3)], { atol: 1e-3 });
+  assert.ok(Number.isNaN(meanInterval95([5]).halfWidth));
 });

@@ -6,7 +6,12 @@
  * @module
  */
 import { test as nodeTest } from "node:test";
+import { quietTfjs } from "../backends/quiet.ts";
 export { strict as assert } from "node:assert";
+
+// No "running TensorFlow.js in Node.js" banner in test output (once per test file and runtime
+// otherwise). Costs a tfjs load in the few test files that would not load it anyway.
+quietTfjs();
 
 // deno-lint-ignore no-explicit-any
 const deno = (globalThis as any).Deno;

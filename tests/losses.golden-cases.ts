@@ -1,6 +1,7 @@
 /**
  * Golden inputs and expected losses, computed in plain JS from the papers' formulas (independently
- * of losses/). Shared by tests/losses.golden.test.ts (referenceOps, 1e-9) and
+ * of losses/), or, for SimPO and the listwise Plackett–Luce loss, by PyTorch in float64
+ * (scripts/make_loss_goldens.py). Shared by tests/losses.golden.test.ts (referenceOps, 1e-9) and
  * tests/losses.tfjs.test.ts (tfjs backends, float32 tolerance).
  */
 
@@ -18,6 +19,25 @@ export const RW_GIVEN = [1.5, -0.3, 2.0, 0.0, 4.0];
 export const RL_GIVEN = [0.5, 0.2, -1.0, 0.0, -3.0];
 export const GEN_P = [-16.0, -27.0, -10.0, -21.0, -30.0];
 export const GEN_R = [-15.0, -29.5, -10.0, -19.0, -28.0];
+
+// ---- SimPO and Plackett–Luce: float64 values from PyTorch -------------------------------------
+// Printed by `/usr/bin/python3 scripts/make_loss_goldens.py` (torch's logsigmoid, cross_entropy and
+// log_softmax on the inputs below; not the formulas of losses/), pasted here unchanged.
+export const SIMPO_GOLDEN = [2.2006846948933014, 1.981649665905116, 0.4740769841801067, 1.0302440924512525e-06, 0.9740769841801067];
+export const SIMPO_GOLDEN_B25_G14 = [3.4126747857487945, 3.112190693499798, 0.770957047789532, 7.124487909258984e-08, 1.620417409918451];
+export const PL_TOP1_GOLDEN = [1.4938117090722385, 2.1429316284998996, 0.8337902010205155];
+export const PL_TOP1_GRAD_GOLDEN = [
+  [-0.38774238215034695, 0.04129726972176768, 0.04129726972176768, 0.3051478427068116],
+  [-0.4413447860869008, 0.43340666609866735, 0.00793811998823338, 0.0],
+  [-0.28280015001088843, 0.04846383731228541, 0.13173836830338087, 0.10259794439522217],
+];
+export const PL_ORDERED_GOLDEN = [5.860284486337095, 2.1610815564177095, 3.173652187968646];
+
+/** The list batch of the Plackett–Luce goldens ([3, 4]; prompt 1 has its last column padded), β = 0.5. */
+export const LIST_POLICY = [[-10.0, -12.0, -15.0, -9.0], [-30.0, -28.0, -35.0, 0.0], [-5.0, -5.0, -5.0, -5.0]];
+export const LIST_REF = [[-11.0, -11.0, -14.0, -12.0], [-29.0, -31.0, -30.0, 0.0], [-7.0, -4.0, -6.0, -5.5]];
+export const LIST_MASK = [[1, 1, 1, 1], [1, 1, 1, 0], [1, 1, 1, 1]];
+export const LIST_BETA = 0.5;
 
 export const aw = PC.map((x, i) => x - RC[i]);
 export const al = PR.map((x, i) => x - RR[i]);
@@ -110,7 +130,19 @@ export const goldenCases: Record<string, GoldenCase> = {
     extra: { rewardChosen: RW_GIVEN, rewardRejected: RL_GIVEN },
     value: map((i) => -logSig(RW_GIVEN[i] - RL_GIVEN[i])),
   },
+  simpo: {
+    params: { beta: 2.0, gamma: 0.5 },
+    extra: { chosenTokens: NW, rejectedTokens: NL },
+    value: SIMPO_GOLDEN,
+  },
+  simpo_tuned: {
+    params: { beta: 2.5, gamma: 1.4 },
+    extra: { chosenTokens: NW, rejectedTokens: NL },
+    value: SIMPO_GOLDEN_B25_G14,
+  },
+  // On a pair (K = 1) Plackett–Luce is DPO: −log σ(βh), from the plain formula.
+  plackett_luce: { params: { beta: 0.3, ranking: "top1" }, value: map((i) => -logSig(0.3 * h[i])) },
 };
 
 /** The loss a golden case key refers to. */
-export const goldenLossName = (key: string): string => key.replace(/_(smoothed|generated|given|linear)$/, "");
+export const goldenLossName = (key: string): string => key.replace(/_(smoothed|generated|given|linear|tuned)$/, "");

@@ -2,25 +2,29 @@
  * Property tests of the loss family on referenceOps: the property kit on every registered loss,
  * the kit's ability to catch a wrong flag, margin-only invariance (and SPPO's lack of it), DPO's
  * swap identity, log 2 at h = 0, the minimizers (IPO, hinge, sppo_hard), derivative values by
- * central differences, and the registry and parameter errors.
+ * central differences, the registry and parameter errors; the listwise kit on Plackett–Luce (its
+ * K = 1 case is DPO) and its ability to catch wrong flags; SimPO's reference-freeness, length
+ * normalization and derivative.
  */
 import * as fc from "fast-check";
 import { referenceOps as ops } from "../backends/reference.ts";
+import { checkListLossProperties, checkLossProperties } from "../testing.ts";
 import {
-  checkLossProperties,
   createLossRegistry,
   defineLoss,
   discopopLoss,
   logRatios,
   lossRegistry,
   paramsCodec,
+  plackettLuceList,
+  plackettLuceListLoss,
   positiveNumber,
   preferenceMetrics,
   mulScalar,
   sigmoidLoss,
   sppoLoss,
 } from "../losses/mod.ts";
-import type { AnyLoss, SigmoidParams } from "../losses/mod.ts";
+import type { AnyLoss, ListLoss, PlackettLuceParams, SigmoidParams } from "../losses/mod.ts";
 import { assert, assertClose, test } from "./harness.ts";
 
 const v = (xs: number[]) => ops.fromArray(xs, [xs.length]);
@@ -160,7 +164,7 @@ test("registry: get, names, register, duplicates and replace", () => {
   assert.throws(() => lossRegistry.get("dpo"), /unknown loss "dpo"; known losses: apo_down, apo_zero, .*sigmoid/);
   const expectedNames = [
     "apo_down", "apo_zero", "bco_pair", "bt_reward", "discopop", "exo_pair", "hinge", "ipo", "ipo_unnormalized",
-    "nca_pair", "robust", "sigmoid", "slic", "spac", "sppo", "sppo_hard",
+    "nca_pair", "plackett_luce", "robust", "sigmoid", "simpo", "slic", "spac", "sppo", "sppo_hard",
   ];
   assert.deepEqual(lossRegistry.names(), expectedNames);
   const registry = createLossRegistry();
@@ -198,4 +202,94 @@ test("inputs: missing required inputs and mismatched shapes are errors", () => {
   assert.throws(() => lossRegistry.get("sigmoid").compute(ops)({ ...pair, refRejected: v([1]) }), /refRejected has shape \[1\], expected \[2\]/);
   assert.throws(() => lossRegistry.get("spac").compute(ops)({ ...pair, policyGenerated: v([-1, -1]) }), /both policyGenerated and refGenerated/);
   assert.throws(() => lossRegistry.get("bt_reward").compute(ops)({ ...pair, rewardChosen: v([0, 0]) }), /both rewardChosen and rewardRejected/);
+});
+
+test("list kit: Plackett–Luce (top-1 and ordered) passes, and with one loser it is DPO's sigmoid loss", async () => {
+  const top1 = await checkListLossProperties(ops, plackettLuceListLoss, { pairwise: sigmoidLoss, numRuns: 25 });
+  assert.deepEqual(top1.checks, [
+    "shapes", "finite", "batch-independent", "padding", "log-ratio", "margin-only", "loser-order", "direction", "pairwise",
+  ]);
+  const ordered = await checkListLossProperties(ops, plackettLuceListLoss, {
+    params: { beta: 0.7, ranking: "ordered" },
+    pairwise: sigmoidLoss,
+    pairwiseParams: { beta: 0.7 },
+    numRuns: 25,
+  });
+  assert.ok(!ordered.checks.includes("loser-order") && ordered.checks.includes("pairwise"));
+  // The registered pairwise view is the same loss as sigmoid, under either ranking.
+  await fc.assert(
+    fc.asyncProperty(lp, lp, lp, lp, fc.double({ min: 0.01, max: 3, noNaN: true }), async (pc, pr, rc, rr, beta) => {
+      const dpo = await at("sigmoid", { beta })(pc, pr, rc, rr);
+      assertClose([await at("plackett_luce", { beta })(pc, pr, rc, rr)], [dpo], { atol: 1e-12, rtol: 1e-12 });
+      assertClose([await at("plackett_luce", { beta, ranking: "ordered" })(pc, pr, rc, rr)], [dpo], { atol: 1e-12, rtol: 1e-12 });
+    }),
+    { numRuns: 50, seed: 34 },
+  );
+});
+
+test("list kit catches a mislabelled loser order, an ignored mask and a wrong direction", async () => {
+  const mislabelled: ListLoss<PlackettLuceParams> = { ...plackettLuceListLoss, name: "pl_order_mislabelled", ordersLosers: () => false };
+  await assert.rejects(
+    checkListLossProperties(ops, mislabelled, { params: { ranking: "ordered" }, numRuns: 20 }),
+    /fails "loser-order".*counterexample/,
+  );
+  const maskless: ListLoss<PlackettLuceParams> = {
+    ...plackettLuceListLoss,
+    name: "pl_maskless",
+    compute: (o) => (list, p) => plackettLuceList(o)({ policy: list.policy, ref: list.ref }, p),
+  };
+  await assert.rejects(checkListLossProperties(ops, maskless, { numRuns: 20 }), /fails "padding"/);
+  const reversed: ListLoss<PlackettLuceParams> = {
+    ...plackettLuceListLoss,
+    name: "pl_reversed",
+    compute: (o) => (list, p) => plackettLuceList(o)({ ...list, policy: o.neg(list.policy), ref: o.neg(list.ref) }, p),
+  };
+  await assert.rejects(checkListLossProperties(ops, reversed, { numRuns: 20 }), /fails "direction"/);
+});
+
+test("Plackett–Luce: the full ranking costs at least the top-1 loss; both equal log(1 + K) at policy = reference", async () => {
+  const row = fc.array(lp, { minLength: 2, maxLength: 6 });
+  await fc.assert(
+    fc.asyncProperty(row, row, fc.double({ min: 0.05, max: 2, noNaN: true }), async (p, r, beta) => {
+      const n = Math.min(p.length, r.length);
+      const list = { policy: ops.fromArray(p.slice(0, n), [1, n]), ref: ops.fromArray(r.slice(0, n), [1, n]) };
+      const top1 = await first(plackettLuceList(ops)(list, { beta }).loss);
+      const ordered = await first(plackettLuceList(ops)(list, { beta, ranking: "ordered" }).loss);
+      assert.ok(ordered >= top1 - 1e-12, `ordered ${ordered} < top1 ${top1}`);
+      const same = { policy: list.ref, ref: list.ref };
+      assertClose([await first(plackettLuceList(ops)(same, { beta }).loss)], [Math.log(n)], { atol: 1e-12 });
+    }),
+    { numRuns: 50, seed: 35 },
+  );
+  assert.throws(() => plackettLuceList(ops)({ policy: v([-1, -2]), ref: v([-1, -2]) }), /policy must be \[B, 1 \+ K\] with K ≥ 1/);
+  assert.throws(
+    () => plackettLuceList(ops)({ policy: ops.fromArray([-1, -2], [1, 2]), ref: ops.fromArray([-1, -2, -3], [1, 3]) }),
+    /ref has shape \[1,3\], expected \[1,2\]/,
+  );
+  assert.throws(() => plackettLuceList(ops)({ policy: ops.fromArray([-1, -2], [1, 2]), ref: ops.fromArray([-1, -2], [1, 2]) }, { ranking: "full" } as never), /params\.ranking: expected "top1" or "ordered"/);
+});
+
+test("SimPO: reference-free, invariant to scaling a response's log-prob and length together, ∂L/∂lp_w = −(β/n_w)·σ(−z)", async () => {
+  const n = fc.integer({ min: 1, max: 50 });
+  const simpo = (params: Record<string, number> = {}) =>
+  async (pc: number, pr: number, nw: number, nl: number, rc = 0, rr = 0) =>
+    await at("simpo", params)(pc, pr, rc, rr, { chosenTokens: v([nw]), rejectedTokens: v([nl]) });
+  await fc.assert(
+    fc.asyncProperty(lp, lp, n, n, lp, lp, fc.integer({ min: 2, max: 5 }), async (pc, pr, nw, nl, rc, rr, c) => {
+      const f = simpo();
+      const base = await f(pc, pr, nw, nl);
+      assertClose([await f(pc, pr, nw, nl, rc, rr)], [base], { atol: 1e-12, message: "any reference" });
+      assertClose([await f(c * pc, pr, c * nw, nl)], [base], { atol: 1e-12, rtol: 1e-12, message: "chosen scaled" });
+      assertClose([await f(pc, c * pr, nw, c * nl)], [base], { atol: 1e-12, rtol: 1e-12, message: "rejected scaled" });
+      assert.ok((await simpo({ gamma: 1.5 })(pc, pr, nw, nl)) > base, "a larger target margin γ costs more");
+      // The derivative in lp_θ(y_w), by central differences.
+      const beta = 2, e = 1e-5;
+      const z = (beta * pc) / nw - (beta * pr) / nl - 0.5;
+      const d = ((await f(pc + e, pr, nw, nl)) - (await f(pc - e, pr, nw, nl))) / (2 * e);
+      assertClose([d], [-(beta / nw) / (1 + Math.exp(z))], { atol: 1e-7 });
+    }),
+    { numRuns: 50, seed: 36 },
+  );
+  assert.throws(() => lossRegistry.get("simpo").resolveParams({ gamma: -1 }), /params\.gamma: expected a number >= 0/);
+  assert.deepEqual(lossRegistry.get("simpo").defaults, { beta: 2, gamma: 0.5 });
 });

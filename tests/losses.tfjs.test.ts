@@ -2,15 +2,37 @@
  * The functional core and the loss family cross-checked on tfjs (cpu and wasm): golden values to
  * float32 tolerance, the property kit, gradient signs and values through tf.grad, zero gradient of
  * the hinge past its margin, finite gradients at margins of ±1e3, gradient-free references in
- * alphaSpin, and token log-probs (and their gradient) against a direct log-softmax.
+ * alphaSpin, token log-probs (and their gradient) against a direct log-softmax, and the listwise
+ * Plackett–Luce loss (values and gradient against PyTorch, the list property kit).
  */
 import * as tf from "@tensorflow/tfjs";
 import { loadBackend } from "../backends/load.ts";
 import { tfjsOps as ops } from "../backends/tfjs.ts";
 import { tokenLogProbs } from "../core/logprob.ts";
-import { alphaSpin, checkLossProperties, lossRegistry } from "../losses/mod.ts";
+import {
+  alphaSpin,
+  lossRegistry,
+  plackettLuceList,
+  plackettLuceListLoss,
+  sigmoidLoss,
+} from "../losses/mod.ts";
+import { checkListLossProperties, checkLossProperties } from "../testing.ts";
 import { assert, assertClose, test } from "./harness.ts";
-import { goldenCases, goldenLossName, PC, PR, RC, RR } from "./losses.golden-cases.ts";
+import {
+  goldenCases,
+  goldenLossName,
+  LIST_BETA,
+  LIST_MASK,
+  LIST_POLICY,
+  LIST_REF,
+  PC,
+  PL_ORDERED_GOLDEN,
+  PL_TOP1_GOLDEN,
+  PL_TOP1_GRAD_GOLDEN,
+  PR,
+  RC,
+  RR,
+} from "./losses.golden-cases.ts";
 
 const v = (xs: number[]) => ops.fromArray(xs, [xs.length]);
 const values = async (t: tf.Tensor) => Array.from(await ops.toArray(t));
@@ -137,6 +159,28 @@ for (const backend of ["cpu", "wasm"] as const) {
     assertClose(await values(gPrev), [0, 0]);
     assertClose(await values(gBase), [0, 0]);
     assert.ok((await values(gPolicy)).every((g) => g < 0));
+  });
+
+  test(`tfjs ${backend}: Plackett–Luce on a padded list: values and gradient match PyTorch`, async () => {
+    await use();
+    const matrix = (rows: number[][]) => ops.fromArray(rows.flat(), [rows.length, rows[0].length]);
+    const [ref, mask] = [matrix(LIST_REF), matrix(LIST_MASK)];
+    for (const [ranking, golden] of [["top1", PL_TOP1_GOLDEN], ["ordered", PL_ORDERED_GOLDEN]] as const) {
+      const out = plackettLuceList(ops)({ policy: matrix(LIST_POLICY), ref, mask }, { beta: LIST_BETA, ranking });
+      assertClose(await values(out.loss), golden, { ...F32, message: `${ranking} on ${backend}` });
+      tf.dispose([out.loss, ...Object.values(out.metrics)]);
+    }
+    // d Σ loss / d lp_θ: softmax(r) − onehot(0), times β; zero for the padded column.
+    const grad = tf.grad((policy: tf.Tensor) => ops.sum(plackettLuceList(ops)({ policy, ref, mask }, { beta: LIST_BETA }).loss));
+    assertClose(await values(grad(matrix(LIST_POLICY))), PL_TOP1_GRAD_GOLDEN.flat(), { atol: 1e-6 });
+  });
+
+  test(`tfjs ${backend}: the list property kit passes for Plackett–Luce`, async () => {
+    await use();
+    const before = tf.memory().numTensors;
+    await checkListLossProperties(ops, plackettLuceListLoss, { pairwise: sigmoidLoss, numRuns: 10 });
+    await checkListLossProperties(ops, plackettLuceListLoss, { params: { ranking: "ordered" }, numRuns: 10 });
+    assert.ok(tf.memory().numTensors - before < 10, `the kit leaked ${tf.memory().numTensors - before} tensors`);
   });
 
   test(`tfjs ${backend}: token log-probs and their gradient match a direct log-softmax`, async () => {

@@ -13,7 +13,7 @@ import { evaluateSynthetic } from "../eval/evaluate-synthetic.ts";
 import { loadHfModel } from "../models/hf-load.ts";
 import { loadTokenizer } from "../models/hf-tokenizer.ts";
 import { TransformerPolicy } from "../models/policy.ts";
-import { embeddedModelDir, embeddedTaskOptions } from "../selfplay/default-run.ts";
+import { embeddedModelDir, embeddedTaskOptions } from "../cli/default-run.ts";
 
 const dir = embeddedModelDir();
 const recorded = JSON.parse(await readFile(join(dir, "eval.json"), "utf8"));

@@ -33,7 +33,7 @@ test("evaluationPrompts spreads a subset over the families", () => {
 });
 
 test("bad options exit with code 2 before any work", async () => {
-  assert.equal(await spinCommand(["--h", "0", "--quiet"]), 2);
+  assert.equal(await spinCommand(["--history", "0", "--quiet"]), 2);
   assert.equal(await spinCommand(["--variants", "beta", "--quiet"]), 2);
   assert.equal(await spinCommand(["--pairs", "0", "--quiet"]), 2);
   assert.equal(await spinCommand(["--no-such-flag"]), 2);
@@ -64,6 +64,18 @@ test("spin with a tiny budget writes the iterate, the evaluation and report.html
     const html = await readFile(join(out, "report.html"), "utf8");
     assert.ok(html.includes('data-plot="iter-kl"') && html.includes('data-plot="step-loss"'));
     assert.ok(html.includes("0 (base)"), "the table starts at the base model");
+    // The sample table of iteration 1: six of the 8 winners evenly spaced (index ⌊(i + ½)·8/6⌋), the opponent's answer
+    // being the base model's generation stored in iter-1/generations.jsonl.
+    const generations = (await readFile(join(out, "iter-1", "generations.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l));
+    assert.equal(cached.samples.iteration, 1);
+    assert.deepEqual(cached.samples.rows.map((r: { exampleId: string }) => r.exampleId), [0, 2, 3, 4, 6, 7].map((i) => `train-${i}`));
+    for (const r of cached.samples.rows as { exampleId: string; data: string; opponent: string }[]) {
+      const g = generations.find((x: { exampleId: string; iterate: number }) => x.exampleId === r.exampleId && x.iterate === 0);
+      assert.equal(r.opponent, g.text, r.exampleId);
+      assert.equal(r.data, train.find((t: { id: string }) => t.id === r.exampleId).completion, r.exampleId);
+    }
+    assert.ok(html.includes('<table class="samples" data-iteration="1">'), "the report shows the sample table");
+    assert.ok(html.includes("SPIN α = 1 (stored, docs/results.md)") && html.includes("continued SFT (stored"), "stored baselines");
 
     // Again: the finished run is continued (nothing left to train), re-evaluated from the cache.
     const before = (await readFile(join(out, "iter-1", "COMPLETE.json"), "utf8"));

@@ -1,5 +1,6 @@
 /**
- * The models on every backend: on cpu, wasm and (under Deno, where an adapter exists) webgpu, the
+ * The models on every backend: on cpu, wasm, blas (where a system BLAS opens) and (under Deno,
+ * where an adapter exists) webgpu, the
  * KV-cached decoding equals full recomputation, the logits equal the cpu ones, greedy generation
  * gives the cpu tokens, and a full fine-tuning step (embedding gradient included) gives the cpu
  * gradients.

@@ -151,6 +151,18 @@ test("config: configToHf → configFromHf is the identity for every family", () 
       vocab_size: 9,
       head_dim: 4,
     }),
+    configFromHf({
+      model_type: "gemma2",
+      hidden_size: 8,
+      intermediate_size: 16,
+      num_attention_heads: 2,
+      num_key_value_heads: 1,
+      num_hidden_layers: 2,
+      vocab_size: 9,
+      head_dim: 4,
+      sliding_window: 3,
+      final_logit_softcapping: null,
+    }),
     makeConfig({
       family: "llama",
       vocabSize: 9,
@@ -167,4 +179,30 @@ test("config: configToHf → configFromHf is the identity for every family", () 
   for (const c of configs) {
     assert.deepEqual(configFromHf(JSON.parse(JSON.stringify(configToHf(c)))), c, c.modelType);
   }
+});
+
+test("config: gemma2 reads HF's keys and defaults; a layer_types list other than alternating is refused", () => {
+  const base = {
+    model_type: "gemma2",
+    hidden_size: 8,
+    intermediate_size: 16,
+    num_attention_heads: 2,
+    num_hidden_layers: 3,
+    vocab_size: 9,
+    head_dim: 4,
+  };
+  const c = configFromHf(base);
+  assert.deepEqual(
+    [c.queryPreAttnScalar, c.attnLogitSoftcap, c.finalLogitSoftcap, c.slidingWindow, c.slidingWindowLayers],
+    [256, 50, 30, 4096, "even"],
+  );
+  assert.deepEqual([c.sandwichNorms, c.normWeightOffset, c.tieWordEmbeddings, c.activation], [true, 1, true, "gelu_tanh"]);
+  assert.equal(configFromHf({ ...base, attn_logit_softcapping: null }).attnLogitSoftcap, null);
+  const alternating = ["sliding_attention", "full_attention", "sliding_attention"];
+  assert.equal(configFromHf({ ...base, layer_types: alternating }).slidingWindowLayers, "even");
+  assert.throws(
+    () => configFromHf({ ...base, layer_types: ["full_attention", "full_attention", "full_attention"] }),
+    /gemma2 "layer_types" .* is not supported/,
+  );
+  assert.throws(() => configFromHf({ ...base, final_logit_softcapping: -1 }), /final_logit_softcapping/);
 });

@@ -2,8 +2,12 @@
  * The torch-made checkpoints in tests/fixtures (scripts/make_hf_fixtures.py: an independent float64
  * forward of the stored weights) load and reproduce its logits (full, right- and left-padded
  * batches) and its per-sequence log-probs to 1e-4: GPT-2 (F32, one file), Llama (GQA, sharded with
- * an index), Qwen2 (q/k/v biases, tied head, BF16 weights), and the Llama model with a PEFT LoRA
- * adapter. KV-cached decoding on the loaded models gives the same logits.
+ * an index), Qwen2 (q/k/v biases, tied head, BF16 weights), Gemma (√d embedding scale, (1 + w)
+ * RMSNorm, GeGLU, head_dim ≠ d/H, one KV head, tied head), Gemma 2 (BF16; extra norms around
+ * attention and MLP, attention and final logit soft-capping, query_pre_attn_scalar ≠ head_dim, a
+ * window of 4 on layers 0 and 2 over 12-token sequences), Mistral (F16; a window of 4 on every
+ * layer), and the Llama model with a PEFT LoRA adapter. KV-cached decoding on the loaded models
+ * gives the same logits.
  */
 import * as tf from "@tensorflow/tfjs";
 import { readFile } from "node:fs/promises";
@@ -15,6 +19,8 @@ import { loraAdapterFromRecord, type LoraAdapter } from "../models/lora.ts";
 import { readPeftAdapter } from "../models/peft.ts";
 import { TransformerPolicy } from "../models/policy.ts";
 import type { Transformer } from "../models/transformer.ts";
+import { initBackend } from "../backends/load.ts";
+import { blasSkip } from "./backends.support.ts";
 
 await tf.setBackend("cpu");
 
@@ -78,7 +84,8 @@ const checkModel = async (name: string, model: Transformer, adapter: LoraAdapter
   assert.deepEqual(scored.tokenCounts, expected.score.map((s) => s.tokens));
 };
 
-for (const name of ["hf-tiny-gpt2", "hf-tiny-llama", "hf-tiny-qwen2"]) {
+const families = ["hf-tiny-gpt2", "hf-tiny-llama", "hf-tiny-qwen2", "hf-tiny-gemma", "hf-tiny-gemma2", "hf-tiny-mistral"];
+for (const name of families) {
   test(`fixtures: ${name} loads and reproduces the torch logits and log-probs (≤ 1e-4)`, async () => {
     const model = await loadHfModel(join(fixtures, name));
     await checkModel(name, model, null);
@@ -98,3 +105,37 @@ test("fixtures: hf-tiny-llama + the PEFT adapter reproduces the torch logits; me
   adapter.dispose();
   model.dispose();
 });
+
+test("fixtures: the Gemma, Gemma 2 and Mistral configs load with the traits their fixtures exercise", async () => {
+  const config = async (name: string) => (await loadHfModel(join(fixtures, name))).config;
+  const gemma = await config("hf-tiny-gemma");
+  assert.deepEqual(
+    [gemma.modelType, gemma.headDim, gemma.numKeyValueHeads, gemma.normWeightOffset, gemma.tieWordEmbeddings],
+    ["gemma", 16, 1, 1, true],
+  );
+  assert.equal(gemma.embeddingScale, Math.sqrt(32));
+  const gemma2 = await config("hf-tiny-gemma2");
+  assert.deepEqual(
+    [gemma2.sandwichNorms, gemma2.queryPreAttnScalar, gemma2.attnLogitSoftcap, gemma2.finalLogitSoftcap],
+    [true, 24, 2, 3],
+  );
+  assert.deepEqual([gemma2.slidingWindow, gemma2.slidingWindowLayers], [4, "even"]);
+  const mistral = await config("hf-tiny-mistral");
+  assert.deepEqual([mistral.slidingWindow, mistral.slidingWindowLayers, mistral.sandwichNorms], [4, "all", false]);
+});
+
+// The same fixtures on the blas backend (matrix products by the system BLAS): torch's float64
+// logits and log-probs to the same 1e-4.
+const noBlas = await blasSkip();
+for (const name of ["hf-tiny-gpt2", "hf-tiny-llama", "hf-tiny-qwen2"]) {
+  test(`fixtures on blas: ${name} reproduces the torch logits and log-probs (≤ 1e-4)`, async () => {
+    await initBackend("blas");
+    try {
+      const model = await loadHfModel(join(fixtures, name));
+      await checkModel(name, model, null);
+      model.dispose();
+    } finally {
+      await tf.setBackend("cpu");
+    }
+  }, { skip: noBlas });
+}

@@ -177,3 +177,26 @@ test("generate + train: tf.memory().numTensors is the same before and after the 
   adapter = null;
   model.dispose();
 });
+
+test("generate: onToken sees every sampled token in order per row, and returning true stops only that row", async () => {
+  const model = createTransformer(configs.gpt2, { seed: 4, initStd: 0.5 });
+  const policy = new TransformerPolicy(model);
+  try {
+    const options = { maxNewTokens: 6, temperature: 1, seed: 3, eosTokenIds: [] as number[], batchSize: 2 };
+    const free = await generate(policy, prompts, options);
+    const seen: number[][] = prompts.map(() => []);
+    const stopped = await generate(policy, prompts, {
+      ...options,
+      onToken: (row, id) => {
+        seen[row].push(id);
+        return row === 1 && seen[row].length === 2; // stop row 1 after its second token
+      },
+    });
+    assert.deepEqual(seen, stopped.completions, "onToken saw exactly the returned tokens, rows numbered across batches");
+    assert.deepEqual(stopped.completions[1], free.completions[1].slice(0, 2));
+    assert.deepEqual(stopped.finished, [false, true, false]);
+    assert.deepEqual([stopped.completions[0], stopped.completions[2]], [free.completions[0], free.completions[2]]);
+  } finally {
+    model.dispose();
+  }
+});

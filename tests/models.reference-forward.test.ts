@@ -1,7 +1,8 @@
 /**
  * The transformer's logits against a plain-JS forward pass written from the architecture
  * descriptions (float64, one unpadded sequence, loops only): GPT-2, llama with GQA, qwen2 biases,
- * gemma's (1 + w) norm, √d embedding scale and GeGLU, mistral's sliding window, llama3 RoPE scaling.
+ * gemma's (1 + w) norm, √d embedding scale and GeGLU, mistral's sliding window, llama3 RoPE scaling,
+ * gemma2's extra norms, soft-capping, query_pre_attn_scalar and windows on even layers.
  */
 import * as tf from "@tensorflow/tfjs";
 import { assertClose, test } from "./harness.ts";
@@ -86,10 +87,12 @@ const referenceLogits = (c: ModelConfig, w: Weights, ids: number[]): number[][] 
         const kv = Math.floor(i / group);
         const qi = gpt2 ? head(q, i) : rope(head(q, i), t);
         const keys = qkv.slice(0, t + 1).map(([, k], s) => (gpt2 ? head(k, kv) : rope(head(k, kv), s)));
+        const windowed = c.slidingWindow !== null && (c.slidingWindowLayers === "all" || l % 2 === 0);
+        const cap = (z: number) => (c.attnLogitSoftcap === null ? z : c.attnLogitSoftcap * Math.tanh(z / c.attnLogitSoftcap));
         const scores = keys.map((k, s) =>
-          c.slidingWindow !== null && t - s >= c.slidingWindow
+          windowed && t - s >= c.slidingWindow!
             ? -Infinity
-            : k.reduce((a, kk, e) => a + kk * qi[e], 0) / Math.sqrt(h)
+            : cap(k.reduce((a, kk, e) => a + kk * qi[e], 0) / Math.sqrt(c.queryPreAttnScalar ?? h))
         );
         const m = Math.max(...scores), z = scores.reduce((a, s) => a + Math.exp(s - m), 0);
         const out = new Array(h).fill(0);
@@ -97,9 +100,12 @@ const referenceLogits = (c: ModelConfig, w: Weights, ids: number[]): number[][] 
         return out;
       }).flat()
     );
-    xs = xs.map((x, t) => linear(gpt2 ? `${p}.attn.c_proj` : `${p}.self_attn.o_proj`, attended[t]).map((u, i) => u + x[i]));
+    xs = xs.map((x, t) => {
+      const o = linear(gpt2 ? `${p}.attn.c_proj` : `${p}.self_attn.o_proj`, attended[t]);
+      return (c.sandwichNorms ? norm(`${p}.post_attention_layernorm`, o) : o).map((u, i) => u + x[i]);
+    });
     xs = xs.map((x) => {
-      const n = norm(gpt2 ? `${p}.ln_2` : `${p}.post_attention_layernorm`, x);
+      const n = norm(gpt2 ? `${p}.ln_2` : c.sandwichNorms ? `${p}.pre_feedforward_layernorm` : `${p}.post_attention_layernorm`, x);
       let hidden: number[];
       if (gpt2) hidden = linear(`${p}.mlp.c_fc`, n).map(gelu);
       else {
@@ -108,13 +114,15 @@ const referenceLogits = (c: ModelConfig, w: Weights, ids: number[]): number[][] 
         hidden = linear(`${p}.mlp.gate_proj`, n).map((g, i) => act(g) * up[i]);
       }
       const out = linear(gpt2 ? `${p}.mlp.c_proj` : `${p}.mlp.down_proj`, hidden);
-      return out.map((u, i) => u + x[i]);
+      return (c.sandwichNorms ? norm(`${p}.post_feedforward_layernorm`, out) : out).map((u, i) => u + x[i]);
     });
   }
   const headName = c.tieWordEmbeddings ? embedding : "lm_head.weight";
   return xs.map((x) => {
     const n = norm(gpt2 ? "transformer.ln_f" : "model.norm", x);
-    return Array.from({ length: c.vocabSize }, (_, v) => row(headName, v).reduce((a, e, i) => a + e * n[i], 0));
+    const logits = Array.from({ length: c.vocabSize }, (_, v) => row(headName, v).reduce((a, e, i) => a + e * n[i], 0));
+    const cap = c.finalLogitSoftcap;
+    return cap === null ? logits : logits.map((z) => cap * Math.tanh(z / cap));
   });
 };
 
@@ -142,6 +150,24 @@ const cases: Record<string, ModelConfig> = {
     tieWordEmbeddings: true,
   }),
   "mistral (sliding window 3)": makeConfig({ ...small, family: "llama", modelType: "mistral", slidingWindow: 3 }),
+  "gemma2 (extra norms, soft-capping, query_pre_attn_scalar, window 3 on even layers)": makeConfig({
+    ...small,
+    numLayers: 3,
+    family: "llama",
+    modelType: "gemma2",
+    numKeyValueHeads: 2,
+    headDim: 6,
+    normWeightOffset: 1,
+    embeddingScale: 4,
+    activation: "gelu_tanh",
+    tieWordEmbeddings: true,
+    sandwichNorms: true,
+    queryPreAttnScalar: 10,
+    attnLogitSoftcap: 1.5,
+    finalLogitSoftcap: 2,
+    slidingWindow: 3,
+    slidingWindowLayers: "even",
+  }),
   "llama3 rope scaling": makeConfig({
     ...small,
     family: "llama",

@@ -1,6 +1,7 @@
 // `alpha-spin score` on the committed fixtures (scripts/make_hf_fixtures.py): the summed log-probs
 // of an independent float64 torch forward are reproduced to 1e-4 for GPT-2 (F32, BPE tokenizer),
-// Llama (F16 shards; with and without the PEFT adapter) and Qwen2 (BF16, byte tokenizer), from ids,
+// Llama (F16 shards; with and without the PEFT adapter), Qwen2 (BF16, byte tokenizer), Gemma, Gemma 2
+// and Mistral (sliding windows shorter than the scored sequences), from ids,
 // text and chat lines; malformed input is reported by file, line and field.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { readFileSync } from "node:fs";
@@ -149,6 +150,22 @@ test("Qwen2 fixture (BF16, byte tokenizer): text and id lines match torch", asyn
     assert.equal(o.tokens, want[i].tokens);
     assert.equal(o.prompt_tokens, want[i].prompt_ids.length);
   });
+});
+
+test("Gemma (F32), Gemma 2 (BF16) and Mistral (F16) fixtures: id lines match torch", async () => {
+  for (const name of ["hf-tiny-gemma", "hf-tiny-gemma2", "hf-tiny-mistral"]) {
+    const score: Expected[] = expectedOf(name).score;
+    const { code, out } = await runScore(
+      score.map((s) => ({ prompt_ids: s.prompt_ids, completion_ids: s.completion_ids })),
+      ["--model", fixture(name), "--batch-size", "2"],
+    );
+    assert.equal(code, 0);
+    assert.equal(out.length, score.length);
+    out.forEach((o, i) => {
+      close(o.logprob, score[i].logprob, `${name} line ${i + 1}`);
+      assert.equal(o.tokens, score[i].tokens);
+    });
+  }
 });
 
 test("chat lines are rendered with the chat template; --add-bos/--add-eos add the special ids", async () => {

@@ -80,20 +80,34 @@ test("--fresh plans to remove a run's own files only; one stray file anywhere re
   }
 });
 
-/** Start `n` processes that all try to take `dir`'s lock at the same moment; their answers. */
+/**
+ * Start `n` processes that all try to take `dir`'s lock at the same moment; their answers once all
+ * have answered. A winner holds the lock until its standard input is closed, which happens only
+ * after every answer is in: two GOT answers would be two processes holding the lock at once.
+ */
 const contend = async (dir: string, n: number): Promise<string[]> => {
   const script = join(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "run-lock.child.ts");
-  const startAt = Date.now() + (isDeno ? 1500 : 4000); // after every child has started
-  const runs = Array.from({ length: n }, () =>
+  const startAt = Date.now() + (isDeno ? 1500 : 4000); // after most children have started
+  const children = Array.from({ length: n }, () => {
+    const argv = isDeno ? ["run", "-A", script, dir, String(startAt)] : ["--import", "tsx", script, dir, String(startAt)];
+    return spawn(process.execPath, argv, { stdio: ["pipe", "pipe", "pipe"] });
+  });
+  const closed = children.map((child) => new Promise((resolve) => child.on("close", resolve)));
+  const answered = children.map((child) =>
     new Promise<string>((resolve, reject) => {
-      const argv = isDeno ? ["run", "-A", script, dir, String(startAt), "800"] : ["--import", "tsx", script, dir, String(startAt), "800"];
-      const child = spawn(process.execPath, argv, { stdio: ["ignore", "pipe", "pipe"] });
       let out = "", err = "";
-      child.stdout.on("data", (c) => (out += String(c)));
+      child.stdout.on("data", (c) => {
+        out += String(c);
+        if (out.includes("\n")) resolve(out.trim());
+      });
       child.stderr.on("data", (c) => (err += String(c)));
-      child.on("close", (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`contender exited ${code}: ${err}`))));
-    }));
-  return await Promise.all(runs);
+      child.on("close", (code) => reject(new Error(`contender exited ${code} before answering: ${err}`)));
+    })
+  );
+  const answers = await Promise.all(answered);
+  for (const child of children) child.stdin.end(); // winners release, then everyone exits
+  await Promise.all(closed);
+  return answers;
 };
 
 test("of many processes contending for a stale lock, exactly one takes it", async () => {

@@ -7,9 +7,11 @@
 import * as tf from "@tensorflow/tfjs";
 import { readFile } from "node:fs/promises";
 import process from "node:process";
+import { quietTfjs } from "../backends/quiet.ts";
 import { runSelfPlay } from "../selfplay/loop.ts";
 
 const [configPath, stopAt] = process.argv.slice(2);
+quietTfjs();
 await tf.setBackend("cpu");
 const config = JSON.parse(await readFile(configPath, "utf8"));
 await runSelfPlay({

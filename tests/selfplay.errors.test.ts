@@ -9,13 +9,14 @@ import { join } from "node:path";
 import { assert, test } from "./harness.ts";
 import { defineLoss, logRatios, mulScalar, negLogSigmoid, preferenceMetrics } from "../losses/define.ts";
 import { paramsCodec, positiveNumber } from "../losses/params.ts";
-import { createLossRegistry } from "../losses/registry.ts";
+import { createLossRegistry, lossRegistry } from "../losses/registry.ts";
 import { makeConfig } from "../models/config.ts";
 import { saveHfModel } from "../models/hf-load.ts";
 import { ByteTokenizer } from "../models/tokenizer.ts";
 import { createTransformer } from "../models/transformer.ts";
+import { resolveRunConfig } from "../selfplay/config.ts";
 import { runSelfPlay } from "../selfplay/loop.ts";
-import { NonFiniteLossError } from "../selfplay/train.ts";
+import { NonFiniteLossError } from "../train/train.ts";
 import { setupFixture, smallConfig, ultrachatRows, writeJsonlFile } from "./selfplay.support.ts";
 
 const fixture = await setupFixture();
@@ -94,8 +95,25 @@ test("config errors by path and rule: α ∉ [0, 1], h < 1, β <= 0, unknown los
 });
 
 test("losses self-play cannot run as configured are refused before anything starts", async () => {
-  await refused("not-margin-only", { alpha: 0.5, loss: { name: "sppo_hard" } }, /iteration 1: loss "sppo_hard" is not margin-only/);
+  // Refused when the config is decoded, at the first iteration that needs the normalizer: at t = 1
+  // π_prev is π_base, so the reference is π_base whatever α.
+  await refused("not-margin-only", { alpha: 0.5, loss: { name: "sppo_hard" } }, /loss\.name: iteration 2: loss "sppo_hard" is not margin-only.*"allowNonInvariant": "per-prompt-normalizer-ignored"/);
   await refused("needs-inputs", { alpha: 1, loss: { name: "sppo" } }, /loss "sppo" needs inputs self-play does not provide \(winRateChosen, winRateRejected\)/);
+});
+
+test("a loss that is not margin-only with 0 < α < 1: refused at decode from iteration 2 on, unless the config opts in", () => {
+  const raw = (overrides: Record<string, unknown>) => smallConfig(fixture, { name: "decode-only", alpha: 0.5, loss: { name: "sppo_hard" }, ...overrides });
+  const options = { lossRegistry: lossRegistry };
+  assert.throws(() => resolveRunConfig(raw({}), options), /loss\.name: iteration 2: loss "sppo_hard" is not margin-only/);
+  // The same alpha only at iteration 1, or alpha 1 from iteration 2: nothing to refuse.
+  assert.equal(resolveRunConfig(raw({ iterations: 1 }), options).loss.name, "sppo_hard");
+  assert.equal(resolveRunConfig(raw({ alpha: [0.5, 1] }), options).loss.name, "sppo_hard");
+  // The documented opt-in, kept in the decoded config.
+  const opted = resolveRunConfig(raw({ loss: { name: "sppo_hard", allowNonInvariant: "per-prompt-normalizer-ignored" } }), options);
+  assert.equal(opted.loss.allowNonInvariant, "per-prompt-normalizer-ignored");
+  assert.throws(() => resolveRunConfig(raw({ loss: { name: "sppo_hard", allowNonInvariant: "yes" } }), options), /loss\.allowNonInvariant/);
+  // A config without the key keeps none (its fingerprint is the one earlier versions computed).
+  assert.ok(!("allowNonInvariant" in resolveRunConfig(raw({ alpha: 1 }), options).loss));
 });
 
 test("a missing model folder is refused", async () => {

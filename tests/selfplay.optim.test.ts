@@ -1,10 +1,10 @@
-// selfplay/optim.ts and selfplay/schedule.ts: AdamW with decoupled weight decay, global-norm
+// train/optim.ts and train/schedule.ts: AdamW with decoupled weight decay, global-norm
 // clipping and gradient accumulation against a plain-JS AdamW written here; warm-up schedules against
 // hand-computed values; no tensor leaks across steps.
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertClose, test } from "./harness.ts";
-import { AdamW, GradientAccumulator, globalNorm } from "../selfplay/optim.ts";
-import { learningRateAt, makeSchedule } from "../selfplay/schedule.ts";
+import { AdamW, GradientAccumulator, globalNorm } from "../train/optim.ts";
+import { learningRateAt, makeSchedule } from "../train/schedule.ts";
 
 await tf.setBackend("cpu");
 

@@ -9,6 +9,8 @@ import process from "node:process";
 import { assert, isDeno, test } from "./harness.ts";
 import { runSelfPlay } from "../selfplay/loop.ts";
 import type { SelfPlayEvent } from "../selfplay/events.ts";
+import { jsonFile, jsonLines, resumable } from "../selfplay/phases/resumable.ts";
+import { IterateStore } from "../selfplay/store.ts";
 import { setupFixture, smallConfig } from "./selfplay.support.ts";
 
 const fixture = await setupFixture();
@@ -121,6 +123,23 @@ test("a child process killed with SIGKILL mid-training resumes to the same resul
   assert.equal(resumed.startedAt, 2);
   assert.deepEqual(await outcome(String(config.outputDir)), expected);
 }, { timeout: 120_000 });
+
+test("a phase result is stored when the phase completes and read back instead of computed again", async () => {
+  const store = new IterateStore(join(fixture.dir, "resumable-store"));
+  let runs = 0;
+  const compute = () => Promise.resolve({ runs: ++runs, lpRef: [-1.5, -2.25] });
+  const path = join(store.root, "iter-1", "phase.json");
+  const first = await resumable(store, path, jsonFile<{ runs: number; lpRef: number[] }>(), compute);
+  const second = await resumable(store, path, jsonFile<{ runs: number; lpRef: number[] }>(), compute);
+  assert.deepEqual([first.resumed, second.resumed, runs], [false, true, 1]);
+  assert.deepEqual(second.value, first.value);
+  // JSON lines likewise; a missing file computes.
+  const rows = join(store.root, "iter-1", "rows.jsonl");
+  const a = await resumable(store, rows, jsonLines<{ id: number }>(), () => Promise.resolve([{ id: 1 }, { id: 2 }]));
+  const b = await resumable(store, rows, jsonLines<{ id: number }>(), () => Promise.reject(new Error("not called")));
+  assert.deepEqual([a.resumed, b.resumed], [false, true]);
+  assert.deepEqual(b.value, [{ id: 1 }, { id: 2 }]);
+});
 
 test("cleanup", async () => {
   await fixture.cleanup();

@@ -10,7 +10,7 @@ import { readSpinJsonl, readTrlDpoJsonl } from "../data/export.ts";
 import { loadSftExamples } from "../data/sft.ts";
 import { loadHfModel } from "../models/hf-load.ts";
 import { runSelfPlay } from "../selfplay/loop.ts";
-import type { MetricsRow } from "../selfplay/checkpoint.ts";
+import type { MetricsRow } from "../train/checkpoint.ts";
 import type { GenerationRow } from "../selfplay/generation.ts";
 import { setupFixture, smallConfig } from "./selfplay.support.ts";
 
@@ -48,6 +48,8 @@ test("a 2-iteration run finishes and writes complete iterates, metrics and expor
     assert.equal((await readLines(join(result.runDir, "metrics.jsonl"))).length, 8);
     const stored = await readJson(join(result.runDir, "config.json"));
     assert.equal(stored.iterations, 2);
+    // The result carries the config as the run decoded it (what config.json holds).
+    assert.deepEqual(JSON.parse(JSON.stringify(result.config)), stored);
     assert.equal(stored.outputDir, result.runDir);
     assert.equal(stored.training.gradientAccumulation, 1, "the resolved config, defaults filled in");
     assert.match((await readJson(join(result.runDir, "run.json"))).fingerprints.config, /^[0-9a-f]{64}$/);

@@ -1,5 +1,5 @@
-// Generation on two threads (selfplay/gen-pool.ts) gives exactly the one-thread losers.
-// Training on two threads (selfplay/grad-pool.ts): the gradient of a micro-batch split between the
+// Generation on two threads (train/pool.ts) gives exactly the one-thread losers.
+// Training on two threads (train/pool.ts): the gradient of a micro-batch split between the
 // training thread and a worker equals the one-thread gradient up to float32 rounding, so a run with
 // workers: 2 logs the same metrics and ends with the same adapter (LoRA) or model (full) as workers: 1;
 // a killed two-thread run resumes to the same results; the workers leave no tensors; a loss the
@@ -9,9 +9,9 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { assert, assertClose, test } from "./harness.ts";
 import { runSelfPlay } from "../selfplay/loop.ts";
-import { createGradientPool } from "../selfplay/grad-pool.ts";
-import { alphaSpinGradients, type TrainingPair } from "../selfplay/step.ts";
-import { buildTrainable, freshLoraSnapshot, modelSnapshot } from "../selfplay/params.ts";
+import { createWorkerPool } from "../train/pool.ts";
+import { alphaSpinGradients, type TrainingPair } from "../train/step.ts";
+import { buildTrainable, freshLoraSnapshot, modelSnapshot } from "../train/params.ts";
 import { lossRegistry } from "../losses/registry.ts";
 import { sigmoidLoss } from "../losses/sigmoid.ts";
 import { createTransformer } from "../models/transformer.ts";
@@ -38,10 +38,8 @@ const pairsFor = (n: number, seed: number): TrainingPair[] =>
     promptIds: [1 + ((i + seed) % 5), 2],
     chosenIds: [3, 4 + (i % 3), 5],
     rejectedIds: [6 + ((i * seed) % 4), 7],
-    lpPrevChosen: -3 - 0.1 * i,
-    lpPrevRejected: -2.5 + 0.05 * i,
-    lpBaseChosen: -3.2,
-    lpBaseRejected: -2.4 - 0.02 * i,
+    lpRefChosen: -3 - 0.1 * i,
+    lpRefRejected: -2.5 + 0.05 * i,
   }));
 
 test("a micro-batch gradient split over two threads equals the one-thread gradient (LoRA and full; 1–5 pairs)", async () => {
@@ -49,15 +47,15 @@ test("a micro-batch gradient split over two threads equals the one-thread gradie
     seed: 3,
     trainable: false,
   });
-  const step = { loss: sigmoidLoss, lossParams: { beta: 0.5 }, alpha: 0.7 };
+  const step = { loss: sigmoidLoss, lossParams: { beta: 0.5 } };
   for (const spec of [{ finetune: "lora" as const, lora: { r: 2, alpha: 4, dropout: 0 } }, { finetune: "full" as const, lora: { r: 2, alpha: 4, dropout: 0 } }]) {
     const init = spec.finetune === "lora" ? await freshLoraSnapshot(base, spec.lora, 5) : await modelSnapshot(base);
     const trainable = buildTrainable(base, spec, init, 1);
     // Move away from the start (a fresh adapter has B = 0, which hides errors in A's gradient).
     tf.tidy(() => trainable.variables.forEach((v, i) => v.assign(tf.add(v, tf.randomNormal(v.shape, 0, 0.05, "float32", 10 + i)))));
-    const pool = await createGradientPool({ threads: 2, base, spec, step, workerImports: [] });
+    const pool = await createWorkerPool({ threads: 2, base, spec, workerImports: [] });
     try {
-      await pool.startSegment(trainable, 9);
+      await pool.startSegment(trainable, 9, step);
       for (const n of [1, 2, 5]) {
         const pairs = pairsFor(n, n);
         const one = alphaSpinGradients(step, trainable.policy, trainable.variables, pairs);

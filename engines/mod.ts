@@ -1,0 +1,19 @@
+/**
+ * Engines that hand the loop's heavy work to an existing server: sampling
+ * ({@link OpenAiGenerationEngine}) and reference log-probs ({@link OpenAiReferenceEngine}) on any
+ * OpenAI-compatible server (vLLM first; `alpha-spin serve` for tests). This folder sits at the
+ * train/selfplay layer: it may import core/, data/ and models/, and the training loop imports it.
+ * Not yet wired into the loop (docs/scale-out.md says what remains).
+ *
+ * @example
+ * ```ts
+ * import { checkOpenAiEngineConfig, OpenAiGenerationEngine } from "./engines/mod.ts";
+ * const engine = new OpenAiGenerationEngine(checkOpenAiEngineConfig(block, "run.json: generation.openai"), process.env);
+ * ```
+ *
+ * @module
+ */
+export * from "./openai-config.ts";
+export * from "./retry.ts";
+export * from "./openai-generation.ts";
+export * from "./openai-reference.ts";

@@ -1,0 +1,113 @@
+/**
+ * Phase 2 of an iteration, the losers: for each (example, opponent) pair a loser y_l ∼ π_i(·|x)
+ * from its assigned window member (generation.ts; optionally from the geometric-mixture sampler),
+ * or one reused from an earlier iteration that generated it with the same sampler. Kept in
+ * `iter-<t>/generations.jsonl`, which a resumed iteration reads back; with `workers` > 1 the
+ * pool's workers decode whole batches next to this thread.
+ *
+ * @example
+ * ```ts
+ * const { pairs } = await losersPhase(context, start, opponents);
+ * pairs[0].rejectedIds; // the loser's token ids, cut to the length limits
+ * ```
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { forkRng } from "../../core/rng.ts";
+import { type Iterate, planGenerations } from "../../samplers/history.ts";
+import { truncateLoser } from "../examples.ts";
+import { generateLosers, type GenerationRow, samplerKey } from "../generation.ts";
+import { jsonLines, resumable } from "./resumable.ts";
+import type { IterationStart, Losers, Opponents, RunContext } from "./state.ts";
+
+/** Generations of the complete iterations before t, for reuse: "iterateId|sampler" → example index → row. */
+const storedGenerations = async (ctx: RunContext, t: number): Promise<Map<string, Map<number, GenerationRow>>> => {
+  const index = new Map<string, Map<number, GenerationRow>>();
+  for (let i = 1; i < t; i++) {
+    const path = join(ctx.store.iterDir(i), "generations.jsonl");
+    if (!(await ctx.store.exists(path))) continue;
+    for (const value of await ctx.store.readJsonl(path)) {
+      const row = value as GenerationRow;
+      const key = `${row.iterateId}|${row.sampler}`;
+      const byExample = index.get(key) ?? new Map<number, GenerationRow>();
+      if (!byExample.has(row.exampleIndex)) byExample.set(row.exampleIndex, row);
+      index.set(key, byExample);
+    }
+  }
+  return index;
+};
+
+/** Decode the losers not stored yet, and return every assigned pair's loser (each once). */
+const generate = async (ctx: RunContext, it: IterationStart, opponents: Opponents): Promise<GenerationRow[]> => {
+  const { config, examples, tokenizer, base, spec } = ctx.iterates.ready;
+  const geometric = config.geometricSampling.enabled ? config.geometricSampling : null;
+  const sampler = samplerKey(geometric, it.params.alpha);
+  const stored = config.reuseGenerations ? await storedGenerations(ctx, it.t) : new Map<string, Map<number, GenerationRow>>();
+  const storedIds = new Map<string, string[]>();
+  for (const m of opponents.window.members) {
+    const rows = stored.get(`${m.id}|${sampler}`);
+    if (rows !== undefined) storedIds.set(m.id, [...rows.keys()].map(String));
+  }
+  const plan = planGenerations(opponents.assigned, storedIds, { reuse: config.reuseGenerations });
+  const note = plan.reuse.length > 0 ? `${plan.reuse.length} loser(s) reused from earlier iterations` : undefined;
+  await ctx.emit({ type: "phase-start", iteration: it.t, phase: "generate", total: plan.generateCount, note });
+  // Two or more threads: the pool's workers decode whole batches next to this thread (worth it
+  // only with more than one batch to decode).
+  const pool = config.workers > 1 && plan.generateCount > config.generation.batchSize
+    ? await (await import("../../train/pool.ts")).createWorkerPool({ threads: config.workers, base, spec })
+    : null;
+  const fresh = await generateLosers({
+    ...(pool === null ? {} : { pool: { workers: pool, dirOf: (iterate: Iterate) => ctx.iterates.dirOf(iterate) } }),
+    iteration: it.t,
+    groups: plan.generate,
+    examples,
+    loadPolicy: (iterate) => ctx.iterates.load(iterate),
+    basePolicy: ctx.iterates.basePolicy,
+    tokenizer,
+    generation: config.generation,
+    maxLength: config.maxLength,
+    geometric,
+    alpha: it.params.alpha,
+    rng: forkRng(ctx.root, `generate-${it.t}`),
+    workDir: join(it.work, "generate"),
+    readBatch: async (path) => (await ctx.store.readJson(path)) as GenerationRow[] | null,
+    writeBatch: (path, rows) => ctx.store.writeCompactJson(path, rows),
+    onProgress: (done, total) => ctx.emit({ type: "progress", iteration: it.t, phase: "generate", done, total }),
+    signal: ctx.signal,
+  }).finally(() => pool?.close());
+  const freshBy = new Map(fresh.map((r) => [`${r.iterateId}|${r.exampleIndex}`, r]));
+  const used = new Map<string, GenerationRow>();
+  for (const p of opponents.assigned) {
+    const key = `${p.iterate.id}|${p.exampleIndex}`;
+    if (used.has(key)) continue;
+    const row = freshBy.get(key) ?? stored.get(`${p.iterate.id}|${sampler}`)?.get(p.exampleIndex);
+    if (row === undefined) throw new Error(`internal: no loser for example ${p.exampleIndex} from ${p.iterate.id}`);
+    used.set(key, row);
+  }
+  return [...used.values()];
+};
+
+/**
+ * The losers of iteration t (see the module doc).
+ *
+ * @example
+ * ```ts
+ * const losers = await losersPhase(context, start, opponents);
+ * ```
+ */
+export const losersPhase = async (ctx: RunContext, it: IterationStart, opponents: Opponents): Promise<Losers> => {
+  const { config, examples, base } = ctx.iterates.ready;
+  const path = join(it.dir, "generations.jsonl");
+  const { value: rows, resumed } = await resumable(ctx.store, path, jsonLines<GenerationRow>(), () => generate(ctx, it, opponents));
+  await ctx.emit({ type: "phase-end", iteration: it.t, phase: "generate", ...(resumed ? { note: "generations already on disk" } : {}) });
+  const loserOf = new Map(rows.map((r) => [`${r.iterateId}|${r.exampleIndex}`, r]));
+  const limits = { maxLength: config.maxLength, maxPromptLength: config.maxPromptLength, vocabSize: base.config.vocabSize };
+  const pairs = opponents.assigned.map((p) => {
+    const example = examples[p.exampleIndex];
+    const row = loserOf.get(`${p.iterate.id}|${p.exampleIndex}`);
+    if (row === undefined) throw new Error(`${path} has no loser for example ${p.exampleIndex} from ${p.iterate.id}`);
+    return { example, row, rejectedIds: truncateLoser(example, row.ids, limits) };
+  });
+  return { pairs };
+};

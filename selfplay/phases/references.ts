@@ -1,0 +1,83 @@
+/**
+ * Phase 3 of an iteration, the references: lp_prev (π_{t−1}'s; the EMA's; or, with the arithmetic
+ * reference, the window mixture's log Σ_i w_i·π_i) and lp_base of every winner and loser, computed
+ * once (reference.ts, cached per model pair), then lp_ref = α·lp_prev + (1 − α)·lp_base by core/
+ * mixture's `geometricReference`. lp_ref is kept in `iter-<t>/reference/lp_ref.json`: training and
+ * the exports read those numbers, and a resumed iteration reads them back.
+ *
+ * @example
+ * ```ts
+ * const { lpRef } = await referencesPhase(context, start, opponents, losers);
+ * ```
+ *
+ * @module
+ */
+import { basename, join } from "node:path";
+import type { Iterate } from "../../samplers/history.ts";
+import { emaId, iterateId } from "../iterates.ts";
+import { computeReferences, geometricReferences } from "../reference.ts";
+import { jsonFile, resumable } from "./resumable.ts";
+import type { IterationStart, Losers, Opponents, References, RunContext } from "./state.ts";
+
+/** The file lp_ref is kept in, under iter-<t>/reference/. */
+export const lpRefFileName = "lp_ref.json";
+
+/** lp_prev and lp_base of every pair (from the cache when there), then lp_ref. */
+const compute = async (
+  ctx: RunContext,
+  it: IterationStart,
+  opponents: Opponents,
+  losers: Losers,
+): Promise<References & { readonly cached: boolean }> => {
+  const { config, fingerprints } = ctx.iterates.ready;
+  const prevIterates: readonly Iterate[] = config.reference === "ema"
+    ? [{ index: it.t - 1, id: emaId(it.t - 1) }]
+    : config.reference === "arithmetic"
+    ? opponents.window.members
+    : [{ index: it.t - 1, id: iterateId(it.t - 1) }];
+  const prev = await Promise.all(prevIterates.map(async (m) => ({ id: await ctx.iterates.fingerprint(m), load: () => ctx.iterates.load(m) })));
+  const distinct = new Set([fingerprints.model, ...prev.map((m) => m.id)]).size;
+  const winners = new Set(losers.pairs.map((p) => p.example.index)).size;
+  await ctx.emit({ type: "phase-start", iteration: it.t, phase: "reference", total: (losers.pairs.length + winners) * distinct });
+  const reference = await computeReferences({
+    pairs: losers.pairs.map((p) => ({
+      exampleIndex: p.example.index,
+      promptIds: p.example.promptIds,
+      chosenIds: p.example.chosenIds,
+      rejectedIds: p.rejectedIds,
+    })),
+    prev,
+    prevWeights: config.reference === "arithmetic" ? opponents.window.weights : [1],
+    base: { id: fingerprints.model, load: () => ctx.iterates.load({ index: 0, id: "base" }) },
+    batchSize: config.generation.batchSize,
+    cacheDir: join(it.dir, "reference"),
+    workDir: join(it.work, "reference"),
+    readJson: (path) => ctx.store.readJson(path),
+    writeJson: (path, value) => ctx.store.writeCompactJson(path, value),
+    onProgress: (done, total) => ctx.emit({ type: "progress", iteration: it.t, phase: "reference", done, total }),
+    signal: ctx.signal,
+  });
+  return { lpRef: geometricReferences(it.params.alpha, reference.rows), cacheFile: basename(reference.path), cached: reference.cached };
+};
+
+/**
+ * The references of iteration t (see the module doc).
+ *
+ * @example
+ * ```ts
+ * const references = await referencesPhase(context, start, opponents, losers);
+ * ```
+ */
+export const referencesPhase = async (ctx: RunContext, it: IterationStart, opponents: Opponents, losers: Losers): Promise<References> => {
+  const path = join(it.dir, "reference", lpRefFileName);
+  const format = jsonFile<References>({ compact: true });
+  let computed = false;
+  const { value } = await resumable(ctx.store, path, format, async () => {
+    const { cached, ...references } = await compute(ctx, it, opponents, losers);
+    computed = !cached;
+    return references;
+  });
+  const note = computed ? undefined : `cached in ${join(it.dir, "reference", value.cacheFile)}`;
+  await ctx.emit({ type: "phase-end", iteration: it.t, phase: "reference", note });
+  return value;
+};
