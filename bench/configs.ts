@@ -1,6 +1,7 @@
 /**
- * The benchmark's standard model configurations (GPT-2-style blocks, untied head, random init),
- * the parameter counts its FLOP formulas use, and the synthetic preference batches it trains on.
+ * The benchmark's standard model configurations (tiny, small, medium: GPT-2-style blocks, untied
+ * head; s135m: SmolLM2-135M's Llama shape, tied head; random init), the LoRA each one trains, the
+ * parameter counts its FLOP formulas use, and the synthetic preference batches it trains on.
  *
  * @example
  * ```ts
@@ -26,27 +27,77 @@ export interface BenchConfig {
   readonly ctx: number;
   /** Preference pairs per step (2·batch sequences). */
   readonly batch: number;
+  /** Block layout (default gpt2). */
+  readonly family?: "gpt2" | "llama";
+  /** Key/value heads (grouped-query attention; default numHeads). */
+  readonly numKeyValueHeads?: number;
+  /** MLP width (default: the family's). */
+  readonly intermediateSize?: number;
+  /** The head reuses the token embeddings (default false). */
+  readonly tieWordEmbeddings?: boolean;
 }
 
 /** The names of the standard configurations. */
-export type BenchConfigName = "tiny" | "small" | "medium";
+export type BenchConfigName = "tiny" | "small" | "medium" | "s135m";
 
 /** The standard configurations of issue 8, so figures compare with outside measurements. */
 export const benchConfigs: Readonly<Record<BenchConfigName, BenchConfig>> = {
   tiny: { name: "tiny", vocabSize: 256, hiddenSize: 128, numLayers: 2, numHeads: 4, ctx: 64, batch: 8 },
   small: { name: "small", vocabSize: 512, hiddenSize: 256, numLayers: 4, numHeads: 4, ctx: 128, batch: 8 },
   medium: { name: "medium", vocabSize: 8192, hiddenSize: 512, numLayers: 6, numHeads: 8, ctx: 256, batch: 4 },
+  // SmolLM2-135M (HuggingFaceTB/SmolLM2-135M config.json): Llama blocks, RMSNorm, SwiGLU, RoPE, GQA.
+  s135m: {
+    name: "s135m",
+    family: "llama",
+    vocabSize: 49152,
+    hiddenSize: 576,
+    numLayers: 30,
+    numHeads: 9,
+    numKeyValueHeads: 3,
+    intermediateSize: 1536,
+    tieWordEmbeddings: true,
+    ctx: 512,
+    batch: 4,
+  },
 };
 
 /** Generation benchmark: batch, prompt length and the shorter number of new tokens L. */
 export const generationShape = { batch: 8, prompt: 16, newTokens: 64 } as const;
 
-/** LoRA of the `dpo_step_lora` benchmark: rank 8 on q, k, v (GPT-2's fused c_attn) and o (attn.c_proj). */
-export const benchLora = { r: 8, alpha: 16, targetModules: ["c_attn", "attn.c_proj"] } as const;
+/** The LoRA of a `dpo_step_lora` benchmark: rank, scale numerator and the adapted modules. */
+export interface BenchLora {
+  readonly r: number;
+  readonly alpha: number;
+  readonly targetModules: readonly string[];
+}
+
+/** LoRA of the GPT-2 configurations: rank 8 on q, k, v (GPT-2's fused c_attn) and o (attn.c_proj). */
+export const benchLora: BenchLora = { r: 8, alpha: 16, targetModules: ["c_attn", "attn.c_proj"] };
+
+/** LoRA of s135m: rank 16 on every attention and MLP projection, as a SmolLM2 fine-tune would use. */
+export const llamaBenchLora: BenchLora = {
+  r: 16,
+  alpha: 32,
+  targetModules: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+};
 
 /**
- * The model of a configuration: GPT-2 family, untied head, enough positions for the training
- * sequences and for generating 2L tokens after the prompt.
+ * The LoRA a configuration's `dpo_step_lora` trains.
+ *
+ * @example
+ * ```ts
+ * benchLoraOf(benchConfigs.s135m).r; // 16
+ * ```
+ */
+export const benchLoraOf = (c: BenchConfig): BenchLora => (c.family === "llama" ? llamaBenchLora : benchLora);
+
+/** New tokens L of the generation benchmark per configuration (s135m: 128, as the issue asks). */
+export const generationNewTokens = (c: BenchConfig): number =>
+  c.name === "s135m" ? 128 : generationShape.newTokens;
+
+/**
+ * The model of a configuration, with enough positions for the training sequences and for
+ * generating 2L tokens after the prompt. s135m takes SmolLM2-135M's ε (1e-5) and RoPE θ (100000).
  *
  * @example
  * ```ts
@@ -55,18 +106,22 @@ export const benchLora = { r: 8, alpha: 16, targetModules: ["c_attn", "attn.c_pr
  */
 export const benchModelConfig = (c: BenchConfig): ModelConfig =>
   makeConfig({
-    family: "gpt2",
+    family: c.family ?? "gpt2",
     vocabSize: c.vocabSize,
     hiddenSize: c.hiddenSize,
     numLayers: c.numLayers,
     numHeads: c.numHeads,
-    maxPositions: Math.max(c.ctx, generationShape.prompt + 2 * generationShape.newTokens),
-    tieWordEmbeddings: false,
+    numKeyValueHeads: c.numKeyValueHeads,
+    intermediateSize: c.intermediateSize,
+    maxPositions: Math.max(c.ctx, generationShape.prompt + 2 * generationNewTokens(c)),
+    tieWordEmbeddings: c.tieWordEmbeddings ?? false,
+    ...(c.family === "llama" ? { normEps: 1e-5, ropeTheta: 100000 } : {}),
   });
 
 /**
- * N of the FLOP formulas: all parameters minus the token and position embeddings (the head is
- * counted). A forward pass costs about 2N FLOPs per token, a backward pass 4N.
+ * N of the FLOP formulas: all parameters minus the token and position embeddings, plus the head
+ * (a tied head shares the embedding matrix, yet costs V·d multiply-adds per token like an untied
+ * one). A forward pass costs about 2N FLOPs per token, a backward pass 4N.
  *
  * @example
  * ```ts
@@ -75,7 +130,8 @@ export const benchModelConfig = (c: BenchConfig): ModelConfig =>
  */
 export const flopParameters = (config: ModelConfig): number =>
   parameterCount(config) - config.vocabSize * config.hiddenSize -
-  (config.family === "gpt2" ? config.maxPositions * config.hiddenSize : 0);
+  (config.family === "gpt2" ? config.maxPositions * config.hiddenSize : 0) +
+  (config.tieWordEmbeddings ? config.vocabSize * config.hiddenSize : 0);
 
 /**
  * Σ (in + out) over the LoRA-adapted projections; the adapters cost 6·r·Σ(in + out) FLOPs per
@@ -164,3 +220,24 @@ export const generationPrompts = (vocab: number, seed: number): number[][] => {
     () => Array.from({ length: generationShape.prompt }, next),
   );
 };
+
+/**
+ * The tensor-growth check's model for a configuration: the same code path (family, attention
+ * layout, tied head, LoRA targets, the plan's micro-batching) with every dimension shrunk (vocab 64,
+ * 4-wide heads, 2 layers, ctx 16, 2 pairs), so 100 real steps take seconds. Tensor leaks depend on
+ * which operations run, not on their sizes.
+ *
+ * @example
+ * ```ts
+ * growthShape(benchConfigs.s135m).numKeyValueHeads; // 3, as s135m
+ * ```
+ */
+export const growthShape = (c: BenchConfig): BenchConfig => ({
+  ...c,
+  vocabSize: 64,
+  hiddenSize: 4 * c.numHeads,
+  numLayers: 2,
+  ...(c.intermediateSize === undefined ? {} : { intermediateSize: 8 * c.numHeads }),
+  ctx: 16,
+  batch: 2,
+});

@@ -22,6 +22,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import process from "node:process";
 import { lossRegistry } from "../losses/registry.ts";
 import { generate } from "../models/generate.ts";
 import { createLoraAdapter } from "../models/lora.ts";
@@ -31,7 +32,7 @@ import { AdamW, GradientAccumulator } from "../train/optim.ts";
 import { localGradients, optimizerStep, type StepSpec, type TrainingPair } from "../train/step.ts";
 import {
   type BenchConfig,
-  benchLora,
+  benchLoraOf,
   benchModelConfig,
   flopParameters,
   generationPrompts,
@@ -52,6 +53,11 @@ export interface MeasurePlan {
   readonly logprobReps: number;
   /** Generation runs at L and at 2L (the fastest of each is kept). */
   readonly generateRuns: number;
+  /**
+   * false: no untimed log-prob pass before the timed ones, and generation at L only (no 2L run): for
+   * s135m, where one pass is 10¹² FLOPs and warm-up costs nothing measurable. Default true.
+   */
+  readonly warmup?: boolean;
   /** New tokens L of the shorter generation (2L for the longer). */
   readonly newTokens?: number;
   /** Pairs per forward/backward pass of the training steps (default: the whole batch), for memory. */
@@ -66,6 +72,8 @@ export interface StepFigures {
   readonly gflops: number;
   /** Seconds per step (mean of the timed steps). */
   readonly seconds_per_step: number;
+  /** CPU seconds of this process per step (all its threads): unlike wall time, not inflated by other load. */
+  readonly cpu_seconds_per_step: number;
   /** Number of timed steps. */
   readonly steps: number;
 }
@@ -74,9 +82,12 @@ export interface StepFigures {
 export interface ConfigFigures {
   dpo_step?: StepFigures;
   dpo_step_lora?: StepFigures;
-  logprob?: { tokens_per_s: number; reps: number };
+  logprob?: { tokens_per_s: number; cpu_tokens_per_s: number; reps: number };
   generate?: {
     tokens_per_s: number;
+    /** 8·L / the CPU seconds of the fastest L run. */
+    cpu_tokens_per_s: number;
+    /** t(2L) / t(L); NaN when 2L was not run (plan.warmup false). */
     time_ratio_2x: number;
     new_tokens: number;
     seconds_l: number;
@@ -86,25 +97,46 @@ export interface ConfigFigures {
   tensors_growth?: number;
   /** Steps between the two counts of `tensors_growth` (the issue's 100, or fewer where stated). */
   tensors_growth_steps?: number;
+  /** numTensors after the last timed LoRA step − after the first LoRA step. */
+  tensors_growth_lora?: number;
 }
 
 const now = (): number => performance.now();
+/** CPU seconds this process has used (all threads). */
+const cpuNow = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
 
 /** 2n³ FLOPs per n×n product; one warm-up, then `reps` timed products, each read back. */
-export const matmulGflops = async (n: number, reps: number): Promise<number> => {
+export const matmulGflops = async (n: number, reps: number): Promise<number> =>
+  (await matmulRates(n, reps)).gflops;
+
+/**
+ * {@link matmulGflops} by the wall clock and by this process's CPU seconds (all threads).
+ *
+ * @example
+ * ```ts
+ * const { gflops, cpuGflops } = await matmulRates(1024, 10);
+ * ```
+ */
+export const matmulRates = async (
+  n: number,
+  reps: number,
+): Promise<{ gflops: number; cpuGflops: number }> => {
   const a = tf.randomNormal([n, n]), b = tf.randomNormal([n, n]);
   try {
     const warm = tf.matMul(a, b);
     await warm.data();
     warm.dispose();
-    const start = now();
+    const start = now(), cpuStart = cpuNow();
     for (let r = 0; r < reps; r++) {
       const c = tf.matMul(a, b);
       await c.data();
       c.dispose();
     }
-    const seconds = (now() - start) / 1000;
-    return (2 * n ** 3 * reps) / seconds / 1e9;
+    const seconds = (now() - start) / 1000, cpuSeconds = cpuNow() - cpuStart;
+    return { gflops: (2 * n ** 3 * reps) / seconds / 1e9, cpuGflops: (2 * n ** 3 * reps) / cpuSeconds / 1e9 };
   } finally {
     a.dispose(), b.dispose();
   }
@@ -116,13 +148,13 @@ const sigmoid: StepSpec = { loss: lossRegistry.get("sigmoid"), lossParams: { bet
 const timeSteps = async (
   count: number,
   step: () => Promise<void>,
-): Promise<{ seconds: number; tensorsAfterFirst: number; tensorsAfterLast: number }> => {
+): Promise<{ seconds: number; cpuSeconds: number; tensorsAfterFirst: number; tensorsAfterLast: number }> => {
   await step();
   const tensorsAfterFirst = tf.memory().numTensors;
-  const start = now();
+  const start = now(), cpuStart = cpuNow();
   for (let i = 0; i < count; i++) await step();
-  const seconds = (now() - start) / 1000 / count;
-  return { seconds, tensorsAfterFirst, tensorsAfterLast: tf.memory().numTensors };
+  const seconds = (now() - start) / 1000 / count, cpuSeconds = (cpuNow() - cpuStart) / count;
+  return { seconds, cpuSeconds, tensorsAfterFirst, tensorsAfterLast: tf.memory().numTensors };
 };
 
 /**
@@ -138,15 +170,29 @@ const trainStep = (
   const variables = policy.trainableVariables();
   const source = localGradients(sigmoid, { policy, variables });
   const size = microBatch ?? pairs.length;
-  const microBatches = Array.from({ length: Math.ceil(pairs.length / size) }, (_, i) => pairs.slice(i * size, (i + 1) * size));
+  const microBatches = Array.from(
+    { length: Math.ceil(pairs.length / size) },
+    (_, i) => pairs.slice(i * size, (i + 1) * size),
+  );
   const accumulator = new GradientAccumulator(variables); // empty again after every step
-  return async (): Promise<void> => void await optimizerStep(source, microBatches, accumulator, optimizer, 1e-5);
+  return async (): Promise<void> =>
+    void await optimizerStep(source, microBatches, accumulator, optimizer, 1e-5);
 };
 
 /** The batch with the reference log-probs of `reference` (computed once, untimed: the reference phase). */
-const withReferences = async (reference: TransformerPolicy, batch: PreferenceBatch): Promise<TrainingPair[]> => {
-  const { logProbs } = await reference.sequenceLogProbs([...batch.prompts, ...batch.prompts], [...batch.chosen, ...batch.rejected], {
-    batchSize: 2 * batch.prompts.length,
+const withReferences = async (
+  reference: TransformerPolicy,
+  batch: PreferenceBatch,
+  microBatch: number | undefined,
+): Promise<TrainingPair[]> => {
+  // In passes of 2·microBatch sequences where the plan has micro-batches: one pass over all of
+  // s135m's 8 sequences of 512 tokens holds more than the wasm heap's 4 GiB.
+  const batchSize = microBatch === undefined ? 2 * batch.prompts.length : 2 * microBatch;
+  const { logProbs } = await reference.sequenceLogProbs([...batch.prompts, ...batch.prompts], [
+    ...batch.chosen,
+    ...batch.rejected,
+  ], {
+    batchSize,
   });
   const n = batch.prompts.length;
   return trainingPairs(batch, logProbs.slice(0, n), logProbs.slice(n));
@@ -170,7 +216,7 @@ export const measureConfig = async (c: BenchConfig, plan: MeasurePlan): Promise<
   const model = createTransformer(config, { seed: 1 });
   const policy = new TransformerPolicy(model);
 
-  const pairs = await withReferences(policy, batch);
+  const pairs = await withReferences(policy, batch, plan.microBatch);
 
   if (!skip.has("dpo_step")) {
     const optimizer = new AdamW(policy.trainableVariables(), { weightDecay: 0.01, maxGradNorm: 1 });
@@ -179,6 +225,7 @@ export const measureConfig = async (c: BenchConfig, plan: MeasurePlan): Promise<
       tokens_per_s: tokens / t.seconds,
       gflops: (6 * n * tokens) / t.seconds / 1e9,
       seconds_per_step: t.seconds,
+      cpu_seconds_per_step: t.cpuSeconds,
       steps: plan.steps,
     };
     figures.tensors_growth = t.tensorsAfterLast - t.tensorsAfterFirst;
@@ -188,31 +235,40 @@ export const measureConfig = async (c: BenchConfig, plan: MeasurePlan): Promise<
 
   if (!skip.has("logprob")) {
     const prompts = [...batch.prompts, ...batch.prompts], completions = [...batch.chosen, ...batch.rejected];
-    const pass = () => policy.sequenceLogProbs(prompts, completions, { batchSize: prompts.length });
-    await pass();
-    const start = now();
+    const batchSize = plan.microBatch === undefined ? prompts.length : 2 * plan.microBatch;
+    const pass = () => policy.sequenceLogProbs(prompts, completions, { batchSize });
+    if (plan.warmup !== false) await pass();
+    const start = now(), cpuStart = cpuNow();
     for (let i = 0; i < plan.logprobReps; i++) await pass();
     const seconds = (now() - start) / 1000 / plan.logprobReps;
-    figures.logprob = { tokens_per_s: tokens / seconds, reps: plan.logprobReps };
+    const cpuSeconds = (cpuNow() - cpuStart) / plan.logprobReps;
+    figures.logprob = {
+      tokens_per_s: tokens / seconds,
+      cpu_tokens_per_s: tokens / cpuSeconds,
+      reps: plan.logprobReps,
+    };
   }
 
   if (!skip.has("generate")) {
     const prompts = generationPrompts(c.vocabSize, 2);
     const newTokens = plan.newTokens ?? generationShape.newTokens;
+    let cpuL = Infinity;
     const run = async (maxNewTokens: number): Promise<number> => {
-      const start = now();
-      await generate(policy, prompts, { maxNewTokens, eosTokenIds: [], seed: 3 });
+      const start = now(), cpuStart = cpuNow();
+      await generate(policy, prompts, { maxNewTokens, eosTokenIds: [], greedy: true });
+      if (maxNewTokens === newTokens) cpuL = Math.min(cpuL, cpuNow() - cpuStart);
       return (now() - start) / 1000;
     };
     await run(4);
     let tL = Infinity, t2L = Infinity;
     for (let i = 0; i < plan.generateRuns; i++) {
       tL = Math.min(tL, await run(newTokens));
-      t2L = Math.min(t2L, await run(2 * newTokens));
+      if (plan.warmup !== false) t2L = Math.min(t2L, await run(2 * newTokens));
     }
     figures.generate = {
       tokens_per_s: (generationShape.batch * newTokens) / tL,
-      time_ratio_2x: t2L / tL,
+      cpu_tokens_per_s: (generationShape.batch * newTokens) / cpuL,
+      time_ratio_2x: Number.isFinite(t2L) ? t2L / tL : NaN,
       new_tokens: newTokens,
       seconds_l: tL,
       seconds_2l: t2L,
@@ -220,24 +276,27 @@ export const measureConfig = async (c: BenchConfig, plan: MeasurePlan): Promise<
   }
 
   if (!skip.has("dpo_step_lora")) {
-    const adapter = createLoraAdapter(model, {
-      ...benchLora,
-      targetModules: [...benchLora.targetModules],
-      seed: 1,
-    });
+    const lora = benchLoraOf(c);
+    const adapter = createLoraAdapter(model, { ...lora, targetModules: [...lora.targetModules], seed: 1 });
     const loraPolicy = new TransformerPolicy(model, adapter);
     const optimizer = new AdamW(loraPolicy.trainableVariables(), { weightDecay: 0, maxGradNorm: 1 });
     const t = await timeSteps(
       plan.loraSteps,
       trainStep(loraPolicy, pairs, optimizer, plan.microBatch),
     );
-    const perToken = 4 * n + 6 * benchLora.r * loraWidthSum(config, benchLora.targetModules);
+    const perToken = 4 * n + 6 * lora.r * loraWidthSum(config, lora.targetModules);
     figures.dpo_step_lora = {
       tokens_per_s: tokens / t.seconds,
       gflops: (perToken * tokens) / t.seconds / 1e9,
       seconds_per_step: t.seconds,
+      cpu_seconds_per_step: t.cpuSeconds,
       steps: plan.loraSteps,
     };
+    figures.tensors_growth_lora = t.tensorsAfterLast - t.tensorsAfterFirst;
+    if (figures.tensors_growth === undefined) {
+      figures.tensors_growth = t.tensorsAfterLast - t.tensorsAfterFirst;
+      figures.tensors_growth_steps = plan.loraSteps;
+    }
     optimizer.dispose();
     adapter.dispose();
   }

@@ -1,132 +1,156 @@
 #!/usr/bin/env python3
-"""The benchmark's `dpo_step` in PyTorch on the CPU, for docs/benchmarks.md's native comparison.
+"""The benchmark's training steps in PyTorch on the CPU: the same-run peer of bench/ (`--peer torch`).
 
-Same work as bench/ (configs.ts, measure.ts): GPT-2 blocks (LayerNorm, tanh-GELU MLP of width 4d,
-fused q/k/v, causal attention), untied output head, 2·batch sequences of ctx tokens (chosen and
-rejected; the first ctx/4 are the prompt, left out of the log-prob sums), a no-gradient forward of a
-frozen reference copy, the sigmoid (DPO) loss with β = 0.1, AdamW (weight decay 0.01) with gradient
-clipping at norm 1. Reports seconds per step and tokens/s = 2·batch·ctx / seconds.
+Same work as bench/measure.ts on the models of scripts/torch_bench_models.py:
+- `--mode full` (dpo_step): full fine-tuning; the policy's forward and backward over 2·batch sequences
+  of ctx tokens (chosen and rejected; the first ctx/4 are the prompt, left out of the log-prob sums)
+  with the reference log-probs computed once before the timed steps (as the library's training step
+  and α-SPIN's reference phase do), the sigmoid (DPO) loss with β = 0.1, AdamW (weight decay 0.01)
+  with gradient clipping at norm 1.
+- `--mode lora` (dpo_step_lora): the base frozen, LoRA on the bench's targets (GPT-2: r = 8 on c_attn
+  and the attention c_proj; s135m: r = 16 on q, k, v, o, gate, up, down), reference log-probs computed
+  once before the timed steps, AdamW (weight decay 0), clipping at 1.
+- `--mode logprob`: a no-gradient forward plus sequence log-probs of the same 2·batch sequences.
+- `--mode matmul`: 1024 × 1024 fp32 products (torch.mm), one warm-up, 10 timed.
 
-    python3 scripts/torch-dpo-step.py [--config small] [--threads 1] [--steps 5]
+CPU seconds (time.process_time, all threads) are reported next to wall seconds: on a shared machine
+they are not inflated by other load. `--micro-batch K` runs the passes K pairs (2K sequences) at a time with the gradients accumulated,
+as the bench does on its larger configs. One untimed step, then `--steps` timed ones. Reports seconds
+per step and tokens/s = 2·batch·ctx / seconds (with `--json`, one line `@@torch {...}`).
+
+    /usr/bin/python3 scripts/torch-dpo-step.py [--config small] [--mode full] [--threads 1] [--steps 5] [--json]
 
 Needs Debian's python3-torch; never a dependency of the package.
 """
 import argparse
-import copy
-import math
+import json
+import os
+import sys
 import time
 
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-CONFIGS = {
-    "tiny": dict(vocab=256, d=128, layers=2, heads=4, ctx=64, batch=8),
-    "small": dict(vocab=512, d=256, layers=4, heads=4, ctx=128, batch=8),
-    "medium": dict(vocab=8192, d=512, layers=6, heads=8, ctx=256, batch=4),
-}
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
-
-class Block(nn.Module):
-    def __init__(self, d: int, heads: int):
-        super().__init__()
-        self.heads = heads
-        self.ln_1 = nn.LayerNorm(d)
-        self.c_attn = nn.Linear(d, 3 * d)
-        self.c_proj = nn.Linear(d, d)
-        self.ln_2 = nn.LayerNorm(d)
-        self.c_fc = nn.Linear(d, 4 * d)
-        self.mlp_proj = nn.Linear(4 * d, d)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, t, d = x.shape
-        q, k, v = self.c_attn(self.ln_1(x)).split(d, dim=2)
-        shape = (b, t, self.heads, d // self.heads)
-        q, k, v = (z.view(shape).transpose(1, 2) for z in (q, k, v))
-        scores = (q @ k.transpose(2, 3)) / math.sqrt(d // self.heads)
-        causal = torch.ones(t, t, dtype=torch.bool).tril()
-        a = torch.softmax(scores.masked_fill(~causal, float("-inf")), dim=-1) @ v
-        x = x + self.c_proj(a.transpose(1, 2).reshape(b, t, d))
-        return x + self.mlp_proj(F.gelu(self.c_fc(self.ln_2(x)), approximate="tanh"))
+from torch_bench_models import (  # noqa: E402
+    CONFIGS,
+    add_lora,
+    flop_parameters,
+    make_model,
+    peak_rss_mb,
+    preference_ids,
+    sequence_logps,
+)
 
 
-class Gpt2(nn.Module):
-    def __init__(self, c: dict):
-        super().__init__()
-        self.wte = nn.Embedding(c["vocab"], c["d"])
-        self.wpe = nn.Embedding(max(c["ctx"], 144), c["d"])
-        self.blocks = nn.ModuleList(Block(c["d"], c["heads"]) for _ in range(c["layers"]))
-        self.ln_f = nn.LayerNorm(c["d"])
-        self.head = nn.Linear(c["d"], c["vocab"], bias=False)
-        for p in self.parameters():
-            if p.dim() == 2:
-                nn.init.normal_(p, std=0.02)
-
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        pos = torch.arange(ids.shape[1])
-        x = self.wte(ids) + self.wpe(pos)
-        for block in self.blocks:
-            x = block(x)
-        return self.head(self.ln_f(x))
+def matmul_gflops(n: int = 1024, reps: int = 10) -> dict:
+    """GFLOP/s of torch.mm by the wall clock and by this process's CPU seconds."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    torch.mm(a, b)
+    start, cpu_start = time.perf_counter(), time.process_time()
+    for _ in range(reps):
+        torch.mm(a, b)
+    flops = 2 * n**3 * reps
+    return dict(
+        matmul1024_gflops=flops / (time.perf_counter() - start) / 1e9,
+        matmul1024_cpu_gflops=flops / (time.process_time() - cpu_start) / 1e9,
+    )
 
 
-def sequence_logps(model: nn.Module, ids: torch.Tensor, prompt: int) -> torch.Tensor:
-    """Σ log p of the response tokens (positions ≥ prompt), predicted from the previous position."""
-    logits = model(ids)[:, prompt - 1 : -1]
-    targets = ids[:, prompt:]
-    return (torch.gather(logits, 2, targets.unsqueeze(2)).squeeze(2) - torch.logsumexp(logits, 2)).sum(1)
+def chunks(ids: torch.Tensor, batch: int, micro: int):
+    """(chosen, rejected) row blocks of `micro` pairs each."""
+    for s in range(0, batch, micro):
+        e = min(batch, s + micro)
+        yield ids[s:e], ids[batch + s : batch + e], e - s
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        prog="/usr/bin/python3 scripts/torch-dpo-step.py",
-        description="The benchmark's dpo_step in PyTorch on the CPU: seconds per step and tokens/s.",
-    )
-    parser.add_argument("--config", default="small", choices=list(CONFIGS), help="model size (default: small)")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default: 1)")
-    parser.add_argument("--steps", type=int, default=5, help="timed steps (default: 5)")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--config", default="small", choices=list(CONFIGS))
+    parser.add_argument("--mode", default="full", choices=["full", "lora", "logprob", "matmul"])
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--micro-batch", type=int, default=0, help="pairs per pass (0: the whole batch)")
+    parser.add_argument("--json", action="store_true", help="print one @@torch JSON line")
+    parser.add_argument("--no-warmup", action="store_true", help="logprob: no untimed pass first (as bench s135m)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
+    if args.mode == "matmul":
+        result = matmul_gflops()
+        print(f"@@torch {json.dumps(result)}" if args.json else result)
+        return
+
     c = CONFIGS[args.config]
-    policy = Gpt2(c)
-    reference = copy.deepcopy(policy).requires_grad_(False)
-    n = sum(p.numel() for p in policy.parameters()) - policy.wte.weight.numel() - policy.wpe.weight.numel()
-    optimizer = torch.optim.AdamW(policy.parameters(), lr=1e-5, weight_decay=0.01)
-    ids = torch.randint(0, c["vocab"], (2 * c["batch"], c["ctx"]))
-    ids[c["batch"] :, : c["ctx"] // 4] = ids[: c["batch"], : c["ctx"] // 4]  # shared prompts
-    prompt = c["ctx"] // 4
+    batch, ctx, prompt = c["batch"], c["ctx"], c["ctx"] // 4
+    micro = args.micro_batch or batch
+    policy = make_model(args.config)
+    n = flop_parameters(policy)
+    ids = preference_ids(args.config)
+    tokens = 2 * batch * ctx
 
-    def step() -> float:
-        with torch.no_grad():
-            ref = sequence_logps(reference, ids, prompt)
-        lp = sequence_logps(policy, ids, prompt)
-        h = (lp[: c["batch"]] - ref[: c["batch"]]) - (lp[c["batch"] :] - ref[c["batch"] :])
-        loss = -F.logsigmoid(0.1 * h).mean()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(policy.parameters(), 1.0)
-        optimizer.step()
-        return loss.item()
+    def logps(model, chosen, rejected):
+        both = sequence_logps(model, torch.cat([chosen, rejected]), prompt)
+        return both[: chosen.shape[0]], both[chosen.shape[0] :]
 
-    step()
-    start = time.perf_counter()
+    if args.mode == "logprob":
+        def step() -> None:
+            with torch.no_grad():
+                for chosen, rejected, _ in chunks(ids, batch, micro):
+                    logps(policy, chosen, rejected)
+    else:
+        with torch.no_grad():  # the reference log-probs, once (the initial policy = the base)
+            pre = [logps(policy, ch, rj) for ch, rj, _ in chunks(ids, batch, micro)]
+        if args.mode == "full":
+            params = list(policy.parameters())
+            optimizer = torch.optim.AdamW(params, lr=1e-5, weight_decay=0.01)
+        else:
+            params = add_lora(policy, args.config)
+            optimizer = torch.optim.AdamW(params, lr=1e-5, weight_decay=0.0)
+
+        def step() -> None:
+            optimizer.zero_grad(set_to_none=True)
+            for i, (chosen, rejected, _) in enumerate(chunks(ids, batch, micro)):
+                ref_c, ref_r = pre[i]
+                lp_c, lp_r = logps(policy, chosen, rejected)
+                h = (lp_c - ref_c) - (lp_r - ref_r)
+                loss = -F.logsigmoid(0.1 * h).sum() / batch
+                loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            optimizer.step()
+
+    if not (args.no_warmup and args.mode == "logprob"):  # the training steps always take one untimed step
+        step()
+    start, cpu_start = time.perf_counter(), time.process_time()
     for _ in range(args.steps):
         step()
     seconds = (time.perf_counter() - start) / args.steps
-    tokens = 2 * c["batch"] * c["ctx"]
-    a = torch.randn(1024, 1024)
-    b = torch.randn(1024, 1024)
-    a @ b
-    t0 = time.perf_counter()
-    for _ in range(10):
-        a @ b
-    mm = 2 * 1024**3 / ((time.perf_counter() - t0) / 10) / 1e9
-    print(
-        f"torch {torch.__version__}, {args.threads} thread(s), {args.config}: {seconds:.3f} s/step, "
-        f"{tokens / seconds:.0f} tokens/s, {8 * n * tokens / seconds / 1e9:.1f} GFLOP/s (8·N·tokens, N = {n}); "
-        f"matmul 1024² {mm:.1f} GFLOP/s"
+    cpu_seconds = (time.process_time() - cpu_start) / args.steps
+    per_token = {"full": 6 * n, "logprob": 2 * n}.get(args.mode)
+    result = dict(
+        torch=torch.__version__,
+        config=args.config,
+        mode=args.mode,
+        threads=args.threads,
+        tokens_per_s=tokens / seconds,
+        seconds_per_step=seconds,
+        cpu_seconds_per_step=cpu_seconds,
+        cpu_tokens_per_s=tokens / cpu_seconds,
+        steps=args.steps,
+        micro_batch=micro,
+        flop_parameters=n,
+        peak_rss_mb=peak_rss_mb(),
     )
+    if per_token is not None:
+        result["gflops"] = per_token * tokens / seconds / 1e9
+    if args.json:
+        print(f"@@torch {json.dumps(result)}")
+    else:
+        print(
+            f"torch {torch.__version__}, {args.threads} thread(s), {args.config} {args.mode}: {seconds:.3f} s/step, "
+            f"{tokens / seconds:.0f} tokens/s, N = {n}, peak RSS {result['peak_rss_mb']:.0f} MB"
+        )
 
 
 if __name__ == "__main__":
