@@ -112,8 +112,8 @@ const placeholderPattern = /(?<!\$)\{([A-Za-z_]+)\}/g;
  * @example
  * ```ts
  * declare const values: TrainCommandValues;
- * renderTrainCommand("train --out {output_dir} --beta {beta}", { ...values, outputDir: "a b", beta: 0.1 });
- * // "train --out 'a b' --beta '0.1'"
+ * renderTrainCommand("train --pairs {pairs_jsonl} --out {output_dir} --beta {beta}", { ...values, pairsJsonl: "p.jsonl", outputDir: "a b", beta: 0.1 });
+ * // "train --pairs 'p.jsonl' --out 'a b' --beta '0.1'"
  * ```
  */
 export const renderTrainCommand = (template: string, values: TrainCommandValues): string => {
