@@ -86,7 +86,19 @@ export interface ParsedArgs<S extends CommandSpec> {
  *
  * @example
  * ```ts
- * try { parseArgs(spec, argv); } catch (e) { if (e instanceof ArgsError) { console.error(e.message); return 2; } }
+ * import { type CommandSpec, parseArgs } from "./args.ts";
+ * const main = (spec: CommandSpec, argv: readonly string[]): number => {
+ *   try {
+ *     parseArgs(spec, argv);
+ *   } catch (e) {
+ *     if (e instanceof ArgsError) {
+ *       console.error(e.message);
+ *       return 2;
+ *     }
+ *     throw e;
+ *   }
+ *   return 0;
+ * };
  * ```
  */
 export class ArgsError extends Error {
@@ -116,6 +128,14 @@ const FALSE = ["false", "0", "no", "off"];
  *
  * @example
  * ```ts
+ * const spec = {
+ *   name: "alpha-spin train",
+ *   summary: "run α-SPIN iterations from a config",
+ *   flags: {
+ *     config: { type: "string", short: "c", valueName: "file", description: "run config (JSON)", required: true },
+ *     resume: { type: "boolean", description: "continue a killed run" },
+ *   },
+ * } as const satisfies CommandSpec;
  * parseArgs(spec, ["--config=run.json", "--no-resume"]).flags; // { config: "run.json", resume: false }
  * ```
  */
@@ -239,6 +259,14 @@ export const parseArgs = <S extends CommandSpec>(spec: S, argv: readonly string[
  *
  * @example
  * ```ts
+ * const spec = {
+ *   name: "alpha-spin train",
+ *   summary: "run α-SPIN iterations from a config",
+ *   flags: {
+ *     config: { type: "string", short: "c", valueName: "file", description: "run config (JSON)", required: true },
+ *     resume: { type: "boolean", description: "continue a killed run" },
+ *   },
+ * } as const satisfies CommandSpec;
  * console.log(formatHelp(spec));
  * // alpha-spin train: run α-SPIN iterations from a config
  * //
@@ -286,6 +314,14 @@ export const formatHelp = (spec: CommandSpec): string => {
  *
  * @example
  * ```ts
+ * const spec = {
+ *   name: "alpha-spin train",
+ *   summary: "run α-SPIN iterations from a config",
+ *   flags: {
+ *     config: { type: "string", short: "c", valueName: "file", description: "run config (JSON)", required: true },
+ *     resume: { type: "boolean", description: "continue a killed run" },
+ *   },
+ * } as const satisfies CommandSpec;
  * const parsed = parseOrExit(spec, ["--help"]);
  * if (typeof parsed === "number") process.exitCode = parsed; // 0 after printing the help
  * ```

@@ -28,6 +28,7 @@ export { embeddedModelDir } from "../models/embedded.ts";
  *
  * @example
  * ```ts
+ * import { makeSyntheticTask } from "../data/synthetic.ts";
  * const task = makeSyntheticTask(embeddedTaskOptions);
  * ```
  */
@@ -44,6 +45,7 @@ export const embeddedTaskOptions: SyntheticTaskOptions = Object.freeze({
  *
  * @example
  * ```ts
+ * import { makeSyntheticTask } from "../data/synthetic.ts";
  * makeSyntheticTask(embeddedTaskOptions).train.slice(0, defaultRunPairs);
  * ```
  */
@@ -54,6 +56,8 @@ export const defaultRunPairs = 384;
  *
  * @example
  * ```ts
+ * import { makeSyntheticTask } from "../data/synthetic.ts";
+ * const task = makeSyntheticTask(embeddedTaskOptions);
  * task.heldOut.slice(0, defaultEvalHeldOut);
  * ```
  */
@@ -83,6 +87,7 @@ export interface DefaultRunOverrides {
  *
  * @example
  * ```ts
+ * import { resolveRunConfig } from "../selfplay/config.ts";
  * const config = resolveRunConfig(defaultSpinRun({ train: "runs/default/train.jsonl" }));
  * config.iterations; // 3
  * ```

@@ -6,6 +6,9 @@
  *
  * @example
  * ```ts
+ * declare const prompts: string[];
+ * declare const batches: string[][];
+ * declare const generate: (batch: string[]) => Promise<void>;
  * const progress = startProgress("generate", prompts.length);
  * for (const batch of batches) { await generate(batch); progress.tick(batch.length, { tokens: 512 }); }
  * progress.stop();
@@ -92,6 +95,8 @@ const NO_PROGRESS: Progress = { tick: () => {}, stop: () => {} };
  *
  * @example
  * ```ts
+ * declare const steps: number;
+ * declare const args: { quiet: boolean };
  * const p = startProgress("train iter 1", steps, { quiet: args.quiet });
  * p.tick(1, { loss: 0.69 });
  * p.stop();

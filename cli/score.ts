@@ -43,6 +43,7 @@ import { parseScoreLines, ScoreInputError, type ScoreRequest } from "./score-inp
  *
  * @example
  * ```ts
+ * import { formatHelp } from "./args.ts";
  * console.log(formatHelp(scoreSpec));
  * ```
  */

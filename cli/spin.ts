@@ -118,6 +118,7 @@ export interface SpinVariant {
  *
  * @example
  * ```ts
+ * const common: SpinSettings = { iterations: 3, alpha: 0.9, beta: 1, h: 1, seed: 42, epochs: 2, lr: 2e-3 };
  * parseVariants("h=1,h=2,all", common).map((v) => v.settings.h); // [1, 2, "all"]
  * parseVariants("h=2:alpha=0.5", common)[0].dirName;              // "h-2_alpha-0.5"
  * ```
@@ -230,6 +231,8 @@ export interface RunSpinVariantOptions {
  *
  * @example
  * ```ts
+ * declare const o: Omit<RunSpinVariantOptions, "outputDir">; // the variant, base model, tokenizer, task, base evaluation
+ * const { variant, base, tokenizer, train, heldOut, baseEvaluation } = o;
  * const v = await runSpinVariant({ variant, outputDir: "runs/default", base, tokenizer, train, heldOut, baseEvaluation });
  * v.iterations.at(-1)?.kl;
  * ```

@@ -7,7 +7,8 @@
  *
  * @example
  * ```ts
- * import { checkOpenAiEngineConfig, OpenAiGenerationEngine } from "./engines/mod.ts";
+ * import { checkOpenAiEngineConfig, OpenAiGenerationEngine } from "./mod.ts";
+ * declare const block: unknown; // the "generation.openai" block of run.json
  * const engine = new OpenAiGenerationEngine(checkOpenAiEngineConfig(block, "run.json: generation.openai"), process.env);
  * ```
  *

@@ -114,6 +114,8 @@ export const checkOpenAiEngineConfig = (value: unknown, where: string): OpenAiEn
  *
  * @example
  * ```ts
+ * import type { OpenAiEngineConfig } from "./openai-config.ts";
+ * declare const config: OpenAiEngineConfig;
  * const client = openAiClient(config, process.env);
  * ```
  */

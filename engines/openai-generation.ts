@@ -24,6 +24,8 @@
  * @example
  * ```ts
  * import { OpenAiGenerationEngine } from "./openai-generation.ts";
+ * import type { OpenAiEngineConfig } from "./openai-config.ts";
+ * declare const config: OpenAiEngineConfig;
  * const engine = new OpenAiGenerationEngine(config, process.env);
  * await engine.loadAdapter("iter-1", "/runs/demo/iter-1/adapter");
  * const out = await engine.generate([{ id: "p1", promptIds: [2, 651, 6037], maxTokens: 256, temperature: 1, topP: 1, seed: 7, model: "iter-1" }]);
@@ -113,6 +115,10 @@ const isRecord = (u: unknown): u is Record<string, unknown> =>
  *
  * @example
  * ```ts
+ * import type OpenAI from "openai";
+ * declare const client: OpenAI;
+ * declare const body: OpenAI.CompletionCreateParamsNonStreaming;
+ * declare const request: GenerationRequest; // the request `body` was made from (generationBody)
  * const result = readGeneration(request, "m", await client.completions.create(body));
  * ```
  */
@@ -171,6 +177,8 @@ export class OpenAiGenerationEngine {
   /**
    * @example
    * ```ts
+   * import type { OpenAiEngineConfig } from "./openai-config.ts";
+   * declare const config: OpenAiEngineConfig;
    * const engine = new OpenAiGenerationEngine(config, process.env);
    * ```
    */
@@ -203,6 +211,9 @@ export class OpenAiGenerationEngine {
    *
    * @example
    * ```ts
+   * declare const engine: OpenAiGenerationEngine;
+   * declare const requests: GenerationRequest[];
+   * declare const store: { append(result: GenerationResult): Promise<void> };
    * await engine.generate(requests, (r) => store.append(r));
    * ```
    */
@@ -242,6 +253,7 @@ export class OpenAiGenerationEngine {
    *
    * @example
    * ```ts
+   * declare const engine: OpenAiGenerationEngine;
    * await engine.loadAdapter("iter-2", "/shared/runs/demo/iter-2/adapter");
    * ```
    */

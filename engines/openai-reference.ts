@@ -19,6 +19,8 @@
  * @example
  * ```ts
  * import { OpenAiReferenceEngine } from "./openai-reference.ts";
+ * import type { OpenAiEngineConfig } from "./openai-config.ts";
+ * declare const config: OpenAiEngineConfig;
  * const reference = new OpenAiReferenceEngine(config, process.env, { mode: "prompt_logprobs" });
  * const [s] = await reference.score([{ id: "p1/chosen", promptIds: [2, 651], completionIds: [1234, 1] }], "iter-1");
  * s.logprob; // Σ log p under iter-1
@@ -88,6 +90,8 @@ const isRecord = (u: unknown): u is Record<string, unknown> =>
  *
  * @example
  * ```ts
+ * declare const request: ReferenceRequest;
+ * declare const answer: unknown; // the server's completions answer to referenceBody(request, "m", "echo")
  * readReference(request, "m", "echo", answer).logprob;
  * ```
  */
@@ -164,6 +168,8 @@ export class OpenAiReferenceEngine {
   /**
    * @example
    * ```ts
+   * import type { OpenAiEngineConfig } from "./openai-config.ts";
+   * declare const config: OpenAiEngineConfig;
    * const reference = new OpenAiReferenceEngine(config, process.env, { mode: "echo" });
    * ```
    */
@@ -184,6 +190,8 @@ export class OpenAiReferenceEngine {
    *
    * @example
    * ```ts
+   * declare const reference: OpenAiReferenceEngine;
+   * declare const pairs: ReferenceRequest[];
    * const scores = await reference.score(pairs, "iter-2");
    * ```
    */

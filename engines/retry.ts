@@ -7,6 +7,9 @@
  * @example
  * ```ts
  * import { limitConcurrency, withRetries } from "./retry.ts";
+ * import type OpenAI from "openai";
+ * declare const client: OpenAI;
+ * declare const body: OpenAI.CompletionCreateParamsNonStreaming;
  * const limit = limitConcurrency(4);
  * const answer = await limit(() => withRetries("example p7", () => client.completions.create(body), { maxRetries: 5, backoffMs: 500, maxBackoffMs: 30000 }));
  * ```
@@ -55,6 +58,7 @@ export class EngineRequestError extends Error {
  *
  * @example
  * ```ts
+ * import OpenAI from "openai";
  * isRetryable(new OpenAI.RateLimitError(429, undefined, "slow down", new Headers())); // true
  * ```
  */
@@ -87,6 +91,9 @@ const describe = (error: unknown): string => {
  *
  * @example
  * ```ts
+ * import type OpenAI from "openai";
+ * declare const client: OpenAI;
+ * declare const body: OpenAI.CompletionCreateParamsNonStreaming;
  * await withRetries("score p1", () => client.completions.create(body), { maxRetries: 3, backoffMs: 100, maxBackoffMs: 1000 });
  * ```
  */
@@ -121,6 +128,8 @@ export const withRetries = async <T>(
  * @example
  * ```ts
  * const limit = limitConcurrency(2);
+ * declare const items: string[];
+ * declare const send: (item: string) => Promise<void>;
  * await Promise.all(items.map((x) => limit(() => send(x))));
  * ```
  */

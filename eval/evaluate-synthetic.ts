@@ -14,6 +14,11 @@
  * @example
  * ```ts
  * import { evaluateSynthetic } from "./evaluate-synthetic.ts";
+ * import { makeSyntheticTask } from "../data/synthetic.ts";
+ * import type { Policy } from "../models/policy.ts";
+ * import type { Tokenizer } from "../models/tokenizer.ts";
+ * declare const policy: Policy;
+ * declare const tokenizer: Tokenizer;
  * const task = makeSyntheticTask({ seed: 1, nTrain: 0, nHeldOut: 200, nTest: 0 });
  * const r = await evaluateSynthetic({ policy, tokenizer }, { heldOut: task.heldOut });
  * console.log(r.exactMatch, r.kl, r.heldOutNll);
@@ -89,6 +94,10 @@ const byFamily = (prompts: readonly WeightedPrompt[], values: readonly number[])
  *
  * @example
  * ```ts
+ * import { makeSyntheticTask } from "../data/synthetic.ts";
+ * import type { EvalModel } from "./evaluate.ts";
+ * declare const model: EvalModel;
+ * const task = makeSyntheticTask({ seed: 1, nTrain: 0, nHeldOut: 200, nTest: 0 });
  * const r = await evaluateSynthetic(model, { heldOut: task.heldOut.slice(0, 100) });
  * r.klByFamily.add; // KL on the add prompts
  * ```

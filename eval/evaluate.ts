@@ -21,6 +21,11 @@
  * @example
  * ```ts
  * import { heldOutNll, klToKnownDistribution } from "./evaluate.ts";
+ * import { answerDistribution } from "../data/synthetic.ts";
+ * import type { Policy } from "../models/policy.ts";
+ * import type { Tokenizer } from "../models/tokenizer.ts";
+ * declare const policy: Policy;
+ * declare const tokenizer: Tokenizer;
  * const model = { policy, tokenizer };
  * (await heldOutNll(model, [{ prompt: "add 3 4\n", completion: "= 7" }])).nllPerToken;
  * (await klToKnownDistribution(model, [{ prompt: "add 3 4\n", weight: 1, support: answerDistribution("add 3 4\n") }])).kl;
@@ -82,6 +87,7 @@ export interface CompletionScores {
  *
  * @example
  * ```ts
+ * import { ByteTokenizer } from "../models/tokenizer.ts";
  * encodePair(new ByteTokenizer(), { prompt: "ab", completion: "c" }); // { promptIds: [258, 97, 98], completionIds: [99, 256] }
  * ```
  */
@@ -111,6 +117,10 @@ export const encodePair = (
  *
  * @example
  * ```ts
+ * import type { Policy } from "../models/policy.ts";
+ * import type { Tokenizer } from "../models/tokenizer.ts";
+ * declare const policy: Policy;
+ * declare const tokenizer: Tokenizer;
  * const { logProbs } = await scoreCompletions({ policy, tokenizer }, [{ prompt: "add 3 4\n", completion: "7" }]);
  * Math.exp(logProbs[0]); // π("7<|eos|>" | "<|bos|>add 3 4\n")
  * ```
@@ -142,6 +152,9 @@ export const scoreCompletions = async (
  *
  * @example
  * ```ts
+ * import { makeSyntheticTask } from "../data/synthetic.ts";
+ * declare const model: EvalModel; // { policy, tokenizer }
+ * const task = makeSyntheticTask({ seed: 1, nTrain: 0, nHeldOut: 200, nTest: 0 });
  * const s = await heldOutNll(model, task.heldOut);
  * console.log(s.nllPerToken, s.perplexity);
  * ```
@@ -176,6 +189,7 @@ export interface GreedyOptions {
  *
  * @example
  * ```ts
+ * declare const model: EvalModel; // { policy, tokenizer }
  * await greedyCompletions(model, ["add 3 4\n"], { maxNewTokens: 12 }); // ["= 7"]
  * ```
  */
@@ -231,6 +245,7 @@ export interface ExactMatchResult {
  *
  * @example
  * ```ts
+ * declare const model: EvalModel; // { policy, tokenizer }
  * const r = await exactMatchEval(model, [{ prompt: "Q: 2+2?\nA:", reference: "4" }], { extract: "last-number" });
  * r.accuracy;
  * ```
@@ -290,6 +305,8 @@ export interface KnownDistributionKl {
  *
  * @example
  * ```ts
+ * import { answerDistribution, enumerateSyntheticPrompts } from "../data/synthetic.ts";
+ * declare const model: EvalModel; // { policy, tokenizer }
  * const r = await klToKnownDistribution(model, enumerateSyntheticPrompts().map((p) => ({
  *   prompt: p.prompt, weight: p.weight, support: answerDistribution(p.prompt) })));
  * r.kl; // nats
@@ -331,6 +348,8 @@ export const klToKnownDistribution = async (
  *
  * @example
  * ```ts
+ * import { loadMultipleChoiceJsonl } from "./multiple-choice.ts";
+ * declare const model: EvalModel; // { policy, tokenizer }
  * const s = await multipleChoiceEval(model, await loadMultipleChoiceJsonl("arc-easy.jsonl"));
  * console.log(s.acc, s.accNorm);
  * ```

@@ -232,7 +232,10 @@ export const klDataToModelDetails = (
  *
  * @example
  * ```ts
- * const r = await klDataToModelAsync(answerDistribution("add 3 4\n"), (ys) => policy.logProbs("add 3 4\n", ys));
+ * import { answerDistribution } from "../data/synthetic.ts";
+ * // log π(y | x) of each completion, in one batched call
+ * declare const logProbs: (prompt: string, completions: readonly string[]) => Promise<Float64Array>;
+ * const r = await klDataToModelAsync(answerDistribution("add 3 4\n"), (ys) => logProbs("add 3 4\n", ys));
  * ```
  */
 export const klDataToModelAsync = async (

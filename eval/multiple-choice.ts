@@ -117,7 +117,9 @@ export const scoreChoiceLogLikelihoods = (
  *
  * @example
  * ```ts
- * summarizeChoicePredictions([p1, p2, p3]).accNorm;
+ * const p1 = scoreChoiceLogLikelihoods([-2, -4], ["a", "bbbb"], 1); // acc 0, accNorm 1
+ * const p2 = scoreChoiceLogLikelihoods([-1, -3], ["a", "b"], 0);    // acc 1, accNorm 1
+ * summarizeChoicePredictions([p1, p2]).accNorm; // 1
  * ```
  */
 export const summarizeChoicePredictions = (
@@ -144,7 +146,9 @@ export const summarizeChoicePredictions = (
  *
  * @example
  * ```ts
- * const summary = await evaluateMultipleChoice(rows, (context, continuations) => policy.score(context, continuations));
+ * declare const rows: MultipleChoiceRow[];
+ * declare const score: ScoreChoices; // log p(continuation | context) of each continuation
+ * const summary = await evaluateMultipleChoice(rows, (context, continuations) => score(context, continuations));
  * console.log(summary.acc, summary.accNorm);
  * ```
  */

@@ -52,6 +52,9 @@ const isVanillaSpin = (v: ReportVariant): boolean =>
  *
  * @example
  * ```ts
+ * import type { ReportVariant } from "./report-types.ts";
+ * declare const run: ReportVariant; // a finished run's metrics
+ * const { iterations, steps } = run;
  * storedBaselinesFor([{ name: "default", settings: { alpha: 0.9, h: 1 }, iterations, steps }]).map((b) => b.name);
  * // ["SPIN α = 1 (stored, docs/results.md)", "continued SFT (stored, docs/results.md)"]
  * ```

@@ -13,6 +13,19 @@
  * @example
  * ```ts
  * import { evaluateRunIterates, reportVariant } from "./report-run.ts";
+ * import type { Transformer } from "../models/transformer.ts";
+ * import type { Tokenizer } from "../models/tokenizer.ts";
+ * import type { RunConfig } from "../selfplay/config.ts";
+ * import type { PromptCompletion } from "./evaluate.ts";
+ * declare const base: Transformer;
+ * declare const tokenizer: Tokenizer;
+ * declare const config: RunConfig;
+ * declare const heldOut: PromptCompletion[];
+ * import type { SyntheticEvaluation } from "./evaluate-synthetic.ts";
+ * import type { TrainingStep } from "./report-types.ts";
+ * declare const baseEval: SyntheticEvaluation; // π_0 evaluated the same way
+ * declare const metricsRows: TrainingStep[]; // the run's metrics.jsonl
+ * const runDir = "runs/default";
  * const evals = await evaluateRunIterates({ runDir, base, tokenizer, config, heldOut });
  * const variant = reportVariant("h=1", { h: 1 }, [baseEval, ...evals], metricsRows);
  * ```
@@ -75,6 +88,14 @@ const readJsonOrNull = async (path: string): Promise<unknown> => {
  *
  * @example
  * ```ts
+ * import type { Transformer } from "../models/transformer.ts";
+ * import type { Tokenizer } from "../models/tokenizer.ts";
+ * import type { RunConfig } from "../selfplay/config.ts";
+ * import type { PromptCompletion } from "./evaluate.ts";
+ * declare const base: Transformer;
+ * declare const tokenizer: Tokenizer;
+ * declare const config: RunConfig;
+ * declare const heldOut: PromptCompletion[];
  * const evals = await evaluateRunIterates({ runDir: "runs/default", base, tokenizer, config, heldOut });
  * evals[0].kl; // KL of π_1
  * ```
@@ -87,6 +108,17 @@ export const evaluateRunIterates = async (o: EvaluateRunOptions): Promise<Synthe
  *
  * @example
  * ```ts
+ * import type { Transformer } from "../models/transformer.ts";
+ * import type { Tokenizer } from "../models/tokenizer.ts";
+ * import type { RunConfig } from "../selfplay/config.ts";
+ * import type { PromptCompletion } from "./evaluate.ts";
+ * declare const base: Transformer;
+ * declare const tokenizer: Tokenizer;
+ * declare const config: RunConfig;
+ * declare const heldOut: PromptCompletion[];
+ * import type { SampleExample } from "./report-samples.ts";
+ * declare const examples: SampleExample[];
+ * const runDir = "runs/default";
  * const { evaluations, samples } = await evaluateRun({ runDir, base, tokenizer, config, heldOut, samples: { examples } });
  * samples[0].rows[0].model; // π_1's greedy answer to the first sample prompt
  * ```
@@ -142,6 +174,11 @@ export const evaluateRun = async (o: EvaluateRunOptions): Promise<RunEvaluation>
  *
  * @example
  * ```ts
+ * import type { SyntheticEvaluation } from "./evaluate-synthetic.ts";
+ * import type { TrainingStep } from "./report-types.ts";
+ * declare const baseEval: SyntheticEvaluation;
+ * declare const eval1: SyntheticEvaluation;
+ * declare const steps: TrainingStep[];
  * const rows = iterationRows([baseEval, eval1], steps); // rows[1].rewardMargin from iteration 1's steps
  * ```
  */
@@ -167,6 +204,11 @@ export const iterationRows = (
  *
  * @example
  * ```ts
+ * import type { SyntheticEvaluation } from "./evaluate-synthetic.ts";
+ * import type { SelfPlayResult } from "../selfplay/loop.ts";
+ * declare const baseEval: SyntheticEvaluation;
+ * declare const evals: SyntheticEvaluation[]; // π_1 … π_T
+ * declare const result: SelfPlayResult;
  * reportVariant("alpha=0.9", { alpha: 0.9, h: 1 }, [baseEval, ...evals], result.metrics);
  * ```
  */

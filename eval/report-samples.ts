@@ -7,6 +7,9 @@
  * @example
  * ```ts
  * import { collectIterationSamples, pickSampleExamples } from "./report-samples.ts";
+ * import type { EvalModel } from "./evaluate.ts";
+ * declare const train: SampleExample[];
+ * declare const model: EvalModel;
  * const picked = pickSampleExamples(train, 6);
  * const table = await collectIterationSamples({ runDir: "runs/default", iteration: 2, model, examples: picked });
  * table.rows[0].opponent; // what π_1 answered to the first prompt
@@ -46,6 +49,7 @@ export interface CollectSamplesOptions {
  *
  * @example
  * ```ts
+ * declare const train: SampleExample[]; // at least 4 examples
  * pickSampleExamples(train, 4).length; // 4
  * ```
  */
@@ -88,6 +92,12 @@ const opponentAnswers = async (runDir: string, t: number): Promise<Map<string, s
  *
  * @example
  * ```ts
+ * import type { Policy } from "../models/policy.ts";
+ * import type { Tokenizer } from "../models/tokenizer.ts";
+ * declare const policy: Policy;
+ * declare const tokenizer: Tokenizer;
+ * declare const examples: SampleExample[];
+ * const runDir = "runs/default";
  * const s = await collectIterationSamples({ runDir, iteration: 1, model: { policy, tokenizer }, examples });
  * ```
  */

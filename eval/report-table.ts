@@ -6,6 +6,9 @@
  * @example
  * ```ts
  * import { formatIterationTable, summarizeTraining } from "./report-table.ts";
+ * import type { IterationMetrics, TrainingStep } from "./report-types.ts";
+ * declare const stepsOfIteration1: TrainingStep[];
+ * declare const rows: IterationMetrics[];
  * const { rewardMargin, rewardAccuracy } = summarizeTraining(stepsOfIteration1);
  * console.log(formatIterationTable(rows));
  * ```

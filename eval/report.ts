@@ -22,7 +22,11 @@
  * @example
  * ```ts
  * import { renderReport, writeReport } from "./report.ts";
- * const html = renderReport({ title: "α-SPIN", variants: [{ name: "default", iterations, steps }] });
+ * import type { IterationMetrics, ReportData, TrainingStep } from "./report-types.ts";
+ * declare const iterations: IterationMetrics[];
+ * declare const steps: TrainingStep[];
+ * const data: ReportData = { title: "α-SPIN", variants: [{ name: "default", iterations, steps }] };
+ * const html = renderReport(data);
  * await writeReport("runs/default/report.html", data);
  * ```
  *
@@ -112,6 +116,8 @@ const iterationLabels = (steps: readonly TrainingStep[]): string[] =>
  *
  * @example
  * ```ts
+ * import type { ReportData } from "./report-types.ts";
+ * declare const data: ReportData;
  * Object.keys(reportPlots(data)); // ["iter-kl", "iter-exactMatch", …, "step-loss", …]
  * ```
  */
@@ -229,6 +235,8 @@ const glossaryHtml = (): string =>
  *
  * @example
  * ```ts
+ * import type { ReportVariant } from "./report-types.ts";
+ * declare const variants: ReportVariant[];
  * const html = renderReport({ title: "α-SPIN on the embedded default", variants });
  * html.includes('data-plot="iter-kl"'); // true
  * ```
@@ -296,6 +304,8 @@ ${notes === "" ? "" : `<h2>Notes</h2>\n<ul class="notes">\n${notes}\n</ul>`}
  *
  * @example
  * ```ts
+ * import type { ReportData } from "./report-types.ts";
+ * declare const data: ReportData;
  * await writeReport("runs/default/report.html", data);
  * ```
  */

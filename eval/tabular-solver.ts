@@ -81,6 +81,8 @@ export interface LogisticObjective {
  *
  * @example
  * ```ts
+ * const lp = Float64Array.of(Math.log(0.6), Math.log(0.4)), lq = Float64Array.of(Math.log(0.3), Math.log(0.7));
+ * const lref = Float64Array.of(Math.log(0.5), Math.log(0.5));
  * logisticObjectiveRow(lp, lq, lref, 0.5, lref).value; // log 2: at π = m every margin is 0
  * ```
  */
@@ -123,6 +125,8 @@ export const logisticObjectiveRow = (
  *
  * @example
  * ```ts
+ * const lp = Float64Array.of(Math.log(0.6), Math.log(0.4)), lq = Float64Array.of(Math.log(0.3), Math.log(0.7));
+ * const lref = Float64Array.of(Math.log(0.5), Math.log(0.5));
  * closedFormLogisticRow(lp, lq, lref, 0.5); // lref + 2·(lp − lq), normalized
  * ```
  */
@@ -212,6 +216,9 @@ const maxAbs = (v: ArrayLike<number>, from = 0): number => {
  *
  * @example
  * ```ts
+ * const logP = Float64Array.of(Math.log(0.6), Math.log(0.4));
+ * const logQ = Float64Array.of(Math.log(0.3), Math.log(0.7));
+ * const logRef = Float64Array.of(Math.log(0.5), Math.log(0.5));
  * const sol = minimizeLogisticRow(logP, logQ, logRef, 0.5);
  * sol.converged; // true; sol.logPolicy ≈ closedFormLogisticRow(logP, logQ, logRef, 0.5)
  * ```

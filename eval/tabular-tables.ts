@@ -105,6 +105,8 @@ export const geometricMixtureTable = (
  *
  * @example
  * ```ts
+ * const tableA = [Float64Array.of(Math.log(0.5), Math.log(0.5))];
+ * const tableB = [Float64Array.of(Math.log(0.9), Math.log(0.1))];
  * arithmeticMixtureTable([tableA, tableB]); // log(½ π_A + ½ π_B)
  * ```
  */
@@ -129,6 +131,7 @@ export const arithmeticMixtureTable = (
  *
  * @example
  * ```ts
+ * const problem = makeTabularProblem({ seed: 1, prompts: 3, answers: 4 });
  * tableKl(problem, problem.logData); // 0
  * ```
  */
@@ -146,6 +149,7 @@ export const tableKl = (problem: TabularProblem, logPolicy: LogTable): number =>
  *
  * @example
  * ```ts
+ * const problem = makeTabularProblem({ seed: 1, prompts: 3, answers: 4 });
  * tableTv(problem, problem.logData); // 0
  * ```
  */

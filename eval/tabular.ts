@@ -122,6 +122,8 @@ export const fixedPointWeight = (alpha: number, betaPrime: number): number =>
  *
  * @example
  * ```ts
+ * import { makeTabularProblem } from "./tabular-tables.ts";
+ * const problem = makeTabularProblem({ seed: 1, prompts: 4, answers: 5 });
  * spinFixedPoint(problem, 0.9, 2); // w = 1/1.2
  * ```
  */
@@ -138,6 +140,9 @@ export const spinFixedPoint = (problem: TabularProblem, alpha: number, betaPrime
  *
  * @example
  * ```ts
+ * import { makeTabularProblem } from "./tabular-tables.ts";
+ * const problem = makeTabularProblem({ seed: 1, prompts: 4, answers: 5 });
+ * const variant: TabularVariant = { alpha: 0.9, betaPrime: 2, h: 1 };
  * const { next, record } = tabularSpinStep(problem, variant, [problem.logBase], {});
  * ```
  */
@@ -184,6 +189,8 @@ export const tabularSpinStep = (
  *
  * @example
  * ```ts
+ * import { makeTabularProblem } from "./tabular-tables.ts";
+ * const problem = makeTabularProblem({ seed: 1, prompts: 4, answers: 5 });
  * const run = runTabularSpin(problem, { alpha: 1, betaPrime: 1, h: "all" }, { iterations: 20 });
  * ```
  */

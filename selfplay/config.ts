@@ -331,7 +331,9 @@ const resolveDefaults = (c: RawRunConfig): RunConfig => ({
  *
  * @example
  * ```ts
- * runConfigCodec({ knownLosses: lossRegistry.names() }).decode(JSON.parse(text));
+ * import { lossRegistry } from "../losses/mod.ts";
+ * declare const text: string; // the run config file's contents
+ * runConfigCodec({ knownLosses: lossRegistry.names() }).decode(JSON.parse(text)); // Right(config) or Left(errors)
  * ```
  */
 export const runConfigCodec = (options: RunConfigOptions = {}): t.Type<RunConfig, unknown, unknown> => {
@@ -364,6 +366,7 @@ export const decodeRunConfig = (
  *
  * @example
  * ```ts
+ * import { readFile } from "node:fs/promises";
  * const config = resolveRunConfig(JSON.parse(await readFile("run.json", "utf8")));
  * config.outputDir; // "runs/<name>"
  * ```
@@ -424,6 +427,9 @@ export const fingerprintIgnoredKeys: readonly string[] = ["name", "outputDir"];
  *
  * @example
  * ```ts
+ * import type { RunConfig } from "./config.ts";
+ * declare const config: RunConfig;
+ * declare const storedFingerprint: string; // from the run's manifest
  * configFingerprint(config) === storedFingerprint; // else refuse to resume
  * ```
  */

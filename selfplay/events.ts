@@ -7,7 +7,9 @@
  *
  * @example
  * ```ts
- * await runSelfPlay({ config, onEvent: (e) => { if (e.type === "metrics") console.log(e.row.loss); } });
+ * import { runSelfPlay } from "./loop.ts";
+ * declare const config: unknown; // the run config
+ * await runSelfPlay({ config, onEvent: (e: SelfPlayEvent) => { if (e.type === "metrics") console.log(e.row.loss); } });
  * ```
  *
  * @module

@@ -11,6 +11,12 @@
  *
  * @example
  * ```ts
+ * import type { SftExample } from "../data/sft.ts";
+ * import type { Tokenizer } from "../models/tokenizer.ts";
+ * import type { Transformer } from "../models/transformer.ts";
+ * declare const tokenizer: Tokenizer;
+ * declare const model: Transformer;
+ * declare const examples: SftExample[];
  * checkTokenizerFits(tokenizer, model.config.vocabSize);
  * const prepared = prepareExamples(examples, tokenizer, { maxLength: 512, maxPromptLength: 256, vocabSize: 260 });
  * prepared.examples[0].promptIds; // [bos, ...]
@@ -66,6 +72,10 @@ export interface PreparedExamples {
  *
  * @example
  * ```ts
+ * import type { Tokenizer } from "../models/tokenizer.ts";
+ * import type { Transformer } from "../models/transformer.ts";
+ * declare const tokenizer: Tokenizer;
+ * declare const model: Transformer;
  * checkTokenizerFits(tokenizer, model.config.vocabSize); // throws when tokenizer.vocabSize > vocabSize
  * ```
  */
@@ -89,6 +99,11 @@ const checkIds = (ids: readonly number[], vocabSize: number, where: string, what
  *
  * @example
  * ```ts
+ * import type { SftExample } from "../data/sft.ts";
+ * import type { Tokenizer } from "../models/tokenizer.ts";
+ * declare const sft: SftExample[];
+ * declare const tokenizer: Tokenizer;
+ * const vocabSize = 50257;
  * const { examples, promptsTruncated } = prepareExamples(sft, tokenizer, { maxLength: 1024, maxPromptLength: 512, vocabSize });
  * ```
  */
@@ -151,6 +166,9 @@ export const prepareExamples = (
  *
  * @example
  * ```ts
+ * declare const example: PreparedExample;
+ * declare const generatedIds: number[];
+ * const vocabSize = 50257;
  * truncateLoser(example, generatedIds, { maxLength: 512, maxPromptLength: 256, vocabSize });
  * ```
  */
@@ -163,7 +181,8 @@ export const truncateLoser = (example: PreparedExample, ids: readonly number[], 
  *
  * @example
  * ```ts
- * const fp = examplesFingerprint(prepared.examples);
+ * declare const prepared: PreparedExamples;
+ * const fp = examplesFingerprint(prepared.examples); // 64 hex digits
  * ```
  */
 export const examplesFingerprint = (examples: readonly PreparedExample[]): string =>

@@ -71,7 +71,9 @@ export const folderFingerprint = async (dir: string): Promise<string> => {
  *
  * @example
  * ```ts
- * await modelFingerprint(model);
+ * import type { Transformer } from "../models/transformer.ts";
+ * declare const model: Transformer;
+ * await modelFingerprint(model); // 64 hex digits
  * ```
  */
 export const modelFingerprint = async (model: Transformer): Promise<string> => {

@@ -11,7 +11,9 @@
  *
  * @example
  * ```ts
- * const rows = await generateLosers({ iteration: 2, groups: plan.generate, examples, loadPolicy, ... });
+ * import { generateLosers, type GenerateLosersOptions } from "./generation.ts";
+ * declare const options: GenerateLosersOptions; // iteration 2's plan, examples, policies, work folder
+ * const rows = await generateLosers(options);
  * ```
  *
  * @module
@@ -115,6 +117,7 @@ const chunk = <A>(items: readonly A[], size: number): A[][] => {
  *
  * @example
  * ```ts
+ * declare const options: GenerateLosersOptions;
  * const rows = await generateLosers(options);
  * ```
  */

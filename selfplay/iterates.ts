@@ -6,6 +6,11 @@
  *
  * @example
  * ```ts
+ * import { RunIterates } from "./iterates.ts";
+ * import type { IterateStore } from "./store.ts";
+ * import type { PreparedRun } from "./setup.ts";
+ * declare const store: IterateStore;
+ * declare const ready: PreparedRun;
  * const iterates = new RunIterates(store, ready);
  * const { policy, dispose } = await iterates.load({ index: 2, id: "iter-2" });
  * ```
@@ -55,7 +60,11 @@ export class RunIterates {
   /**
    * @example
    * ```ts
-   * new RunIterates(store, ready);
+   * import type { IterateStore } from "./store.ts";
+ * import type { PreparedRun } from "./setup.ts";
+ * declare const store: IterateStore;
+ * declare const ready: PreparedRun;
+ * new RunIterates(store, ready);
    * ```
    */
   constructor(store: IterateStore, ready: PreparedRun) {
@@ -76,7 +85,13 @@ export class RunIterates {
    *
    * @example
    * ```ts
-   * const loaded = await iterates.load(window.members[0]); try { ... } finally { loaded.dispose(); }
+   * declare const iterates: RunIterates;
+ * const loaded = await iterates.load({ index: 2, id: "iter-2" });
+ * try {
+ *   loaded.policy; // iterate 2 as a policy
+ * } finally {
+ *   loaded.dispose();
+ * }
    * ```
    */
   async load(iterate: Iterate): Promise<LoadedPolicy> {

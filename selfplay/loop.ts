@@ -104,6 +104,8 @@ const startIteration = async (ctx: RunContext, t: number): Promise<IterationStar
  *
  * @example
  * ```ts
+ * import type { RunContext } from "./phases/state.ts";
+ * declare const context: RunContext;
  * const metrics = await runIteration(context, 1);
  * ```
  */
@@ -122,6 +124,7 @@ export const runIteration = async (ctx: RunContext, t: number): Promise<MetricsR
  *
  * @example
  * ```ts
+ * declare const raw: unknown; // the run config as read from JSON
  * await runSelfPlay({ config: raw, resume: true, backend: "wasm", onEvent: console.log });
  * ```
  */

@@ -5,10 +5,10 @@
  *
  * @example
  * ```ts
- * import { runSelfPlay } from "./selfplay/mod.ts";
+ * import { runSelfPlay, type SelfPlayEvent } from "./mod.ts";
  * await runSelfPlay({
  *   config: { name: "demo", model: "./tiny-gpt2", data: { train: "ultrachat.jsonl" }, iterations: 3, h: 2, alpha: 0.9 },
- *   onEvent: (e) => { if (e.type === "metrics") console.log(e.row["rewards/margins"]); },
+ *   onEvent: (e: SelfPlayEvent) => { if (e.type === "metrics") console.log(e.row["rewards/margins"]); },
  * });
  * ```
  *

@@ -19,8 +19,10 @@
  *
  * @example
  * ```ts
- * const refs = await computeReferences({ pairs, prev, base, batchSize: 8, ... });
- * refs[0]; // { lpPrevChosen, lpPrevRejected, lpBaseChosen, lpBaseRejected }
+ * import { computeReferences, type ComputeReferencesOptions } from "./reference.ts";
+ * declare const options: ComputeReferencesOptions; // pairs, the previous iterates, π_base, batch size, cache
+ * const { rows } = await computeReferences(options);
+ * rows[0]; // { lpPrevChosen, lpPrevRejected, lpBaseChosen, lpBaseRejected }
  * ```
  *
  * @module
@@ -95,7 +97,8 @@ export interface ComputeReferencesOptions {
  *
  * @example
  * ```ts
- * referenceFingerprint(pairs, [{ id: prevId, weight: 1 }], baseId); // 64 hex digits
+ * const pairs = [{ exampleIndex: 0, promptIds: [1, 2], chosenIds: [3], rejectedIds: [4] }];
+ * referenceFingerprint(pairs, [{ id: "iter-1", weight: 1 }], "base"); // 64 hex digits
  * ```
  */
 export const referenceFingerprint = (
@@ -118,7 +121,8 @@ const CHUNK_SEQUENCES = 64;
  *
  * @example
  * ```ts
- * const rows = await computeReferences(options);
+ * declare const options: ComputeReferencesOptions;
+ * const { rows, cached } = await computeReferences(options); // cached: read from the cache file
  * ```
  */
 export const computeReferences = async (o: ComputeReferencesOptions): Promise<{ rows: ReferenceLogProbs[]; path: string; cached: boolean }> => {

@@ -10,7 +10,11 @@
  * @example
  * ```ts
  * const release = await acquireRunLock("runs/demo");
- * try { ... } finally { await release(); }
+ * try {
+ *   // … the run writes runs/demo …
+ * } finally {
+ *   await release();
+ * }
  * ```
  *
  * @module
@@ -119,7 +123,8 @@ export const lockHolder = async (dir: string): Promise<string | null> => {
  *
  * @example
  * ```ts
- * const release = await acquireRunLock(config.outputDir);
+ * const release = await acquireRunLock("runs/demo"); // throws RunLockedError if another process holds it
+ * await release();
  * ```
  */
 export const acquireRunLock = async (dir: string): Promise<() => Promise<void>> => {

@@ -7,6 +7,8 @@
  *
  * @example
  * ```ts
+ * import { prepareRun } from "./setup.ts";
+ * declare const text: string; // the run config file's contents
  * const ready = await prepareRun({ config: JSON.parse(text) });
  * ready.examples.length; // tokenized, truncated SFT examples
  * ```
@@ -128,6 +130,7 @@ const resolveModelDir = async (config: RunConfig, resolve: PrepareRunOptions["re
  *
  * @example
  * ```ts
+ * declare const raw: unknown; // the run config as read from JSON
  * const ready = await prepareRun({ config: raw, backend: "cpu" });
  * ```
  */

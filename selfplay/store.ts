@@ -29,9 +29,13 @@
  *
  * @example
  * ```ts
+ * import { IterateStore, type RunFingerprints } from "./store.ts";
+ * import type { RunConfig } from "./config.ts";
+ * declare const config: RunConfig;
+ * declare const fingerprints: RunFingerprints;
  * const store = new IterateStore("runs/demo");
  * await store.openRun({ config, fingerprints }, { resume: true });
- * const done = await store.completedIterations(config.iterations); // e.g. 2: resume at t = 3
+ * const done = await store.completedIterations(config.iterations, fingerprints.config); // e.g. 2: resume at t = 3
  * ```
  *
  * @module
@@ -132,7 +136,9 @@ export class IterateStore {
   /**
    * @example
    * ```ts
-   * const store = new IterateStore(config.outputDir);
+   * import type { RunConfig } from "./config.ts";
+ * declare const config: RunConfig;
+ * const store = new IterateStore(config.outputDir);
    * ```
    */
   constructor(root: string) {
@@ -162,7 +168,12 @@ export class IterateStore {
    *
    * @example
    * ```ts
-   * const resumed = await store.openRun({ config, fingerprints }, { resume: args.resume });
+   * import type { RunConfig } from "./config.ts";
+ * declare const store: IterateStore;
+ * declare const config: RunConfig;
+ * declare const fingerprints: RunFingerprints;
+ * declare const args: { resume: boolean };
+ * const resumed = await store.openRun({ config, fingerprints }, { resume: args.resume });
    * ```
    */
   async openRun(run: { readonly config: unknown; readonly fingerprints: RunFingerprints }, options: { readonly resume: boolean }): Promise<boolean> {
@@ -221,7 +232,11 @@ export class IterateStore {
    *
    * @example
    * ```ts
-   * const start = (await store.completedIterations(config.iterations, fp)) + 1;
+   * import type { RunConfig } from "./config.ts";
+ * declare const store: IterateStore;
+ * declare const config: RunConfig;
+ * declare const fp: string; // configFingerprint(config)
+ * const start = (await store.completedIterations(config.iterations, fp)) + 1;
    * ```
    */
   async completedIterations(iterations: number, fingerprint: string): Promise<number> {

@@ -31,6 +31,8 @@ import { tokenLogProbs } from "./token-logprobs.ts";
  *
  * @example
  * ```ts
+ * import type { ModelRegistry } from "./registry.ts";
+ * declare const models: ModelRegistry;
  * chatPromptIds(models, [{ role: "user", content: "Hi" }]); // [258, …]
  * ```
  */
@@ -64,6 +66,10 @@ export const chatPromptIds = (
  *
  * @example
  * ```ts
+ * import type { ModelRegistry } from "./registry.ts";
+ * declare const models: ModelRegistry;
+ * import type { Reply } from "./reply.ts";
+ * declare const reply: Reply; // the HTTP response being written
  * await chatCompletions({ model: "base", messages: [{ role: "user", content: "Hi" }] }, models, reply);
  * ```
  */

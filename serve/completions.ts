@@ -58,6 +58,8 @@ export interface CompletionLogprobs {
  *
  * @example
  * ```ts
+ * import type { ModelRegistry } from "./registry.ts";
+ * declare const models: ModelRegistry;
  * tokenText(models, 72, true); // "token_id:72"
  * ```
  */
@@ -132,6 +134,10 @@ const encodePrompts = (models: ModelRegistry, body: Body): { ids: number[][]; te
  *
  * @example
  * ```ts
+ * import type { ModelRegistry } from "./registry.ts";
+ * declare const models: ModelRegistry;
+ * import type { Reply } from "./reply.ts";
+ * declare const reply: Reply; // the HTTP response being written
  * await completions({ model: "base", prompt: "Hi", max_tokens: 4, seed: 1 }, models, reply);
  * ```
  */
@@ -210,7 +216,9 @@ export const completions = async (body: Body, models: ModelRegistry, reply: Repl
  *
  * @example
  * ```ts
- * usageOf([[1, 2]], choices); // { prompt_tokens: 2, completion_tokens: …, total_tokens: … }
+ * import type { SampledChoice } from "./sample.ts";
+ * declare const choices: SampledChoice[]; // the choices sampled for prompt [1, 2]
+ * usageOf([[1, 2]], choices); // { prompt_tokens: 2, completion_tokens: Σ choice lengths, total_tokens: 2 + that }
  * ```
  */
 export const usageOf = (

@@ -13,6 +13,8 @@
  * @example
  * ```ts
  * import { startServer } from "./http.ts";
+ * import type { ModelRegistry } from "./registry.ts";
+ * declare const models: ModelRegistry;
  * const server = await startServer(models, { port: 0 });
  * console.log(server.url); // http://127.0.0.1:40123/v1
  * await server.close();
@@ -178,6 +180,9 @@ const stringField = (body: Body, name: string): string => {
  *
  * @example
  * ```ts
+ * import { createServer } from "node:http";
+ * import type { ModelRegistry } from "./registry.ts";
+ * declare const models: ModelRegistry;
  * createServer(serveHandler(models, { apiKey: "k" })).listen(8000, "127.0.0.1");
  * ```
  */
@@ -258,6 +263,8 @@ export const serveHandler = (
  *
  * @example
  * ```ts
+ * import type { ModelRegistry } from "./registry.ts";
+ * declare const models: ModelRegistry;
  * const server = await startServer(models, { port: 0, apiKey: process.env.ALPHA_SPIN_API_KEY });
  * ```
  */

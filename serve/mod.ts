@@ -6,7 +6,7 @@
  *
  * @example
  * ```ts
- * import { ModelRegistry, startServer } from "./serve/mod.ts";
+ * import { ModelRegistry, startServer } from "./mod.ts";
  * const models = await ModelRegistry.load({ modelDir: "./gpt2", adapters: [{ name: "iter-1", path: "runs/x/iter-1/adapter" }] });
  * const server = await startServer(models, { port: 8000 });
  * ```

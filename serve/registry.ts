@@ -66,6 +66,10 @@ export class ModelRegistry {
    *
    * @example
    * ```ts
+   * import type { Transformer } from "../models/transformer.ts";
+   * import type { Tokenizer } from "../models/tokenizer.ts";
+   * declare const model: Transformer;
+   * declare const tokenizer: Tokenizer;
    * const models = new ModelRegistry(model, tokenizer, "base", "./base");
    * ```
    */
@@ -130,7 +134,8 @@ export class ModelRegistry {
    *
    * @example
    * ```ts
-   * models.get("iter-2").policy;
+   * declare const models: ModelRegistry;
+   * models.get("iter-2").policy; // throws a 404 ApiError when no such model is served
    * ```
    */
   get(name: string): ServedModel {
@@ -154,6 +159,7 @@ export class ModelRegistry {
    *
    * @example
    * ```ts
+   * declare const models: ModelRegistry;
    * models.list().map((m) => m.name); // ["base", "iter-1"]
    * ```
    */
@@ -166,6 +172,7 @@ export class ModelRegistry {
    *
    * @example
    * ```ts
+   * declare const models: ModelRegistry;
    * await models.addAdapter("iter-3", "runs/x/iter-3/adapter");
    * ```
    */
@@ -203,6 +210,7 @@ export class ModelRegistry {
    *
    * @example
    * ```ts
+   * declare const models: ModelRegistry;
    * models.removeAdapter("iter-1");
    * ```
    */

@@ -8,6 +8,10 @@
  * @example
  * ```ts
  * import { sampleChoices } from "./sample.ts";
+ * import type { ModelRegistry } from "./registry.ts";
+ * import { samplingParams } from "./params.ts";
+ * declare const models: ModelRegistry;
+ * const params = samplingParams({ max_tokens: 16, seed: 1 }, 16);
  * const choices = await sampleChoices(models.get("base"), models, [[258, 72, 105]], params);
  * choices[0].text; // the first prompt's first choice
  * ```
@@ -43,6 +47,13 @@ export interface SampleHooks {
  *
  * @example
  * ```ts
+ * import type { ModelRegistry, ServedModel } from "./registry.ts";
+ * import type { SamplingParams } from "./params.ts";
+ * declare const model: ServedModel;
+ * declare const models: ModelRegistry;
+ * declare const prompts: number[][];
+ * declare const params: SamplingParams;
+ * declare const send: (row: number, text: string) => void; // e.g. one server-sent event
  * await sampleChoices(model, models, prompts, params, { onText: (row, text) => send(row, text) });
  * ```
  */

@@ -30,6 +30,8 @@ export class StopText {
   /**
    * @example
    * ```ts
+   * import type { Tokenizer } from "../models/tokenizer.ts";
+   * declare const tokenizer: Tokenizer;
    * new StopText((ids) => tokenizer.decode(ids, { skipSpecialTokens: true }), ["</s>", "\nUser:"]);
    * ```
    */
@@ -48,6 +50,9 @@ export class StopText {
    *
    * @example
    * ```ts
+   * declare const text: StopText;
+   * declare const id: number; // the token just sampled
+   * let finishReason: "stop" | "length" = "length";
    * if (text.push(id)) finishReason = "stop";
    * ```
    */
@@ -77,6 +82,8 @@ export class StopText {
    *
    * @example
    * ```ts
+   * declare const text: StopText;
+   * declare const stream: { write(chunk: string): void };
    * stream.write(text.take());          // during generation
    * stream.write(text.take(true));      // at the end
    * ```

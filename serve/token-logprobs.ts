@@ -10,6 +10,8 @@
  * @example
  * ```ts
  * import { tokenLogProbs } from "./token-logprobs.ts";
+ * import type { TransformerPolicy } from "../models/policy.ts";
+ * declare const policy: TransformerPolicy;
  * const { logprobs, top } = await tokenLogProbs(policy, [258, 72, 105], 2);
  * logprobs; // [null, -5.1, -5.6]
  * top[1];   // [{ id: 33, logprob: -4.2 }, { id: 72, logprob: -5.1 }]
@@ -45,6 +47,10 @@ const chunk = 256;
  *
  * @example
  * ```ts
+ * import type { TransformerPolicy } from "../models/policy.ts";
+ * declare const policy: TransformerPolicy;
+ * declare const promptIds: number[];
+ * declare const completionIds: number[];
  * const { logprobs } = await tokenLogProbs(policy, promptIds.concat(completionIds), 0);
  * const sum = logprobs.slice(promptIds.length).reduce((a, b) => a! + b!, 0);
  * ```

@@ -29,6 +29,9 @@ export class WorkerChannel<Out extends { readonly id: number }, In extends Reply
   /**
    * @example
    * ```ts
+   * import type { FromWorker, ToWorker } from "./protocol.ts";
+   * import { startWorker } from "./spawn.ts";
+   * const url = new URL("./worker.ts", import.meta.url);
    * const channel = new WorkerChannel<ToWorker, FromWorker>(startWorker(url), 1, "worker");
    * ```
    */

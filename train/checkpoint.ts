@@ -6,6 +6,12 @@
  *
  * @example
  * ```ts
+ * import type { AdamWState } from "./optim.ts";
+ * import type { ParamSnapshot } from "./params.ts";
+ * declare const params: ParamSnapshot;
+ * declare const optimizer: AdamWState;
+ * declare const metrics: MetricsRow[];
+ * const dir = "runs/demo/iter-1/work/train";
  * await writeTrainCheckpoint(dir, { epochsDone: 1, params, optimizer, ema: null, metrics });
  * const back = await readTrainCheckpoint(dir); // null when there is none
  * ```
@@ -49,6 +55,10 @@ interface CheckpointIndex {
  *
  * @example
  * ```ts
+ * import type { IterateStore } from "../selfplay/store.ts";
+ * declare const store: IterateStore;
+ * declare const t: number;
+ * declare const checkpoint: TrainCheckpoint;
  * await writeTrainCheckpoint(store.workDir(t) + "/train", checkpoint);
  * ```
  */
@@ -83,6 +93,10 @@ export const writeTrainCheckpoint = async (dir: string, c: TrainCheckpoint): Pro
  *
  * @example
  * ```ts
+ * import { join } from "node:path";
+ * import type { IterateStore } from "../selfplay/store.ts";
+ * declare const store: IterateStore;
+ * declare const t: number;
  * const c = await readTrainCheckpoint(join(store.workDir(t), "train"));
  * if (c !== null) console.log(`resuming after epoch ${c.epochsDone}`);
  * ```

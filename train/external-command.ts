@@ -26,6 +26,10 @@
  *
  * @example
  * ```ts
+ * import type { PreferenceRecord } from "../data/export.ts";
+ * declare const records: PreferenceRecord[]; // the iteration's (prompt, chosen, rejected) pairs
+ * import type { ModelConfig } from "../models/config.ts";
+ * declare const config: ModelConfig; // the base model's
  * const result = await trainOnCommand({
  *   template: "accelerate launch scripts/trl_dpo_alpha_spin.py --pairs {pairs_parquet} --model {base_model} " +
  *     "--init-adapter {init_adapter} --output-dir {output_dir} --beta {beta} --seed {seed}",
@@ -107,8 +111,9 @@ const placeholderPattern = /(?<!\$)\{([A-Za-z_]+)\}/g;
  *
  * @example
  * ```ts
- * renderTrainCommand("train --out {output_dir} --beta {beta}", { ...values, outputDir: "a b", beta: 0.1 });
- * // "train --out 'a b' --beta '0.1'"
+ * declare const values: TrainCommandValues;
+ * renderTrainCommand("train --pairs {pairs_jsonl} --out {output_dir} --beta {beta}", { ...values, pairsJsonl: "p.jsonl", outputDir: "a b", beta: 0.1 });
+ * // "train --pairs 'p.jsonl' --out 'a b' --beta '0.1'"
  * ```
  */
 export const renderTrainCommand = (template: string, values: TrainCommandValues): string => {
@@ -240,6 +245,8 @@ export const runTrainCommand = async (options: RunCommandOptions): Promise<numbe
  *
  * @example
  * ```ts
+ * import type { PreferenceRecord } from "../data/export.ts";
+ * declare const records: PreferenceRecord[]; // the iteration's (prompt, chosen, rejected) pairs
  * const { jsonl, parquet } = await writeTrainingPairs("runs/demo/iter-2", records);
  * ```
  */
@@ -324,6 +331,8 @@ export interface TrainOnCommandResult {
  *
  * @example
  * ```ts
+ * declare const o: TrainOnCommandOptions;
+ * const { template, records, values, expect } = o;
  * await trainOnCommand({ template, iterationDir: "runs/demo/iter-1", records, values, expect });
  * ```
  */

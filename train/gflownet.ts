@@ -20,6 +20,11 @@
  *
  * @example
  * ```ts
+ * import { TransformerPolicy, type Policy } from "../models/policy.ts";
+ * import { createLoraAdapter } from "../models/lora.ts";
+ * declare const base: TransformerPolicy; // π_base
+ * declare const prev: Policy; // π_{t−1}
+ * declare const prompts: number[][];
  * const sampler = new TransformerPolicy(base.model, createLoraAdapter(base.model, { r: 4, seed: 1 }));
  * const report = await fitGFlowNetSampler({ sampler, prev, base, alpha: 0.5, prompts, maxNewTokens: 8, steps: 200 });
  * report.losses.at(-1); // the last step's SubTB loss
@@ -52,6 +57,8 @@ export interface PrefixTerms {
  *
  * @example
  * ```ts
+ * import type { Policy } from "../models/policy.ts";
+ * declare const policy: Policy;
  * const { logPrefix, logStop, mask } = prefixTerms(policy, [[1, 2]], [[5, 6]], 2, 8);
  * ```
  */
@@ -100,6 +107,12 @@ export const prefixTerms = (
  *
  * @example
  * ```ts
+ * import type { Policy } from "../models/policy.ts";
+ * declare const prev: Policy;
+ * declare const base: Policy;
+ * const prompts = [[4], [4]];
+ * const answers = [[1, 2], [3]];
+ * const eosId = 0;
  * const logReward = mixtureRewards(prev, base, 0.5, prompts, answers, eosId, 8);
  * ```
  */
@@ -195,6 +208,10 @@ const explore = async (o: GFlowNetFitOptions, prompts: number[], eos: number, rn
  *
  * @example
  * ```ts
+ * import type { Policy } from "../models/policy.ts";
+ * declare const sampler: Policy; // trainable (e.g. π_base with a LoRA adapter)
+ * declare const prev: Policy;
+ * declare const base: Policy;
  * const { losses } = await fitGFlowNetSampler({ sampler, prev, base, alpha: 0.5, prompts: [[4]], maxNewTokens: 3, steps: 100 });
  * ```
  */

@@ -16,6 +16,9 @@
  *
  * @example
  * ```ts
+ * import { writePeftAdapter } from "../models/peft.ts";
+ * import type { ModelConfig } from "../models/config.ts";
+ * declare const config: ModelConfig; // the base model's
  * const adapter = await importTrainedAdapter("runs/demo/iter-2/trl-output", {
  *   modelConfig: config, r: 16, targetModules: ["q_proj", "v_proj"], baseModelNames: ["google/gemma-2b"],
  * });
@@ -57,6 +60,10 @@ const sameModelName = (a: string, b: string): boolean => {
  *
  * @example
  * ```ts
+ * import type { PeftAdapter } from "../models/peft.ts";
+ * import type { ModelConfig } from "../models/config.ts";
+ * declare const config: ModelConfig; // the base model's
+ * declare const adapter: PeftAdapter; // trained with r = 4
  * adapterMismatches(adapter, { modelConfig: config, r: 8, targetModules: ["q_proj"] });
  * // ["r is 4, the run is configured with r = 8"]
  * ```
@@ -121,6 +128,9 @@ export const adapterMismatches = (adapter: PeftAdapter, want: AdapterExpectation
  *
  * @example
  * ```ts
+ * import type { ModelConfig } from "../models/config.ts";
+ * declare const config: ModelConfig; // the base model's
+ * const dir = "runs/demo/iter-2/trl-output";
  * const adapter = await importTrainedAdapter(dir, { modelConfig: config, r: 16, targetModules: ["q_proj", "v_proj"] });
  * ```
  */

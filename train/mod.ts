@@ -7,7 +7,12 @@
  *
  * @example
  * ```ts
- * import { AdamW, GradientAccumulator, localGradients, optimizerStep } from "./train/mod.ts";
+ * import { AdamW, GradientAccumulator, localGradients, optimizerStep, type StepSpec, type TrainingPair } from "./mod.ts";
+ * import type * as tf from "@tensorflow/tfjs";
+ * import type { TransformerPolicy } from "../models/policy.ts";
+ * declare const trainable: { policy: TransformerPolicy; variables: tf.Variable[] };
+ * declare const step: StepSpec;
+ * declare const pairs: TrainingPair[];
  * const optimizer = new AdamW(trainable.variables, { weightDecay: 0, maxGradNorm: 1 });
  * const accumulator = new GradientAccumulator(trainable.variables);
  * const { loss, gradNorm } = await optimizerStep(localGradients(step, trainable), [pairs], accumulator, optimizer, 5e-5);

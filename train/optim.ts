@@ -88,6 +88,7 @@ const checkGrads = (variables: readonly tf.Variable[], grads: readonly tf.Tensor
  *
  * @example
  * ```ts
+ * import * as tf from "@tensorflow/tfjs";
  * const norm = globalNorm([tf.tensor1d([3]), tf.tensor1d([4])]); // 5
  * ```
  */
@@ -115,6 +116,8 @@ export class AdamW {
   /**
    * @example
    * ```ts
+   * import type { TransformerPolicy } from "../models/policy.ts";
+   * declare const policy: TransformerPolicy;
    * const opt = new AdamW(policy.trainableVariables(), { weightDecay: 0.01, maxGradNorm: 1 });
    * ```
    */
@@ -146,6 +149,11 @@ export class AdamW {
    *
    * @example
    * ```ts
+   * import type * as tf from "@tensorflow/tfjs";
+   * import { learningRateAt, type LrSchedule } from "./schedule.ts";
+   * declare const opt: AdamW;
+   * declare const grads: tf.Tensor[]; // one per variable, e.g. GradientAccumulator.take()
+   * declare const schedule: LrSchedule;
    * const norm = opt.step(grads, learningRateAt(schedule, opt.stepCount));
    * ```
    */
@@ -184,6 +192,7 @@ export class AdamW {
    *
    * @example
    * ```ts
+   * declare const opt: AdamW;
    * const state = await opt.exportState(); // { step, m: Float32Array[], v: Float32Array[] }
    * ```
    */
@@ -198,6 +207,8 @@ export class AdamW {
    *
    * @example
    * ```ts
+   * declare const opt: AdamW;
+   * declare const stateFromCheckpoint: AdamWState; // e.g. TrainCheckpoint.optimizer
    * opt.loadState(stateFromCheckpoint);
    * ```
    */
@@ -238,6 +249,7 @@ export class GradientAccumulator {
   /**
    * @example
    * ```ts
+   * declare const opt: AdamW;
    * const acc = new GradientAccumulator(opt.variables);
    * ```
    */
@@ -255,6 +267,10 @@ export class GradientAccumulator {
    *
    * @example
    * ```ts
+   * import type * as tf from "@tensorflow/tfjs";
+   * declare const opt: AdamW;
+   * declare const acc: GradientAccumulator;
+   * declare const grads: tf.NamedTensorMap; // from tf.variableGrads
    * acc.add(opt.variables.map((v) => grads[v.name]));
    * ```
    */
@@ -271,7 +287,13 @@ export class GradientAccumulator {
    *
    * @example
    * ```ts
-   * const grads = acc.take(); const norm = opt.step(grads, lr); tf.dispose([...grads, norm]);
+   * import * as tf from "@tensorflow/tfjs";
+   * declare const opt: AdamW;
+   * declare const acc: GradientAccumulator;
+   * const lr = 5e-5;
+   * const grads = acc.take();
+   * const norm = opt.step(grads, lr);
+   * tf.dispose([...grads, norm]);
    * ```
    */
   take(): tf.Tensor[] {

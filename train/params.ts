@@ -13,11 +13,15 @@
  *
  * @example
  * ```ts
+ * import type { Transformer } from "../models/transformer.ts";
+ * declare const base: Transformer;
+ * const lora = { r: 8, alpha: 16 };
+ * const dir = "runs/demo/iter-1/adapter";
  * const init = await freshLoraSnapshot(base, lora, 7);      // π_1 starts at π_base (B = 0)
  * const trainable = buildTrainable(base, { finetune: "lora", lora }, init, 11);
- * // ... train ...
+ * // … train …
  * const after = await trainable.snapshot();
- * await saveIterate(dir, base, { finetune: "lora", lora }, after, "gpt2");
+ * await saveIterate(dir, base, { finetune: "lora", lora }, after, { baseModel: "gpt2", tokenizerDir: null });
  * trainable.dispose();
  * ```
  *
@@ -70,7 +74,9 @@ const adapterNames = (adapter: LoraAdapter): string[] =>
  *
  * @example
  * ```ts
- * const snap = await snapshotOf(["w"], [variable]);
+ * import * as tf from "@tensorflow/tfjs";
+ * const variable = tf.variable(tf.tensor1d([1, 2]));
+ * const snap = await snapshotOf(["w"], [variable]); // w: Float32Array [1, 2]
  * ```
  */
 export const snapshotOf = async (names: readonly string[], variables: readonly tf.Tensor[]): Promise<ParamSnapshot> => ({
@@ -84,6 +90,8 @@ export const snapshotOf = async (names: readonly string[], variables: readonly t
  *
  * @example
  * ```ts
+ * declare const trainable: Trainable;
+ * declare const snapshot: ParamSnapshot;
  * assignSnapshot(trainable.names, trainable.variables, snapshot);
  * ```
  */
@@ -107,6 +115,8 @@ const loraOptions = (spec: FinetuneSpec, seed: number): LoraOptions => ({ ...spe
  *
  * @example
  * ```ts
+ * import type { Transformer } from "../models/transformer.ts";
+ * declare const base: Transformer;
  * const init = await freshLoraSnapshot(base, { r: 8, alpha: 16 }, 1234);
  * ```
  */
@@ -124,6 +134,8 @@ export const freshLoraSnapshot = async (base: Transformer, lora: Omit<LoraOption
  *
  * @example
  * ```ts
+ * import type { Transformer } from "../models/transformer.ts";
+ * declare const base: Transformer;
  * const init = await modelSnapshot(base);
  * ```
  */
@@ -139,6 +151,11 @@ const tensorsOf = (snapshot: ParamSnapshot): Map<string, tf.Tensor> =>
  *
  * @example
  * ```ts
+ * import type { Transformer } from "../models/transformer.ts";
+ * declare const base: Transformer;
+ * declare const spec: FinetuneSpec;
+ * declare const snapshot: ParamSnapshot;
+ * const segmentSeed = 11;
  * const trainable = buildTrainable(base, spec, snapshot, segmentSeed);
  * ```
  */
@@ -185,6 +202,10 @@ export const buildTrainable = (base: Transformer, spec: FinetuneSpec, snapshot: 
  *
  * @example
  * ```ts
+ * import type { Transformer } from "../models/transformer.ts";
+ * declare const base: Transformer;
+ * declare const spec: FinetuneSpec;
+ * declare const emaSnapshot: ParamSnapshot;
  * const ema = policyFromSnapshot(base, spec, emaSnapshot);
  * ```
  */
@@ -219,6 +240,10 @@ const tokenizerFiles = ["tokenizer.json", "tokenizer_config.json", "special_toke
  *
  * @example
  * ```ts
+ * import type { Transformer } from "../models/transformer.ts";
+ * declare const base: Transformer;
+ * declare const spec: FinetuneSpec;
+ * declare const snapshot: ParamSnapshot;
  * await saveIterate("runs/demo/iter-1/adapter", base, spec, snapshot, { baseModel: "./gpt2", tokenizerDir: "./gpt2" });
  * ```
  */
@@ -255,6 +280,9 @@ export const saveIterate = async (
  *
  * @example
  * ```ts
+ * import type { Transformer } from "../models/transformer.ts";
+ * declare const base: Transformer;
+ * declare const spec: FinetuneSpec;
  * const prev = await loadIterateSnapshot("runs/demo/iter-1/adapter", base, spec);
  * ```
  */

@@ -17,6 +17,18 @@
  *
  * @example
  * ```ts
+ * import type { Transformer } from "../models/transformer.ts";
+ * import type { FinetuneSpec, Trainable } from "./params.ts";
+ * import type { StepSpec, TrainingPair } from "./step.ts";
+ * import { rngFromSeed } from "../core/rng.ts";
+ * declare const base: Transformer;
+ * declare const spec: FinetuneSpec;
+ * declare const trainable: Trainable;
+ * declare const step: StepSpec;
+ * declare const pairs: TrainingPair[];
+ * declare const prompts: number[][];
+ * const seed = 7;
+ * const rng = rngFromSeed(seed);
  * const pool = await createWorkerPool({ threads: 2, base, spec, workerImports: [] });
  * await pool.startSegment(trainable, seed, step);
  * const { grads, pack, names } = await pool.gradients(pairs, trainable);
@@ -164,6 +176,10 @@ const combine = (
  *
  * @example
  * ```ts
+ * import type { Transformer } from "../models/transformer.ts";
+ * import type { FinetuneSpec } from "./params.ts";
+ * declare const base: Transformer;
+ * declare const spec: FinetuneSpec;
  * const pool = await createWorkerPool({ threads: 2, base, spec });
  * ```
  */

@@ -14,6 +14,14 @@
  *
  * @example
  * ```ts
+ * import type * as tf from "@tensorflow/tfjs";
+ * import type { TransformerPolicy } from "../models/policy.ts";
+ * declare const trainable: { policy: TransformerPolicy; variables: tf.Variable[] };
+ * import type { AdamW, GradientAccumulator } from "./optim.ts";
+ * declare const accumulator: GradientAccumulator;
+ * declare const optimizer: AdamW;
+ * declare const stepSpec: StepSpec;
+ * declare const pairs: TrainingPair[];
  * const source = localGradients(stepSpec, trainable);
  * const { loss, gradNorm, metrics } = await optimizerStep(source, [pairs], accumulator, optimizer, 1e-5);
  * ```
@@ -61,6 +69,12 @@ const wantedInputs = (loss: AnyLoss): ReadonlySet<string> => new Set([...(loss.r
  *
  * @example
  * ```ts
+ * import type * as tf from "@tensorflow/tfjs";
+ * import type { TransformerPolicy } from "../models/policy.ts";
+ * declare const spec: StepSpec;
+ * declare const policy: TransformerPolicy;
+ * declare const variables: tf.Variable[]; // policy.trainableVariables()
+ * declare const batch: TrainingPair[];
  * const { grads, pack, names } = alphaSpinGradients(spec, policy, variables, batch);
  * ```
  */
@@ -116,6 +130,10 @@ export interface GradientSource {
  *
  * @example
  * ```ts
+ * import type * as tf from "@tensorflow/tfjs";
+ * import type { TransformerPolicy } from "../models/policy.ts";
+ * declare const trainable: { policy: TransformerPolicy; variables: tf.Variable[] };
+ * declare const spec: StepSpec;
  * const source = localGradients(spec, trainable);
  * ```
  */
@@ -145,6 +163,15 @@ const throwIfAborted = (signal: AbortSignal | undefined): void => {
  *
  * @example
  * ```ts
+ * import type * as tf from "@tensorflow/tfjs";
+ * import type { TransformerPolicy } from "../models/policy.ts";
+ * declare const trainable: { policy: TransformerPolicy; variables: tf.Variable[] };
+ * import type { AdamW, GradientAccumulator } from "./optim.ts";
+ * declare const accumulator: GradientAccumulator;
+ * declare const optimizer: AdamW;
+ * declare const spec: StepSpec;
+ * declare const batchA: TrainingPair[];
+ * declare const batchB: TrainingPair[];
  * const out = await optimizerStep(localGradients(spec, trainable), [batchA, batchB], accumulator, optimizer, 5e-5);
  * ```
  */

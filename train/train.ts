@@ -20,6 +20,16 @@
  *
  * @example
  * ```ts
+ * import { forkRng, rngFromSeed } from "../core/rng.ts";
+ * import { lossRegistry } from "../losses/mod.ts";
+ * import type { Transformer } from "../models/transformer.ts";
+ * import type { FinetuneSpec, ParamSnapshot } from "./params.ts";
+ * import type { TrainingPair } from "./step.ts";
+ * declare const pairs: TrainingPair[];
+ * declare const base: Transformer;
+ * declare const spec: FinetuneSpec;
+ * declare const init: ParamSnapshot; // π_{t−1}'s parameters
+ * declare const training: TrainingSettings;
  * const result = await trainIteration({ iteration: 1, pairs, base, spec, init, beta: 0.1, lr: 5e-5,
  *   epochs: 2, loss: lossRegistry.get("sigmoid"), lossParams: {}, training, ema: null,
  *   rng: forkRng(rngFromSeed(42), "train-1"), checkpointDir: "runs/demo/iter-1/work/train" });
@@ -163,6 +173,7 @@ interface Plan {
  *
  * @example
  * ```ts
+ * declare const options: TrainIterationOptions;
  * const { params, metrics } = await trainIteration(options);
  * ```
  */

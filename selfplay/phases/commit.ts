@@ -6,6 +6,12 @@
  *
  * @example
  * ```ts
+ * import type { RunContext, IterationStart, Losers, References, Trained } from "./state.ts";
+ * declare const context: RunContext;
+ * declare const start: IterationStart;
+ * declare const losers: Losers;
+ * declare const references: References;
+ * declare const trained: Trained;
  * await commitPhase(context, start, { losers, references, trained });
  * ```
  *
@@ -47,6 +53,12 @@ const writeExports = async (ctx: RunContext, it: IterationStart, losers: Losers,
  *
  * @example
  * ```ts
+ * import type { RunContext, IterationStart, Losers, References, Trained } from "./state.ts";
+ * declare const context: RunContext;
+ * declare const start: IterationStart;
+ * declare const losers: Losers;
+ * declare const references: References;
+ * declare const trained: Trained;
  * await commitPhase(context, start, { losers, references, trained });
  * ```
  */

@@ -7,6 +7,10 @@
  *
  * @example
  * ```ts
+ * import type { RunContext, IterationStart, Opponents } from "./state.ts";
+ * declare const context: RunContext;
+ * declare const start: IterationStart;
+ * declare const opponents: Opponents;
  * const { pairs } = await losersPhase(context, start, opponents);
  * pairs[0].rejectedIds; // the loser's token ids, cut to the length limits
  * ```
@@ -93,6 +97,10 @@ const generate = async (ctx: RunContext, it: IterationStart, opponents: Opponent
  *
  * @example
  * ```ts
+ * import type { RunContext, IterationStart, Opponents } from "./state.ts";
+ * declare const context: RunContext;
+ * declare const start: IterationStart;
+ * declare const opponents: Opponents;
  * const losers = await losersPhase(context, start, opponents);
  * ```
  */

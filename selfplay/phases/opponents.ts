@@ -5,6 +5,9 @@
  *
  * @example
  * ```ts
+ * import type { RunContext, IterationStart } from "./state.ts";
+ * declare const context: RunContext;
+ * declare const start: IterationStart;
  * const opponents = await opponentsPhase(context, start);
  * opponents.window.members; // [{ index: 1, id: "iter-1" }, { index: 2, id: "iter-2" }]
  * ```
@@ -67,6 +70,9 @@ const opponentsOf = (record: WindowRecord): Opponents => {
  *
  * @example
  * ```ts
+ * import type { RunContext, IterationStart } from "./state.ts";
+ * declare const context: RunContext;
+ * declare const start: IterationStart;
  * const { window, assigned } = await opponentsPhase(context, start);
  * ```
  */

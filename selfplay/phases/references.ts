@@ -7,6 +7,11 @@
  *
  * @example
  * ```ts
+ * import type { RunContext, IterationStart, Opponents, Losers } from "./state.ts";
+ * declare const context: RunContext;
+ * declare const start: IterationStart;
+ * declare const opponents: Opponents;
+ * declare const losers: Losers;
  * const { lpRef } = await referencesPhase(context, start, opponents, losers);
  * ```
  *
@@ -65,6 +70,11 @@ const compute = async (
  *
  * @example
  * ```ts
+ * import type { RunContext, IterationStart, Opponents, Losers } from "./state.ts";
+ * declare const context: RunContext;
+ * declare const start: IterationStart;
+ * declare const opponents: Opponents;
+ * declare const losers: Losers;
  * const references = await referencesPhase(context, start, opponents, losers);
  * ```
  */

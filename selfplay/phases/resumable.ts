@@ -6,6 +6,13 @@
  *
  * @example
  * ```ts
+ * import { join } from "node:path";
+ * import { jsonLines, resumable } from "./resumable.ts";
+ * import type { IterateStore } from "../store.ts";
+ * import type { GenerationRow } from "../generation.ts";
+ * declare const store: IterateStore;
+ * declare const dir: string; // the iteration's folder
+ * declare const generate: () => Promise<GenerationRow[]>;
  * const { value, resumed } = await resumable(store, join(dir, "generations.jsonl"), jsonLines<GenerationRow>(), () => generate());
  * ```
  *
@@ -38,6 +45,7 @@ export const jsonFile = <A>(options: { readonly compact?: boolean } = {}): Store
  *
  * @example
  * ```ts
+ * import type { GenerationRow } from "../generation.ts";
  * const format = jsonLines<GenerationRow>();
  * ```
  */
@@ -52,7 +60,12 @@ export const jsonLines = <Row>(): StoredFormat<Row[]> => ({
  *
  * @example
  * ```ts
- * const { value } = await resumable(store, path, jsonFile<Window>(), async () => pickWindow());
+ * import type { IterateStore } from "../store.ts";
+ * import type { OpponentWindow } from "../../samplers/history.ts";
+ * declare const store: IterateStore;
+ * declare const path: string;
+ * declare const pickWindow: () => OpponentWindow;
+ * const { value } = await resumable(store, path, jsonFile<OpponentWindow>(), async () => pickWindow());
  * ```
  */
 export const resumable = async <A>(

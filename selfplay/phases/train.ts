@@ -6,6 +6,11 @@
  *
  * @example
  * ```ts
+ * import type { RunContext, IterationStart, Losers, References } from "./state.ts";
+ * declare const context: RunContext;
+ * declare const start: IterationStart;
+ * declare const losers: Losers;
+ * declare const references: References;
  * const trained = await trainPhase(context, start, losers, references);
  * trained.metrics.length; // optimizer steps
  * ```
@@ -56,6 +61,11 @@ const checkWarmup = async (ctx: RunContext, it: IterationStart, pairs: number): 
  *
  * @example
  * ```ts
+ * import type { RunContext, IterationStart, Losers, References } from "./state.ts";
+ * declare const context: RunContext;
+ * declare const start: IterationStart;
+ * declare const losers: Losers;
+ * declare const references: References;
  * const { params, ema, metrics } = await trainPhase(context, start, losers, references);
  * ```
  */
