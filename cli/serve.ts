@@ -19,7 +19,7 @@ import type { BackendRequest } from "../backends/types.ts";
 import { embeddedModelDir } from "../models/embedded.ts";
 import { startServer } from "../serve/http.ts";
 import { type AdapterSpec, ModelRegistry } from "../serve/registry.ts";
-import { ArgsError, type CommandSpec, formatHelp, parseArgs } from "./args.ts";
+import { ArgsError, type CommandSpec, parseOrExit } from "./args.ts";
 
 /** The flags of `alpha-spin serve` (`--adapter` may be repeated; it is read before these). */
 export const serveCommandSpec = {
@@ -114,25 +114,20 @@ export interface ServeHandle {
  * ```
  */
 export const startServe = async (args: readonly string[]): Promise<ServeHandle | number> => {
-  let parsed, adapters: AdapterSpec[];
+  let adapters: AdapterSpec[], rest: readonly string[];
   try {
-    const taken = takeAdapters(args);
-    adapters = taken.adapters;
-    parsed = parseArgs(serveCommandSpec, taken.rest);
-    const port = parsed.flags.port;
-    if (!Number.isInteger(port) || port < 0 || port > 65535) {
-      throw new ArgsError(serveCommandSpec.name, `--port needs an integer in [0, 65535], got ${port}`);
-    }
+    ({ adapters, rest } = takeAdapters(args)); // --adapter may repeat, which the shared parser does not take
   } catch (e) {
-    if (e instanceof ArgsError) {
-      console.error(e.message);
-      return 2;
-    }
-    throw e;
+    if (!(e instanceof ArgsError)) throw e;
+    console.error(e.message);
+    return 2;
   }
-  if (parsed.help) {
-    console.log(formatHelp(serveCommandSpec));
-    return 0;
+  const parsed = parseOrExit(serveCommandSpec, rest);
+  if (typeof parsed === "number") return parsed;
+  const port = parsed.flags.port;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    console.error(new ArgsError(serveCommandSpec.name, `--port needs an integer in [0, 65535], got ${port}`).message);
+    return 2;
   }
   const f = parsed.flags;
   await loadBackend(f.backend as BackendRequest);
