@@ -30,27 +30,12 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { Info, KernelArgs, WasmBackendLike } from "./wasm-copy-kernels.ts";
+import { broadcastOuter, type Info, type KernelArgs, size, type WasmBackendLike } from "./wasm-copy-kernels.ts";
 import { type BlasLibrary, CBLAS_NO_TRANS, CBLAS_ROW_MAJOR, CBLAS_TRANS } from "./blas-library.ts";
 
 type Kernel = (args: KernelArgs) => Info;
 
 const BACKEND = "wasm";
-const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
-
-/** The outer (batch) shape both operands broadcast to; throws tfjs's kind of message when they do not. */
-const broadcastOuter = (x: readonly number[], y: readonly number[]): number[] => {
-  const rank = Math.max(x.length, y.length);
-  const out: number[] = [];
-  for (let i = 0; i < rank; i++) {
-    const dx = x[x.length - rank + i] ?? 1, dy = y[y.length - rank + i] ?? 1;
-    if (dx !== dy && dx !== 1 && dy !== 1) {
-      throw new Error(`Operands could not be broadcast together with shapes ${x} and ${y}.`);
-    }
-    out.push(Math.max(dx, dy));
-  }
-  return out;
-};
 
 /** For each matrix of the broadcast batch `outer`, the index of the matrix of `x` it reads. */
 const batchSource = (outer: readonly number[], x: readonly number[]): Int32Array => {

@@ -46,7 +46,22 @@ export type KernelArgs = {
 /** A kernel function (one output, or several for SplitV and Unpack). */
 export type Kernel = (args: KernelArgs) => Info | Info[];
 
-const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+/** Number of elements of a shape. */
+export const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+
+/** The outer (batch) shape two operands broadcast to; throws tfjs's kind of message when they do not. */
+export const broadcastOuter = (x: readonly number[], y: readonly number[]): number[] => {
+  const rank = Math.max(x.length, y.length);
+  const out: number[] = [];
+  for (let i = 0; i < rank; i++) {
+    const dx = x[x.length - rank + i] ?? 1, dy = y[y.length - rank + i] ?? 1;
+    if (dx !== dy && dx !== 1 && dy !== 1) {
+      throw new Error(`Operands could not be broadcast together with shapes ${x} and ${y}.`);
+    }
+    out.push(Math.max(dx, dy));
+  }
+  return out;
+};
 const numeric = (dtype: tf.DataType): boolean => dtype === "float32" || dtype === "int32" || dtype === "bool";
 
 /** Copy the box [begin, begin + extent) of `x` into a new tensor, reading the heap directly. */

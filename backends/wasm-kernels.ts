@@ -38,10 +38,12 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import {
+  broadcastOuter,
   gatherKernel,
   type Info,
   type Kernel as AnyKernel,
   type KernelArgs,
+  size,
   sliceKernel,
   splitVKernel,
   sumKernel,
@@ -53,18 +55,6 @@ import {
 type Kernel = (args: KernelArgs) => Info;
 
 const BACKEND = "wasm";
-const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
-
-/** NumPy broadcast of two outer shapes (callers have checked they broadcast). */
-const broadcastOuter = (x: readonly number[], y: readonly number[]): number[] => {
-  const rank = Math.max(x.length, y.length);
-  const out: number[] = [];
-  for (let i = 0; i < rank; i++) {
-    const dx = x[x.length - rank + i] ?? 1, dy = y[y.length - rank + i] ?? 1;
-    out.push(Math.max(dx, dy));
-  }
-  return out;
-};
 
 /** The original kernels, kept to restore them. */
 type Installed = readonly tf.KernelConfig[];
