@@ -33,6 +33,7 @@
  * @module
  */
 import * as fc from "fast-check";
+import { propertyRunner } from "./property-run.ts";
 import type { TensorOps } from "../core/tensor.ts";
 import type { LossPropertyReport } from "./property-kit.ts";
 import type { AnyLoss, ListLoss } from "./types.ts";
@@ -131,24 +132,7 @@ export const checkListLossProperties = async <T, P>(
     for (let i = 0; i < a.length; i++) if (!close(a[i], b[i])) return `${what}: prompt ${i} loss ${a[i]} became ${b[i]}`;
     return undefined;
   };
-  const checks: string[] = [];
-  const run = async <A>(name: string, arb: fc.Arbitrary<A>, predicate: (a: A) => Promise<string | undefined>) => {
-    const details = await fc.check(
-      fc.asyncProperty(arb, async (a) => {
-        const problem = await predicate(a);
-        if (problem) throw new Error(problem);
-      }),
-      runs,
-    );
-    if (details.failed) {
-      const why = details.errorInstance instanceof Error ? details.errorInstance.message : "no counterexample found";
-      throw new Error(
-        `checkListLossProperties: loss "${loss.name}" fails "${name}" on ${ops.name}: ${why}; ` +
-          `counterexample ${JSON.stringify(details.counterexample)} (seed ${runs.seed})`,
-      );
-    }
-    checks.push(name);
-  };
+  const { run, checks } = propertyRunner("checkListLossProperties", loss.name, ops.name, runs);
   const batch = batchOf(3);
   const compare = async (a: readonly Row[], b: readonly Row[], what: string) =>
     same((await evaluate(ops, loss, params, a)).loss, (await evaluate(ops, loss, params, b)).loss, what);

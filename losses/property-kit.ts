@@ -29,6 +29,7 @@
  * @module
  */
 import * as fc from "fast-check";
+import { propertyRunner } from "./property-run.ts";
 import type { TensorOps } from "../core/tensor.ts";
 import type { AnyLoss, PreferencePair } from "./types.ts";
 
@@ -176,25 +177,7 @@ export const checkLossProperties = async <T>(
   const example = examples(1).map(([e]) => e);
   const batch = examples(3);
   const close = (a: number, b: number): boolean => Math.abs(a - b) <= atol + rtol * Math.max(Math.abs(a), Math.abs(b));
-  const checks: string[] = [];
-
-  const run = async <A>(name: string, arb: fc.Arbitrary<A>, predicate: (a: A) => Promise<string | undefined>) => {
-    const details = await fc.check(
-      fc.asyncProperty(arb, async (a) => {
-        const problem = await predicate(a);
-        if (problem) throw new Error(problem);
-      }),
-      runs,
-    );
-    if (details.failed) {
-      const why = details.errorInstance instanceof Error ? details.errorInstance.message : "no counterexample found";
-      throw new Error(
-        `checkLossProperties: loss "${loss.name}" fails "${name}" on ${ops.name}: ${why}; ` +
-          `counterexample ${JSON.stringify(details.counterexample)} (seed ${runs.seed})`,
-      );
-    }
-    checks.push(name);
-  };
+  const { run, checks } = propertyRunner("checkLossProperties", loss.name, ops.name, runs);
   const sameLoss = (a: Float64Array, b: Float64Array, what: string): string | undefined => {
     for (let i = 0; i < a.length; i++) {
       if (!close(a[i], b[i])) return `${what}: example ${i} loss ${a[i]} became ${b[i]}`;
