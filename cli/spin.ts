@@ -22,7 +22,6 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import process from "node:process";
-import { either } from "fp-ts";
 import { loadBackend } from "../backends/load.ts";
 import type { BackendRequest } from "../backends/types.ts";
 import { writeJsonlAtomic } from "../data/jsonl.ts";
@@ -46,9 +45,8 @@ import { loadTokenizer } from "../models/hf-tokenizer.ts";
 import { TransformerPolicy } from "../models/policy.ts";
 import type { Tokenizer } from "../models/tokenizer.ts";
 import type { Transformer } from "../models/transformer.ts";
-import { historyLength, resolveRunConfig } from "../selfplay/config.ts";
+import { resolveRunConfig } from "../selfplay/config.ts";
 import {
-  type DefaultRunOverrides,
   defaultEvalHeldOut,
   defaultRunPairs,
   defaultSpinRun,
@@ -60,7 +58,8 @@ import { runSelfPlay } from "../selfplay/loop.ts";
 import { checkRunBounds } from "../selfplay/preflight.ts";
 import { newRunAdvice, RunStoreError } from "../selfplay/store.ts";
 import { planFreshRemoval, removePlanned } from "./fresh.ts";
-import { ArgsError, type CommandSpec, parseOrExit } from "./args.ts";
+import { parseH, parseVariants, type SpinVariant } from "./spin-variants.ts";
+import { type CommandSpec, parseOrExit } from "./args.ts";
 import { type Progress, startProgress } from "./progress.ts";
 
 /** The flags of `alpha-spin spin`. */
@@ -95,64 +94,7 @@ export const spinCommandSpec = {
   ],
 } as const satisfies CommandSpec;
 
-/** h from the command line, by the run config's own codec (so "all", "inf", "∞" mean what they mean there). */
-const parseH = (value: string, where = "--history"): number | "all" => {
-  const decoded = historyLength.decode(/^[+-]?\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : value);
-  if (either.isLeft(decoded)) throw new ArgsError(spinCommandSpec.name, `${where} must be an integer >= 1 or "all" (got "${value}")`);
-  return decoded.right;
-};
-
-/** The settings of the default run that a variant may change. */
-export type SpinSettings = Required<Pick<DefaultRunOverrides, "iterations" | "alpha" | "beta" | "h" | "seed" | "epochs" | "lr">>;
-
-/** One variant of the main job: a name, the folder it runs in (null: the run folder itself), its settings. */
-export interface SpinVariant {
-  readonly name: string;
-  readonly dirName: string | null;
-  readonly settings: SpinSettings;
-}
-
-/**
- * Parse `--variants`: comma-separated variants, each `h=N`, `h=all` / `all`, `alpha=A`, `beta=B`,
- * `seed=S`, or several joined by `:`; unset settings come from `common`.
- *
- * @example
- * ```ts
- * const common: SpinSettings = { iterations: 3, alpha: 0.9, beta: 1, h: 1, seed: 42, epochs: 2, lr: 2e-3 };
- * parseVariants("h=1,h=2,all", common).map((v) => v.settings.h); // [1, 2, "all"]
- * parseVariants("h=2:alpha=0.5", common)[0].dirName;              // "h-2_alpha-0.5"
- * ```
- */
-export const parseVariants = (list: string, common: SpinSettings): SpinVariant[] => {
-  const items = list.split(",").map((s) => s.trim()).filter((s) => s !== "");
-  if (items.length === 0) throw new ArgsError(spinCommandSpec.name, "--variants is empty");
-  const seen = new Set<string>();
-  return items.map((item) => {
-    const settings: { -readonly [K in keyof SpinSettings]: SpinSettings[K] } = { ...common };
-    for (const part of item.split(":")) {
-      const [key, value] = part === "all" ? ["h", "all"] : part.split("=");
-      const number = (): number => {
-        const x = Number(value);
-        if (value === undefined || value.trim() === "" || !Number.isFinite(x)) {
-          throw new ArgsError(spinCommandSpec.name, `--variants: "${part}" needs a number`);
-        }
-        return x;
-      };
-      if (key === "h" || key === "history") settings.h = parseH(value ?? "", `--variants: ${part}:`);
-      else if (key === "alpha") settings.alpha = number();
-      else if (key === "beta") settings.beta = number();
-      else if (key === "seed") settings.seed = number();
-      else {
-        throw new ArgsError(spinCommandSpec.name, `--variants: unknown setting "${part}" (use h=N, h=all, alpha=A, beta=B, seed=S; join with ":")`);
-      }
-    }
-    const name = item === "all" ? "h=all" : item;
-    const dirName = name.replace(/=/g, "-").replace(/:/g, "_").replace(/[^A-Za-z0-9._-]/g, "_");
-    if (seen.has(dirName)) throw new ArgsError(spinCommandSpec.name, `--variants: "${item}" is given twice`);
-    seen.add(dirName);
-    return { name, dirName, settings };
-  });
-};
+export { parseH, parseVariants, type SpinSettings, type SpinVariant } from "./spin-variants.ts";
 
 /** Progress bars and lines on stderr from a run's events. */
 const eventPrinter = (label: string, quiet: boolean): (event: SelfPlayEvent) => void => {
