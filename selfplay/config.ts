@@ -42,7 +42,6 @@ import {
   withChecks,
   withDefault,
 } from "../core/config.ts";
-import { sha256Hex, stableStringify } from "../core/hash.ts";
 import { klWeightsToBetaAlpha } from "../core/mixture.ts";
 import { alphaSpinRefusal } from "../losses/alpha-spin.ts";
 import type { AnyLoss } from "../losses/types.ts";
@@ -418,25 +417,4 @@ export const iterationParams = (config: RunConfig, t: number): IterationParams =
   };
 };
 
-/** Top-level keys the fingerprint leaves out by default: they name the run, not what it computes. */
-export const fingerprintIgnoredKeys: readonly string[] = ["name", "outputDir"];
-
-/**
- * SHA-256 (hex) of the config's stable JSON (keys sorted), without the top-level keys in `ignore`:
- * the same for any key order, different when any setting that changes the results changes.
- *
- * @example
- * ```ts
- * import type { RunConfig } from "./config.ts";
- * declare const config: RunConfig;
- * declare const storedFingerprint: string; // from the run's manifest
- * configFingerprint(config) === storedFingerprint; // else refuse to resume
- * ```
- */
-export const configFingerprint = (
-  config: RunConfig,
-  ignore: readonly string[] = fingerprintIgnoredKeys,
-): string => {
-  const kept = Object.fromEntries(Object.entries(config).filter(([k]) => !ignore.includes(k)));
-  return sha256Hex(stableStringify(kept));
-};
+export { configFingerprint, fingerprintIgnoredKeys } from "./fingerprint.ts";

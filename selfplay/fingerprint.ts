@@ -1,6 +1,6 @@
 /**
- * Fingerprints of models, for the run manifest (a resume must use the same base model) and for the
- * reference log-prob cache (keyed by data + models).
+ * Fingerprints of run configs and models, for the run manifest (a resume must use the same config
+ * and base model) and for the reference log-prob cache (keyed by data + models).
  *
  * A model folder's fingerprint hashes every small file whole (config.json, adapter files, the
  * safetensors index, tokenizer files up to 4 MiB) and, for each large file, its size, its first
@@ -16,9 +16,10 @@
  */
 import { open, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { sha256Hex } from "../core/hash.ts";
+import { sha256Hex, stableStringify } from "../core/hash.ts";
 import { configToHf } from "../models/hf-config.ts";
 import type { Transformer } from "../models/transformer.ts";
+import type { RunConfig } from "./config-types.ts";
 
 const WHOLE_LIMIT = 4 << 20;
 const EDGE = 64 << 10;
@@ -72,6 +73,7 @@ export const folderFingerprint = async (dir: string): Promise<string> => {
  * @example
  * ```ts
  * import type { Transformer } from "../models/transformer.ts";
+import type { RunConfig } from "./config-types.ts";
  * declare const model: Transformer;
  * await modelFingerprint(model); // 64 hex digits
  * ```
@@ -86,4 +88,27 @@ export const modelFingerprint = async (model: Transformer): Promise<string> => {
     parts.push(`${name}:${v.shape.join("x")}:${sha256Hex(new Uint8Array(new Float32Array(sample).buffer))}`);
   }
   return sha256Hex(parts.join("\n"));
+};
+
+/** Top-level keys the fingerprint leaves out by default: they name the run, not what it computes. */
+export const fingerprintIgnoredKeys: readonly string[] = ["name", "outputDir"];
+
+/**
+ * SHA-256 (hex) of the config's stable JSON (keys sorted), without the top-level keys in `ignore`:
+ * the same for any key order, different when any setting that changes the results changes.
+ *
+ * @example
+ * ```ts
+ * import type { RunConfig } from "./config-types.ts";
+ * declare const config: RunConfig;
+ * declare const storedFingerprint: string; // from the run's manifest
+ * configFingerprint(config) === storedFingerprint; // else refuse to resume
+ * ```
+ */
+export const configFingerprint = (
+  config: RunConfig,
+  ignore: readonly string[] = fingerprintIgnoredKeys,
+): string => {
+  const kept = Object.fromEntries(Object.entries(config).filter(([k]) => !ignore.includes(k)));
+  return sha256Hex(stableStringify(kept));
 };
