@@ -8,6 +8,8 @@ import type { PerIteration } from "../core/config.ts";
 import type { BackendRequest } from "../backends/types.ts";
 import type { AssignmentMode } from "../samplers/history.ts";
 import type { ResampleMethod } from "../samplers/geometric.ts";
+import type { OpenAiEngineConfig } from "../engines/openai-config.ts";
+import type { EngineName, GenerationSeeding, ReferenceConfig } from "./config-engines.ts";
 
 /** Where the SFT data comes from and how to read it. */
 export interface DataConfig {
@@ -76,6 +78,12 @@ export interface GenerationConfig {
   readonly topP: number;
   readonly minP: number;
   readonly batchSize: number;
+  /** Where losers are sampled (config-engines.ts). */
+  readonly engine: EngineName;
+  /** One stream per batch ("batch") or one seed per (iterate, example) ("example"). */
+  readonly seeding: GenerationSeeding;
+  /** The server of the openai engine (null with the local engine). */
+  readonly openai: OpenAiEngineConfig | null;
 }
 /** Which exports of each iteration's pairs are written. */
 export interface ExportsConfig {
@@ -109,7 +117,8 @@ export interface RunConfig {
   readonly opponent: "window" | "ema";
   readonly reuseGenerations: boolean;
   readonly geometricSampling: GeometricSamplingConfig;
-  readonly reference: "geometric" | "arithmetic" | "ema";
+  /** The reference mixture, and where its log-probs are computed (config-engines.ts). */
+  readonly reference: ReferenceConfig;
   readonly ema: { readonly decay: number };
   readonly loss: LossConfig;
   readonly finetune: "lora" | "full";

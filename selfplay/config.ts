@@ -49,6 +49,7 @@ import type { BackendRequest } from "../backends/types.ts";
 import type { AssignmentMode } from "../samplers/history.ts";
 import type { ResampleMethod } from "../samplers/geometric.ts";
 import type { LoraConfig, RunConfig } from "./config-types.ts";
+import { engineIssues, generationEngineProps, referenceCodec, resolveSeeding } from "./config-engines.ts";
 
 export type * from "./config-types.ts";
 
@@ -175,7 +176,7 @@ const rawCodec = strictObject({
     }, "geometricSampling"),
     {},
   ),
-  reference: withDefault(oneOf(["geometric", "arithmetic", "ema"] as const), "geometric"),
+  reference: referenceCodec,
   ema: withDefault(strictObject({ decay: withDefault(unitOpen, 0.99) }, "ema"), {}),
   loss: withDefault(
     strictObject({
@@ -206,6 +207,7 @@ const rawCodec = strictObject({
       topP: withDefault(probability, 1),
       minP: withDefault(unitOpen, 0),
       batchSize: withDefault(positiveInt, 8),
+      ...generationEngineProps,
     }, "generation"),
     {},
   ),
@@ -286,12 +288,13 @@ const crossFieldIssues = (c: RawRunConfig, options: RunConfigOptions): CheckIssu
       message: 'needs a number of pairsPerMember (with "all", every member gets every example)',
     });
   }
-  if (c.geometricSampling.enabled && c.reference !== "geometric") {
+  if (c.geometricSampling.enabled && c.reference.mixture !== "geometric") {
     issues.push({
       path: ["geometricSampling", "enabled"],
-      message: `needs reference "geometric" (got reference "${c.reference}")`,
+      message: `needs reference "geometric" (got reference "${c.reference.mixture}")`,
     });
   }
+  issues.push(...engineIssues(c));
   return issues.filter((i): i is CheckIssue => i !== undefined);
 };
 
@@ -322,6 +325,7 @@ const resolveDefaults = (c: RawRunConfig): RunConfig => ({
     ...c.training,
     lr: c.training.lr ?? (c.finetune === "lora" ? runConfigDefaults.lrLora : runConfigDefaults.lrFull),
   },
+  generation: { ...c.generation, seeding: resolveSeeding(c.generation) },
 });
 
 /**

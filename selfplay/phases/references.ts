@@ -35,9 +35,9 @@ const compute = async (
   losers: Losers,
 ): Promise<References & { readonly cached: boolean }> => {
   const { config, fingerprints } = ctx.iterates.ready;
-  const prevIterates: readonly Iterate[] = config.reference === "ema"
+  const prevIterates: readonly Iterate[] = config.reference.mixture === "ema"
     ? [{ index: it.t - 1, id: emaId(it.t - 1) }]
-    : config.reference === "arithmetic"
+    : config.reference.mixture === "arithmetic"
     ? opponents.window.members
     : [{ index: it.t - 1, id: iterateId(it.t - 1) }];
   const prev = await Promise.all(prevIterates.map(async (m) => ({ id: await ctx.iterates.fingerprint(m), load: () => ctx.iterates.load(m) })));
@@ -52,7 +52,7 @@ const compute = async (
       rejectedIds: p.rejectedIds,
     })),
     prev,
-    prevWeights: config.reference === "arithmetic" ? opponents.window.weights : [1],
+    prevWeights: config.reference.mixture === "arithmetic" ? opponents.window.weights : [1],
     base: { id: fingerprints.model, load: () => ctx.iterates.load({ index: 0, id: "base" }) },
     batchSize: config.generation.batchSize,
     cacheDir: join(it.dir, "reference"),
