@@ -18,14 +18,33 @@
  * @module
  */
 import { basename, join } from "node:path";
+import process from "node:process";
 import type { Iterate } from "../../samplers/history.ts";
 import { emaId, iterateId } from "../iterates.ts";
-import { computeReferences, geometricReferences } from "../reference.ts";
+import { computeReferences, geometricReferences, type ScoringModel } from "../reference.ts";
+import { OpenAiReferenceEngine } from "../../engines/openai-reference.ts";
+import { ServedIterates } from "../served-iterates.ts";
 import { jsonFile, resumable } from "./resumable.ts";
 import type { IterationStart, Losers, Opponents, References, RunContext } from "./state.ts";
 
 /** The file lp_ref is kept in, under iter-<t>/reference/. */
 export const lpRefFileName = "lp_ref.json";
+
+/**
+ * With `reference.engine: "openai"`: how an iterate's log-probs are asked of the server (its
+ * adapter loaded by name first); null with the local engine.
+ */
+const serverScoring = (ctx: RunContext): ((m: Iterate) => NonNullable<ScoringModel["score"]>) | null => {
+  const { reference } = ctx.iterates.ready.config;
+  if (reference.engine !== "openai" || reference.openai === null) return null;
+  const engine = new OpenAiReferenceEngine(reference.openai, process.env, { mode: reference.logprobs });
+  const served = new ServedIterates(reference.openai, process.env, ctx.iterates);
+  return (m) => async (prompts, completions) => {
+    const model = await served.name(m);
+    const scores = await engine.score(prompts.map((promptIds, i) => ({ id: `${m.id}/sequence ${i}`, promptIds, completionIds: completions[i] })), model);
+    return scores.map((s) => s.logprob);
+  };
+};
 
 /** lp_prev and lp_base of every pair (from the cache when there), then lp_ref. */
 const compute = async (
@@ -40,7 +59,13 @@ const compute = async (
     : config.reference.mixture === "arithmetic"
     ? opponents.window.members
     : [{ index: it.t - 1, id: iterateId(it.t - 1) }];
-  const prev = await Promise.all(prevIterates.map(async (m) => ({ id: await ctx.iterates.fingerprint(m), load: () => ctx.iterates.load(m) })));
+  const onServer = serverScoring(ctx);
+  const scoring = async (m: Iterate): Promise<ScoringModel> => ({
+    id: await ctx.iterates.fingerprint(m), // π_base: the run's model fingerprint
+    load: () => ctx.iterates.load(m),
+    ...(onServer === null ? {} : { score: onServer(m) }),
+  });
+  const prev = await Promise.all(prevIterates.map(scoring));
   const distinct = new Set([fingerprints.model, ...prev.map((m) => m.id)]).size;
   const winners = new Set(losers.pairs.map((p) => p.example.index)).size;
   await ctx.emit({ type: "phase-start", iteration: it.t, phase: "reference", total: (losers.pairs.length + winners) * distinct });
@@ -53,7 +78,7 @@ const compute = async (
     })),
     prev,
     prevWeights: config.reference.mixture === "arithmetic" ? opponents.window.weights : [1],
-    base: { id: fingerprints.model, load: () => ctx.iterates.load({ index: 0, id: "base" }) },
+    base: await scoring({ index: 0, id: "base" }),
     batchSize: config.generation.batchSize,
     cacheDir: join(it.dir, "reference"),
     workDir: join(it.work, "reference"),
