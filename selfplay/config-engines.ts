@@ -77,7 +77,7 @@ export const openAiBlock: t.Type<OpenAiEngineConfig, unknown, unknown> = new t.T
 
 const engineName = oneOf(["local", "openai"] as const);
 const mixtureName = oneOf(["geometric", "arithmetic", "ema"] as const);
-const nullableOpenAi = withDefault(t.union([t.null, openAiBlock]), null);
+const nullableOpenAi = optionalNull(openAiBlock);
 
 /**
  * The `generation` keys added here (joined into the generation block of config.ts).
