@@ -24,16 +24,21 @@ const serve = async (port = 0) => {
 };
 
 /** The run config: both engines local (seeding "example"), or both on the server at `url`. */
-const configFor = (name: string, url: string | null, limits: Record<string, unknown> = {}): Record<string, unknown> => {
+const configFor = (
+  name: string,
+  url: string | null,
+  { limits = {}, mixture = "geometric", logprobs = "echo", h = 1 }: { limits?: object; mixture?: string; logprobs?: string; h?: number } = {},
+): Record<string, unknown> => {
   const openai = { baseUrl: url, model: "embedded", backoffMs: 10, ...limits };
   return smallConfig(fixture, {
     name,
     model: "embedded",
     alpha: 0.5,
+    h,
     generation: url === null
       ? { maxNewTokens: 6, batchSize: 4, seeding: "example" }
       : { maxNewTokens: 6, batchSize: 4, engine: "openai", openai },
-    reference: url === null ? "geometric" : { mixture: "geometric", engine: "openai", openai },
+    reference: url === null ? mixture : { mixture, engine: "openai", openai, logprobs },
   });
 };
 
@@ -50,15 +55,16 @@ const outcome = async (runDir: string) =>
     return { losers, lpRef: lpRef.flatMap((r) => [r.lpRefChosen, r.lpRefRejected]), weights };
   }));
 
-const local = await runSelfPlay({ config: configFor("local", null) });
-const expected = await outcome(local.runDir);
+type Outcome = Awaited<ReturnType<typeof outcome>>;
+const expected = await outcome((await runSelfPlay({ config: configFor("local", null) })).runDir);
 
 /** Check a run's outcome against the local engines' (ids exactly, numbers to float32 tolerance). */
-const assertSameAsLocal = (got: Awaited<ReturnType<typeof outcome>>): void => {
-  for (const [i, want] of expected.entries()) {
-    assert.deepEqual(got[i].losers, want.losers, `iteration ${i + 1}: losers`);
-    assertClose(got[i].lpRef, want.lpRef, { atol: 2e-5, rtol: 1e-6, message: `iteration ${i + 1}: lp_ref` });
-    assertClose(got[i].weights, want.weights, { atol: 1e-6, rtol: 1e-5, message: `iteration ${i + 1}: adapter` });
+const assertSameAsLocal = (got: Outcome, want: Outcome = expected): void => {
+  assert.ok(want[0].losers.length > 0 && want[0].weights.some((w) => w !== 0));
+  for (const [i, w] of want.entries()) {
+    assert.deepEqual(got[i].losers, w.losers, `iteration ${i + 1}: losers`);
+    assertClose(got[i].lpRef, w.lpRef, { atol: 2e-5, rtol: 1e-6, message: `iteration ${i + 1}: lp_ref` });
+    assertClose(got[i].weights, w.weights, { atol: 1e-6, rtol: 1e-5, message: `iteration ${i + 1}: adapter` });
   }
 };
 
@@ -108,7 +114,7 @@ test("selfplay openai: the server stopped during generation; the run fails namin
   let server = await serve();
   const port = server.port;
   const configPath = join(fixture.dir, "killed.json");
-  await writeFile(configPath, JSON.stringify(configFor("killed", server.url, { concurrency: 1, maxRetries: 0 })));
+  await writeFile(configPath, JSON.stringify(configFor("killed", server.url, { limits: { concurrency: 1, maxRetries: 0 } })));
   // Stop the server before the 3rd generation request of iteration 1 is sent.
   const counter = countRequests(async (n) => {
     if (n === 3) await server.close();
@@ -131,4 +137,24 @@ test("selfplay openai: the server stopped during generation; the run fails namin
     counter.restore();
     await server.close();
   }
+});
+
+test("selfplay openai: the arithmetic reference over a window of two, scored on the server with prompt_logprobs, equals the local run", async () => {
+  const settings = { mixture: "arithmetic", logprobs: "prompt_logprobs", h: 2 };
+  const want = await outcome((await runSelfPlay({ config: configFor("local-arithmetic", null, settings) })).runDir);
+  const server = await serve();
+  const counter = countRequests();
+  try {
+    const remote = await runSelfPlay({ config: configFor("remote-arithmetic", server.url, settings) });
+    assertSameAsLocal(await outcome(remote.runDir), want);
+    // Iteration 2's window {π_base, π_1} each answer every prompt; π_base's answers of iteration 1 are reused.
+    assert.equal(counter.asked.length, 8);
+  } finally {
+    counter.restore();
+    await server.close();
+  }
+});
+
+test("cleanup", async () => {
+  await fixture.cleanup();
 });
