@@ -110,6 +110,15 @@ export const generateLosersOpenAi = async (o: OpenAiLosersOptions): Promise<Gene
     if (o.signal?.aborted) throw o.signal.reason instanceof Error ? o.signal.reason : new Error("aborted");
   };
   if (o.signal?.aborted) throw o.signal.reason instanceof Error ? o.signal.reason : new Error("aborted");
-  await o.engine.generate(pending.map((p) => ({ ...p.request, model: names.get(p.iterate.id)! })), store);
+  try {
+    await o.engine.generate(pending.map((p) => ({ ...p.request, model: names.get(p.iterate.id)! })), store);
+  } catch (e) {
+    if (o.signal?.aborted) throw e;
+    throw new Error(
+      `generation.openai (${o.engine.config.baseUrl}): ${(e as Error).message}. ${done} of ${total} answers are stored ` +
+        `in ${o.workDir}; resume the run (alpha-spin train --resume) to ask only for the rest`,
+      { cause: e },
+    );
+  }
   return o.groups.flatMap((g) => g.exampleIds.map((id) => rows.get(`${g.iterate.id}/${o.examples[Number(id)].index}`)!));
 };

@@ -121,7 +121,7 @@ test("selfplay openai: the server stopped during generation; the run fails namin
   });
   try {
     await assert.rejects(trainCommand(["--config", configPath, "--quiet"]), (e: Error) => {
-      assert.match(e.message, /^base\/example 2 \(p3\): /, e.message);
+      assert.match(e.message, /^generation\.openai \(http:\/\/127\.0\.0\.1:\d+\/v1\): base\/example 2 \(p3\): .*2 of 4 answers are stored in .*--resume/, e.message);
       return true;
     });
     const stored = await readdir(join(fixture.dir, "runs", "killed", "iter-1", "work", "generate", "base"));

@@ -40,9 +40,13 @@ const serverScoring = (ctx: RunContext): ((m: Iterate) => NonNullable<ScoringMod
   const engine = new OpenAiReferenceEngine(reference.openai, process.env, { mode: reference.logprobs });
   const served = new ServedIterates(reference.openai, process.env, ctx.iterates);
   return (m) => async (prompts, completions) => {
-    const model = await served.name(m);
-    const scores = await engine.score(prompts.map((promptIds, i) => ({ id: `${m.id}/sequence ${i}`, promptIds, completionIds: completions[i] })), model);
-    return scores.map((s) => s.logprob);
+    try {
+      const model = await served.name(m);
+      const scores = await engine.score(prompts.map((promptIds, i) => ({ id: `${m.id}/sequence ${i}`, promptIds, completionIds: completions[i] })), model);
+      return scores.map((s) => s.logprob);
+    } catch (e) {
+      throw new Error(`reference.openai (${engine.config.baseUrl}): ${(e as Error).message}`, { cause: e });
+    }
   };
 };
 
