@@ -58,8 +58,8 @@ const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "obj
  *
  * @example
  * ```ts
- * withEngineFlags({ reference: "arithmetic" }, { referenceEngine: "openai", openaiBaseUrl: "http://h:8000/v1", openaiModel: "m" }).reference;
- * // { mixture: "arithmetic", engine: "openai", openai: { baseUrl: "http://h:8000/v1", model: "m" } }
+ * withEngineFlags({ reference: "arithmetic" }, { referenceEngine: "openai", openaiBaseUrl: "http://h:8000/v1", openaiModel: "m" });
+ * // { reference: { mixture: "arithmetic", engine: "openai", openai: { baseUrl: "http://h:8000/v1", model: "m" } } }
  * ```
  */
 export const withEngineFlags = (raw: unknown, flags: EngineFlags): unknown => {

@@ -3,7 +3,9 @@
  * from its assigned window member (generation.ts; optionally from the geometric-mixture sampler),
  * or one reused from an earlier iteration that generated it with the same sampler. Kept in
  * `iter-<t>/generations.jsonl`, which a resumed iteration reads back; with `workers` > 1 the
- * pool's workers decode whole batches next to this thread.
+ * pool's workers decode whole batches next to this thread. With `generation.engine: "openai"` the
+ * losers come from an OpenAI-compatible server instead, one request per (iterate, example)
+ * (generation-openai.ts).
  *
  * @example
  * ```ts

@@ -1,8 +1,8 @@
 /**
  * Phase 3 of an iteration, the references: lp_prev (π_{t−1}'s; the EMA's; or, with the arithmetic
  * reference, the window mixture's log Σ_i w_i·π_i) and lp_base of every winner and loser, computed
- * once (reference.ts, cached per model pair), then lp_ref = α·lp_prev + (1 − α)·lp_base by core/
- * mixture's `geometricReference`. lp_ref is kept in `iter-<t>/reference/lp_ref.json`: training and
+ * once (reference.ts, cached per model pair; on a server with `reference.engine: "openai"`), then
+ * lp_ref = α·lp_prev + (1 − α)·lp_base by core/mixture's `geometricReference`. lp_ref is kept in `iter-<t>/reference/lp_ref.json`: training and
  * the exports read those numbers, and a resumed iteration reads them back.
  *
  * @example
