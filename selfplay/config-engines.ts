@@ -78,6 +78,7 @@ export const openAiBlock: t.Type<OpenAiEngineConfig, unknown, unknown> = new t.T
 const engineName = oneOf(["local", "openai"] as const);
 const mixtureName = oneOf(["geometric", "arithmetic", "ema"] as const);
 const nullableOpenAi = optionalNull(openAiBlock);
+const seedingName = oneOf(["batch", "example"] as const);
 
 /**
  * The `generation` keys added here (joined into the generation block of config.ts).
@@ -90,10 +91,21 @@ const nullableOpenAi = optionalNull(openAiBlock);
  */
 export const generationEngineProps = {
   engine: withDefault(engineName, "local"),
-  /** Absent: "batch" with the local engine, "example" with openai (filled in by {@link resolveSeeding}). */
-  seeding: optionalNull(oneOf(["batch", "example"] as const)),
+  /** Resolved: always written (a run config may leave it out: {@link rawSeeding}). */
+  seeding: withDefault(seedingName, "batch"),
   openai: nullableOpenAi,
 };
+
+/**
+ * `generation.seeding` as written: absent means "batch" with the local engine and "example" with
+ * openai, filled in by {@link resolveSeeding}.
+ *
+ * @example
+ * ```ts
+ * rawSeeding.decode(undefined); // Right(null)
+ * ```
+ */
+export const rawSeeding: t.Type<GenerationSeeding | null, GenerationSeeding | null, unknown> = optionalNull(seedingName);
 
 const referenceObject = strictObject({
   mixture: withDefault(mixtureName, "geometric"),
