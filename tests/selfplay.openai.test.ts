@@ -17,8 +17,9 @@ import { setupFixture, smallConfig } from "./selfplay.support.ts";
 const fixture = await setupFixture();
 
 /** `alpha-spin serve --model embedded` with runtime adapter loading, on `port` (0: a free one). */
-const serve = async (port = 0) => {
-  const server = await startServe(["--model", "embedded", "--port", String(port), "--backend", "cpu", "--quiet", "--allow-adapter-loading"]);
+const serve = async (port = 0, loading = true) => {
+  const args = ["--model", "embedded", "--port", String(port), "--backend", "cpu", "--quiet"];
+  const server = await startServe(loading ? [...args, "--allow-adapter-loading"] : args);
   if (typeof server === "number") throw new Error(`serve exited with ${server}`);
   return server;
 };
@@ -151,6 +152,20 @@ test("selfplay openai: the arithmetic reference over a window of two, scored on 
     assert.equal(counter.asked.length, 8);
   } finally {
     counter.restore();
+    await server.close();
+  }
+});
+
+test("selfplay openai: a server that cannot load adapters fails the run at π_1 with what the server needs", async () => {
+  const server = await serve(0, false);
+  try {
+    await assert.rejects(runSelfPlay({ config: configFor("no-loading", server.url) }), (e: Error) => {
+      assert.match(e.message, /^generation\.openai \(.*\): load adapter iter-1-[0-9a-f]{16}: .*404.*--allow-adapter-loading/s, e.message);
+      return true;
+    });
+    // Iteration 1 (π_base only) completed; iteration 2 stopped before any generation request.
+    assert.ok((await readdir(join(fixture.dir, "runs", "no-loading", "iter-1"))).includes("COMPLETE.json"));
+  } finally {
     await server.close();
   }
 });
