@@ -115,20 +115,24 @@ test("selfplay openai: the server stopped during generation; the run fails namin
   let server = await serve();
   const port = server.port;
   const configPath = join(fixture.dir, "killed.json");
-  await writeFile(configPath, JSON.stringify(configFor("killed", server.url, { limits: { concurrency: 1, maxRetries: 0 } })));
+  // The config has the limits; the command-line flags pick the engines and the server.
+  const config = configFor("killed", null);
+  const limits = { concurrency: 1, maxRetries: 0, backoffMs: 10 };
+  await writeFile(configPath, JSON.stringify({ ...config, generation: { maxNewTokens: 6, batchSize: 4, openai: limits } }));
+  const flags = ["--generation-engine", "openai", "--reference-engine", "openai", "--openai-base-url", server.url, "--openai-model", "embedded"];
   // Stop the server before the 3rd generation request of iteration 1 is sent.
   const counter = countRequests(async (n) => {
     if (n === 3) await server.close();
   });
   try {
-    await assert.rejects(trainCommand(["--config", configPath, "--quiet"]), (e: Error) => {
+    await assert.rejects(trainCommand(["--config", configPath, "--quiet", ...flags]), (e: Error) => {
       assert.match(e.message, /^generation\.openai \(http:\/\/127\.0\.0\.1:\d+\/v1\): base\/example 2 \(p3\): .*2 of 4 answers are stored in .*--resume/, e.message);
       return true;
     });
     const stored = await readdir(join(fixture.dir, "runs", "killed", "iter-1", "work", "generate", "base"));
     assert.deepEqual(stored.sort(), ["0.json", "1.json"]);
     server = await serve(port);
-    assert.equal(await trainCommand(["--config", configPath, "--resume", "--quiet"]), 0);
+    assert.equal(await trainCommand(["--config", configPath, "--resume", "--quiet", ...flags]), 0);
     assertSameAsLocal(await outcome(join(fixture.dir, "runs", "killed")));
     // 8 (iterate, example) losers, each answered once; the one cut off was asked again.
     assert.equal(counter.answered.size, 8);
