@@ -35,7 +35,8 @@
  * @module
  */
 import type OpenAI from "openai";
-import { openAiClient, type OpenAiEngineConfig } from "./openai-config.ts";
+import { openAiClient } from "./openai-client.ts";
+import type { OpenAiEngineConfig } from "./openai-config.ts";
 import { EngineRequestError, limitConcurrency, withRetries } from "./retry.ts";
 
 /** One example to answer. */
