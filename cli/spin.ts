@@ -180,38 +180,38 @@ export interface RunSpinVariantOptions {
  * v.iterations.at(-1)?.kl;
  * ```
  */
-export const runSpinVariant = async (o: RunSpinVariantOptions): Promise<ReportVariant> => {
-  const trainPath = join(o.outputDir, "train.jsonl");
+export const runSpinVariant = async (options: RunSpinVariantOptions): Promise<ReportVariant> => {
+  const trainPath = join(options.outputDir, "train.jsonl");
   const raw = {
     ...defaultSpinRun({
-      ...o.variant.settings,
-      name: o.variant.dirName ?? "default",
-      outputDir: o.outputDir,
+      ...options.variant.settings,
+      name: options.variant.dirName ?? "default",
+      outputDir: options.outputDir,
       train: trainPath,
-      ...(o.backend === undefined ? {} : { backend: o.backend }),
+      ...(options.backend === undefined ? {} : { backend: options.backend }),
     }),
-    ...(o.workers === undefined ? {} : { workers: o.workers }),
+    ...(options.workers === undefined ? {} : { workers: options.workers }),
   };
-  const data: SftExample[] = o.train.map((ex) => ({
+  const data: SftExample[] = options.train.map((ex) => ({
     id: ex.id,
     where: `synthetic ${ex.id}`,
     prompt: ex.prompt,
     completion: ex.completion,
     promptMessages: null,
   }));
-  const resume = await readdir(o.outputDir).then((entries) => entries.includes("run.json"), () => false);
-  const print = eventPrinter(o.variant.name, o.quiet ?? false);
+  const resume = await readdir(options.outputDir).then((entries) => entries.includes("run.json"), () => false);
+  const print = eventPrinter(options.variant.name, options.quiet ?? false);
   const result = await runSelfPlay({
     config: raw,
-    model: o.base,
+    model: options.base,
     modelDir: embeddedModelDir(),
-    tokenizer: o.tokenizer,
+    tokenizer: options.tokenizer,
     data,
     backend: "current",
     resume,
     onEvent: async (event) => {
       if (event.type === "run-start" && !event.resumed) {
-        await writeJsonlAtomic(trainPath, o.train.map((ex) => ({ id: ex.id, prompt: ex.prompt, completion: ex.completion })));
+        await writeJsonlAtomic(trainPath, options.train.map((ex) => ({ id: ex.id, prompt: ex.prompt, completion: ex.completion })));
       }
       print(event);
     },
@@ -219,23 +219,23 @@ export const runSpinVariant = async (o: RunSpinVariantOptions): Promise<ReportVa
     throw withSpinAdvice(e);
   });
   const { config } = result; // decoded once, by runSelfPlay
-  const evalBar = startProgress(`[${o.variant.name}] evaluate`, config.iterations, { quiet: o.quiet });
+  const evalBar = startProgress(`[${options.variant.name}] evaluate`, config.iterations, { quiet: options.quiet });
   const { evaluations, samples } = await evaluateRun({
     runDir: result.runDir,
-    base: o.base,
-    tokenizer: o.tokenizer,
+    base: options.base,
+    tokenizer: options.tokenizer,
     config,
-    heldOut: o.heldOut,
-    ...(o.prompts === undefined ? {} : { prompts: o.prompts }),
+    heldOut: options.heldOut,
+    ...(options.prompts === undefined ? {} : { prompts: options.prompts }),
     onEvaluated: () => evalBar.tick(1),
-    samples: { examples: pickSampleExamples(o.train, sampleCount), isCorrect: isSyntheticCorrect, maxNewTokens: 16 },
+    samples: { examples: pickSampleExamples(options.train, sampleCount), isCorrect: isSyntheticCorrect, maxNewTokens: 16 },
   });
   evalBar.stop();
-  const s = o.variant.settings;
+  const s = options.variant.settings;
   return reportVariant(
-    o.variant.name,
-    { iterations: s.iterations, alpha: s.alpha, beta: s.beta, h: s.h, seed: s.seed, epochs: s.epochs, lr: s.lr, pairs: o.train.length },
-    [o.baseEvaluation, ...evaluations],
+    options.variant.name,
+    { iterations: s.iterations, alpha: s.alpha, beta: s.beta, h: s.h, seed: s.seed, epochs: s.epochs, lr: s.lr, pairs: options.train.length },
+    [options.baseEvaluation, ...evaluations],
     result.metrics,
     samples,
   );
