@@ -47,7 +47,7 @@ export interface TabularVariant {
   /** The loss temperature β' (= β + λ). */
   readonly betaPrime: number;
   /** Opponent window: 1 (SPIN), 2 (official SPIN code), "all" (fictitious play). */
-  readonly h: HistoryLength;
+  readonly windowSize: HistoryLength;
 }
 
 /** Options of {@link runTabularSpin}. */
@@ -155,7 +155,7 @@ export const tabularSpinStep = (
   const t = past.length;
   if (t < 1) throw new RangeError("tabularSpinStep: need at least π_base among the past iterates");
   const ref = geometricMixtureTable(past[t - 1], problem.logBase, variant.alpha);
-  const window = opponentWindow(past.map((_, index) => ({ index, id: `pi-${index}` })), variant.h);
+  const window = opponentWindow(past.map((_, index) => ({ index, id: `pi-${index}` })), variant.windowSize);
   const opponent = arithmeticMixtureTable(window.members.map((m) => past[m.index]), window.weights);
   const closed = problem.logData.map((lp, x) =>
     closedFormLogisticRow(lp, opponent[x], ref[x], variant.betaPrime)
