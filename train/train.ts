@@ -194,8 +194,8 @@ export const trainIteration = async (options: TrainIterationOptions): Promise<Tr
   try {
     for (let epoch = progress.epochsDone; epoch < options.epochs; epoch++) {
       progress = await trainEpoch(plan, progress, epoch);
-      const { weights: weights, optimizer, ema, metrics } = progress;
-      await writeTrainCheckpoint(options.checkpointDir, { epochsDone: epoch + 1, weights: weights, optimizer: optimizer!, ema, metrics });
+      const { weights, optimizer, ema, metrics } = progress;
+      await writeTrainCheckpoint(options.checkpointDir, { epochsDone: epoch + 1, weights, optimizer: optimizer!, ema, metrics });
     }
   } finally {
     await pool?.close();
