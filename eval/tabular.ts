@@ -21,7 +21,7 @@
  * import { makeTabularProblem } from "./tabular-tables.ts";
  * import { runTabularSpin } from "./tabular.ts";
  * const problem = makeTabularProblem({ seed: 1, prompts: 4, answers: 5 });
- * const run = runTabularSpin(problem, { alpha: 0.9, betaPrime: 2, h: 1 }, { iterations: 10 });
+ * const run = runTabularSpin(problem, { alpha: 0.9, betaPrime: 2, windowSize: 1 }, { iterations: 10 });
  * run.records.map((r) => r.klToData); // E_x KL(p_data ‖ π_t), t = 1 … 10
  * ```
  *
@@ -142,7 +142,7 @@ export const spinFixedPoint = (problem: TabularProblem, alpha: number, betaPrime
  * ```ts
  * import { makeTabularProblem } from "./tabular-tables.ts";
  * const problem = makeTabularProblem({ seed: 1, prompts: 4, answers: 5 });
- * const variant: TabularVariant = { alpha: 0.9, betaPrime: 2, h: 1 };
+ * const variant: TabularVariant = { alpha: 0.9, betaPrime: 2, windowSize: 1 };
  * const { next, record } = tabularSpinStep(problem, variant, [problem.logBase], {});
  * ```
  */
@@ -191,7 +191,7 @@ export const tabularSpinStep = (
  * ```ts
  * import { makeTabularProblem } from "./tabular-tables.ts";
  * const problem = makeTabularProblem({ seed: 1, prompts: 4, answers: 5 });
- * const run = runTabularSpin(problem, { alpha: 1, betaPrime: 1, h: "all" }, { iterations: 20 });
+ * const run = runTabularSpin(problem, { alpha: 1, betaPrime: 1, windowSize: "all" }, { iterations: 20 });
  * ```
  */
 export const runTabularSpin = (

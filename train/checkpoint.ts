@@ -8,11 +8,11 @@
  * ```ts
  * import type { AdamWState } from "./optim.ts";
  * import type { ParamSnapshot } from "./params.ts";
- * declare const params: ParamSnapshot;
+ * declare const weights: ParamSnapshot;
  * declare const optimizer: AdamWState;
  * declare const metrics: MetricsRow[];
  * const dir = "runs/demo/iter-1/work/train";
- * await writeTrainCheckpoint(dir, { epochsDone: 1, params, optimizer, ema: null, metrics });
+ * await writeTrainCheckpoint(dir, { epochsDone: 1, weights, optimizer, ema: null, metrics });
  * const back = await readTrainCheckpoint(dir); // null when there is none
  * ```
  *
