@@ -30,6 +30,7 @@ import { importUrl } from "../selfplay/imports.ts";
 import { runSelfPlay } from "../selfplay/loop.ts";
 import { positiveInt } from "../core/config.ts";
 import { type CommandSpec, parseOrExit } from "./args.ts";
+import { engineFlagSpecs, withEngineFlags } from "./engine-flags.ts";
 import { type Progress, startProgress } from "./progress.ts";
 
 /** The flags of `alpha-spin train`. */
@@ -49,9 +50,10 @@ export const trainCommandSpec = {
       valueName: "paths",
       description: "modules to import first, comma-separated (e.g. one that registers a custom loss); added to the config's imports",
     },
+    ...engineFlagSpecs,
   },
   positionals: [],
-  examples: ["alpha-spin train --config run.json", "alpha-spin train --config run.json --resume --backend wasm", "alpha-spin train --config run.json --workers 2", "alpha-spin train --config run.json --import ./my-loss.ts"],
+  examples: ["alpha-spin train --config run.json", "alpha-spin train --config run.json --resume --backend wasm", "alpha-spin train --config run.json --workers 2", "alpha-spin train --config run.json --import ./my-loss.ts", "alpha-spin train --config run.json --generation-engine openai --reference-engine openai --openai-base-url http://127.0.0.1:8000/v1 --openai-model google/gemma-2b"],
 } as const satisfies CommandSpec;
 
 const backendNames = ["auto", "cpu", "wasm", "blas", "webgpu", "node", "node-gpu"];
@@ -168,12 +170,18 @@ export const trainCommand = async (args: string[]): Promise<number> => {
     console.error(`--backend must be one of ${backendNames.join(", ")} (got "${backend}")`);
     return 2;
   }
+  for (const [flag, value] of [["--generation-engine", parsed.flags.generationEngine], ["--reference-engine", parsed.flags.referenceEngine]]) {
+    if (value !== undefined && value !== "local" && value !== "openai") {
+      console.error(`${flag} must be local or openai (got "${value}")`);
+      return 2;
+    }
+  }
   if (log !== undefined) await checkWritable(log, "--log"); // before the run folder is made
   const file = await readConfigFile(configPath);
   const overrides = { ...(workers === undefined ? {} : { workers }), ...(threads === undefined ? {} : { threads }) };
   const raw = typeof file !== "object" || file === null || Array.isArray(file)
     ? file
-    : { ...withImports(file as Record<string, unknown>, dirname(configPath), parsed.flags.import), ...overrides };
+    : withEngineFlags({ ...withImports(file as Record<string, unknown>, dirname(configPath), parsed.flags.import), ...overrides }, parsed.flags);
   const printer = eventPrinter(quiet, log);
   try {
     await runSelfPlay({

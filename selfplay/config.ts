@@ -29,6 +29,7 @@ import { alphaSpinRefusal } from "../losses/alpha-spin.ts";
 import type { AnyLoss } from "../losses/types.ts";
 import { rawRunConfigCodec, resolvedRunConfigCodec, runConfigDefaults } from "./config-codecs.ts";
 import type { RunConfig } from "./config-types.ts";
+import { engineIssues, resolveSeeding } from "./config-engines.ts";
 
 export type * from "./config-types.ts";
 export { historyLength, runConfigDefaults } from "./config-codecs.ts";
@@ -104,12 +105,13 @@ const crossFieldIssues = (c: RawRunConfig, options: RunConfigOptions): CheckIssu
       message: 'needs a number of pairsPerMember (with "all", every member gets every example)',
     });
   }
-  if (c.geometricSampling.enabled && c.reference !== "geometric") {
+  if (c.geometricSampling.enabled && c.reference.mixture !== "geometric") {
     issues.push({
       path: ["geometricSampling", "enabled"],
-      message: `needs reference "geometric" (got reference "${c.reference}")`,
+      message: `needs reference "geometric" (got reference "${c.reference.mixture}")`,
     });
   }
+  issues.push(...engineIssues(c));
   return issues.filter((i): i is CheckIssue => i !== undefined);
 };
 
@@ -140,6 +142,7 @@ const resolveDefaults = (c: RawRunConfig): RunConfig => ({
     ...c.training,
     lr: c.training.lr ?? (c.finetune === "lora" ? runConfigDefaults.lrLora : runConfigDefaults.lrFull),
   },
+  generation: { ...c.generation, seeding: resolveSeeding(c.generation) },
 });
 
 /**
