@@ -8,6 +8,7 @@ import type { PerIteration } from "../core/config.ts";
 import type { BackendRequest } from "../backends/types.ts";
 import type { AssignmentMode } from "../samplers/history.ts";
 import type { ResampleMethod } from "../samplers/geometric.ts";
+import type { SppoRunFields } from "./sppo-config.ts";
 
 /** Where the SFT data comes from and how to read it. */
 export interface DataConfig {
@@ -84,7 +85,7 @@ export interface ExportsConfig {
 }
 
 /** A fully resolved run config: every key present, defaults applied. */
-export interface RunConfig {
+export interface RunConfig extends SppoRunFields {
   readonly name: string;
   readonly outputDir: string;
   readonly model: string;

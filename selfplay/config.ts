@@ -49,6 +49,7 @@ import type { BackendRequest } from "../backends/types.ts";
 import type { AssignmentMode } from "../samplers/history.ts";
 import type { ResampleMethod } from "../samplers/geometric.ts";
 import type { LoraConfig, RunConfig } from "./config-types.ts";
+import { sppoBeta, sppoConfigFields, sppoIssues, withMethodDefaults } from "./sppo-config.ts";
 
 export type * from "./config-types.ts";
 
@@ -213,6 +214,7 @@ const rawCodec = strictObject({
     strictObject({ trlDpo: withDefault(bool, true), spin: withDefault(bool, true) }, "exports"),
     {},
   ),
+  ...sppoConfigFields, // method, sppo (sppo-config.ts)
 }, "runConfig");
 
 type RawRunConfig = t.TypeOf<typeof rawCodec>;
@@ -292,7 +294,7 @@ const crossFieldIssues = (c: RawRunConfig, options: RunConfigOptions): CheckIssu
       message: `needs reference "geometric" (got reference "${c.reference}")`,
     });
   }
-  return issues.filter((i): i is CheckIssue => i !== undefined);
+  return [...issues, ...sppoIssues(c)].filter((i): i is CheckIssue => i !== undefined);
 };
 
 /** The refusal of a loss that is not margin-only with 0 < α < 1 (losses/alpha-spin.ts), once per run. */
@@ -340,7 +342,7 @@ export const runConfigCodec = (options: RunConfigOptions = {}): t.Type<RunConfig
   const resolved = new t.Type<RunConfig, unknown, unknown>(
     "RunConfig",
     (u): u is RunConfig => checked.is(u),
-    (u, c) => either.map(resolveDefaults)(checked.validate(u, c)),
+    (u, c) => either.map(resolveDefaults)(checked.validate(withMethodDefaults(u), c)),
     t.identity,
   );
   return withChecks(resolved, (c) => referenceIssues(c, options));
@@ -411,7 +413,7 @@ export const iterationParams = (config: RunConfig, t: number): IterationParams =
   }
   return {
     alpha: perIterationAt(config.alpha ?? runConfigDefaults.alpha, t),
-    beta: perIterationAt(config.beta ?? runConfigDefaults.beta, t),
+    beta: sppoBeta(config.sppo, perIterationAt(config.beta ?? runConfigDefaults.beta, t)),
     lr,
     epochs,
   };

@@ -43,6 +43,10 @@ export interface TrainingPair {
   readonly lpRefChosen: number;
   /** lp_ref(y_l). */
   readonly lpRefRejected: number;
+  /** SPPO: P̂(y_w ≻ π_{t−1}), the chosen response's estimated win rate (losses that ask for it). */
+  readonly winRateChosen?: number;
+  /** SPPO: P̂(y_l ≻ π_{t−1}). */
+  readonly winRateRejected?: number;
 }
 
 /** What the gradient of a micro-batch depends on besides the pairs and the policy. */
@@ -102,6 +106,9 @@ export const alphaSpinGradients = (
     if (wants.has("chosenTokens")) extras.chosenTokens = chosenTokens;
     if (wants.has("rejectedTokens")) extras.rejectedTokens = rejectedTokens;
     if (wants.has("sftNll")) extras.sftNll = tf.div(tf.neg(policyChosen), chosenTokens);
+    for (const name of ["winRateChosen", "winRateRejected"] as const) {
+      if (wants.has(name) && batch.every((p) => p[name] !== undefined)) extras[name] = column((p) => p[name]!);
+    }
     const out = spec.loss.compute(tfjsOps)({
       ...extras,
       policyChosen,
