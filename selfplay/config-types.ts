@@ -9,6 +9,7 @@ import type { BackendRequest } from "../backends/types.ts";
 import type { AssignmentMode } from "../samplers/history.ts";
 import type { ResampleMethod } from "../samplers/geometric.ts";
 import type { SppoRunFields } from "./sppo-config.ts";
+import type { ListwiseRunFields } from "./listwise.ts";
 
 /** Where the SFT data comes from and how to read it. */
 export interface DataConfig {
@@ -85,7 +86,7 @@ export interface ExportsConfig {
 }
 
 /** A fully resolved run config: every key present, defaults applied. */
-export interface RunConfig extends SppoRunFields {
+export interface RunConfig extends SppoRunFields, ListwiseRunFields {
   readonly name: string;
   readonly outputDir: string;
   readonly model: string;

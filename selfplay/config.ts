@@ -50,6 +50,7 @@ import type { AssignmentMode } from "../samplers/history.ts";
 import type { ResampleMethod } from "../samplers/geometric.ts";
 import type { LoraConfig, RunConfig } from "./config-types.ts";
 import { sppoBeta, sppoConfigFields, sppoIssues, withMethodDefaults } from "./sppo-config.ts";
+import { listwiseConfigFields, listwiseIssues } from "./listwise.ts";
 
 export type * from "./config-types.ts";
 
@@ -214,7 +215,7 @@ const rawCodec = strictObject({
     strictObject({ trlDpo: withDefault(bool, true), spin: withDefault(bool, true) }, "exports"),
     {},
   ),
-  ...sppoConfigFields, // method, sppo (sppo-config.ts)
+  ...sppoConfigFields, ...listwiseConfigFields, // method, sppo (sppo-config.ts); listwise (listwise.ts)
 }, "runConfig");
 
 type RawRunConfig = t.TypeOf<typeof rawCodec>;
@@ -294,7 +295,7 @@ const crossFieldIssues = (c: RawRunConfig, options: RunConfigOptions): CheckIssu
       message: `needs reference "geometric" (got reference "${c.reference}")`,
     });
   }
-  return [...issues, ...sppoIssues(c)].filter((i): i is CheckIssue => i !== undefined);
+  return [...issues, ...sppoIssues(c), ...listwiseIssues(c)].filter((i): i is CheckIssue => i !== undefined);
 };
 
 /** The refusal of a loss that is not margin-only with 0 < α < 1 (losses/alpha-spin.ts), once per run. */

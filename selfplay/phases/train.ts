@@ -23,6 +23,7 @@ import { freshLoraSnapshot, loadIterateSnapshot, modelSnapshot, type ParamSnapsh
 import type { TrainingPair } from "../../train/step.ts";
 import { trainIteration } from "../../train/train.ts";
 import { iterateParamsDir } from "../iterates.ts";
+import { listsByPrompt } from "../listwise.ts";
 import type { IterationStart, Losers, References, RunContext, Trained } from "./state.ts";
 
 const seedOf = (rng: Rng): number => nextUint32(rng)[0] >>> 1;
@@ -57,7 +58,8 @@ const checkWarmup = async (ctx: RunContext, it: IterationStart, pairs: number): 
 };
 
 /**
- * Train π_t (see the module doc) on the iteration's pairs (winner, loser and lp_ref).
+ * Train π_t (see the module doc) on the iteration's pairs (winner, loser and lp_ref), or, with
+ * `listwise`, on one list per prompt (listwise.ts).
  *
  * @example
  * ```ts
@@ -69,13 +71,16 @@ const checkWarmup = async (ctx: RunContext, it: IterationStart, pairs: number): 
  * const { params, ema, metrics } = await trainPhase(context, start, losers, references);
  * ```
  */
-export const trainPhase = (ctx: RunContext, it: IterationStart, losers: Losers, references: References): Promise<Trained> =>
-  trainOnPairs(ctx, it, losers.pairs.map((p, i) => ({
+export const trainPhase = (ctx: RunContext, it: IterationStart, losers: Losers, references: References): Promise<Trained> => {
+  const pairs: TrainingPair[] = losers.pairs.map((p, i) => ({
     promptIds: p.example.promptIds,
     chosenIds: p.example.chosenIds,
     rejectedIds: p.rejectedIds,
     ...references.lpRef[i],
-  })));
+  }));
+  const listwise = ctx.iterates.ready.config.listwise;
+  return trainOnPairs(ctx, it, listwise ? listsByPrompt(pairs, losers.pairs.map((p) => p.example.index)) : pairs);
+};
 
 /**
  * Train π_t on any list of training pairs (the SPPO loop's pairs of samples, with their win rates).
