@@ -28,6 +28,7 @@ import { readUtf8File } from "../data/text.ts";
 import type { SelfPlayEvent } from "../selfplay/events.ts";
 import { importUrl } from "../selfplay/imports.ts";
 import { runSelfPlay } from "../selfplay/loop.ts";
+import { oracleModuleFrom } from "../selfplay/oracle.ts";
 import { type CommandSpec, parseOrExit } from "./args.ts";
 import { type Progress, startProgress } from "./progress.ts";
 
@@ -180,7 +181,7 @@ export const trainCommand = async (args: string[]): Promise<number> => {
   const overrides = { ...(workers === undefined ? {} : { workers }), ...(threads === undefined ? {} : { threads }) };
   const raw = typeof file !== "object" || file === null || Array.isArray(file)
     ? file
-    : { ...withImports(file as Record<string, unknown>, dirname(configPath), parsed.flags.import), ...overrides };
+    : { ...oracleModuleFrom(withImports(file as Record<string, unknown>, dirname(configPath), parsed.flags.import), resolve(dirname(configPath))), ...overrides };
   const printer = eventPrinter(quiet, log);
   try {
     await runSelfPlay({

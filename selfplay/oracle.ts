@@ -134,3 +134,21 @@ export const askOracle = async (oracle: PreferenceOracle, name: string, query: P
   }
   return p;
 };
+
+/**
+ * A raw run config with `sppo.oracle.module` made a URL from `base` (the config file's folder), as
+ * `alpha-spin train` does for `imports`, so the run folder's copy of the config works from anywhere.
+ * Anything else (no module, a malformed value) is left as it is for the codec to judge.
+ *
+ * @example
+ * ```ts
+ * oracleModuleFrom({ sppo: { oracle: { module: "./oracle.mjs" } } }, "/home/me/run");
+ * // { sppo: { oracle: { module: "file:///home/me/run/oracle.mjs" } } }
+ * ```
+ */
+export const oracleModuleFrom = (raw: Record<string, unknown>, base: string): Record<string, unknown> => {
+  const sppo = raw.sppo as { oracle?: { module?: unknown } } | undefined;
+  const module = sppo?.oracle?.module;
+  if (typeof module !== "string" || module.trim() === "") return raw;
+  return { ...raw, sppo: { ...sppo, oracle: { ...sppo!.oracle, module: importUrl(module, base) } } };
+};

@@ -11,7 +11,8 @@ import { answerDistribution, makeSyntheticTask } from "../data/synthetic.ts";
 import { decodeRunConfig } from "../selfplay/config.ts";
 import { runSelfPlay } from "../selfplay/loop.ts";
 import type { GenerationRow } from "../selfplay/generation.ts";
-import { exactPreference } from "../selfplay/oracle.ts";
+import { exactPreference, oracleModuleFrom } from "../selfplay/oracle.ts";
+import { pathToFileURL } from "node:url";
 import type { PreferenceRow } from "../selfplay/phases/preferences.ts";
 import { samplePairs, sppoPairs, upperIndex, winRates } from "../selfplay/win-rates.ts";
 import { rngFromSeed, nextUint32 } from "../core/rng.ts";
@@ -170,14 +171,15 @@ test("an SPPO run from a config: K samples per prompt from π_{t−1}, exact pre
   assert.ok(JSON.stringify(complete).includes("preferences.jsonl"));
 }, { timeout: 120_000 });
 
-test("killed during iteration 2's preferences or training, --resume ends equal to the uninterrupted run", async () => {
-  for (const [name, phase] of [["kill-preferences", "preferences"], ["kill-train", "train"]] as const) {
+test("killed during iteration 2's sampling, preferences or training, --resume ends equal to the uninterrupted run", async () => {
+  // Sampling reports every batch of 4 (of 12 samples); preferences every prompt; training every step.
+  for (const [name, phase, at] of [["kill-generate", "generate", 4], ["kill-preferences", "preferences", 2], ["kill-train", "train", 2]] as const) {
     const config = sppoConfig(name);
     let killed = false;
     await assert.rejects(runSelfPlay({
       config,
       onEvent: (e) => {
-        if (!killed && e.type === "progress" && e.iteration === 2 && e.phase === phase && e.done === 2) {
+        if (!killed && e.type === "progress" && e.iteration === 2 && e.phase === phase && e.done === at) {
           killed = true;
           throw new Error("killed");
         }
@@ -204,6 +206,17 @@ test("a user-module oracle is imported and called for every pair of samples", as
   const shorter = (_: string, a: GenerationRow, b: GenerationRow) => a.text.length < b.text.length ? 1 : a.text.length > b.text.length ? 0 : 0.5;
   await checkStoredPreferences(run.runDir, 1, shorter);
 }, { timeout: 120_000 });
+
+test("alpha-spin train takes an oracle module's path from the config file's folder, as it takes imports", () => {
+  const raw = { name: "x", sppo: { samples: 3, oracle: { module: "./o.mjs" } } };
+  assert.deepEqual(oracleModuleFrom(raw, join(dir, "cfg")), {
+    name: "x",
+    sppo: { samples: 3, oracle: { module: pathToFileURL(join(dir, "cfg", "o.mjs")).href } },
+  });
+  assert.deepEqual(oracleModuleFrom({ sppo: { oracle: "exact" } }, dir).sppo, { oracle: "exact" });
+  const url = "file:///abs/o.mjs";
+  assert.equal((oracleModuleFrom({ sppo: { oracle: { module: url } } }, dir).sppo as { oracle: { module: string } }).oracle.module, url);
+});
 
 test("the bt oracle: a reward model trained with bt_reward at iteration 1 and reused; preferences are σ(r(a) − r(b))", async () => {
   const run = await runSelfPlay({ config: sppoConfig("bt", { sppo: { samples: K, oracle: "bt", bt: { epochs: 1, lr: 1e-2 } } }) });
