@@ -21,12 +21,6 @@ import type { TrainingPair } from "../train/step.ts";
 /** The codec of `listwise`, spread into the run config's keys. */
 export const listwiseConfigFields = { listwise: withDefault(bool, false) };
 
-/** The key of a resolved run config. */
-export interface ListwiseRunFields {
-  /** One list per prompt (the data answer and all its losers) with the list form of the loss. */
-  readonly listwise: boolean;
-}
-
 /**
  * The cross-field rules of `listwise`: the SPIN method and a loss with a list form.
  *

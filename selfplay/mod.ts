@@ -56,7 +56,7 @@ export {
 } from "./reference.ts";
 export { folderFingerprint, modelFingerprint } from "./fingerprint.ts";
 export { runSppoIteration } from "./sppo-loop.ts";
-export { type BtOracleConfig, type OracleSetting, type SppoConfig, type SppoRunFields, sppoBeta } from "./sppo-config.ts";
+export { type BtOracleConfig, type OracleSetting, type SppoConfig, sppoBeta } from "./sppo-config.ts";
 export { askOracle, exactPreference, loadOracle, type OracleAnswer, type PreferenceOracle, type PreferenceQuery } from "./oracle.ts";
 export { type SampledPair, samplePairs, sppoPairs, upperIndex, winRates } from "./win-rates.ts";
-export { listsByPrompt, type ListwiseRunFields } from "./listwise.ts";
+export { listsByPrompt } from "./listwise.ts";

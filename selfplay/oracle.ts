@@ -146,8 +146,9 @@ export const askOracle = async (oracle: PreferenceOracle, name: string, query: P
  * // { sppo: { oracle: { module: "file:///home/me/run/oracle.mjs" } } }
  * ```
  */
-export const oracleModuleFrom = (raw: Record<string, unknown>, base: string): Record<string, unknown> => {
-  const sppo = raw.sppo as { oracle?: { module?: unknown } } | undefined;
+export const oracleModuleFrom = (raw: unknown, base: string): unknown => {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return raw;
+  const sppo = (raw as { sppo?: { oracle?: { module?: unknown } } }).sppo;
   const module = sppo?.oracle?.module;
   if (typeof module !== "string" || module.trim() === "") return raw;
   return { ...raw, sppo: { ...sppo, oracle: { ...sppo!.oracle, module: importUrl(module, base) } } };

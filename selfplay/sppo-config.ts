@@ -38,33 +38,6 @@ import {
 /** Where the preferences come from. */
 export type OracleSetting = "exact" | "bt" | { readonly module: string };
 
-/** The Bradley–Terry reward model of `oracle: "bt"` (docs/sppo.md says what it is trained on). */
-export interface BtOracleConfig {
-  /** Epochs over the (SFT answer ≻ π_base sample) pairs. */
-  readonly epochs: number;
-  readonly lr: number;
-  /** Scale of the implicit reward r(y) = β·(lp_RM(y) − lp_base(y)) (bt_reward's β). */
-  readonly beta: number;
-}
-
-/** The `sppo` block, resolved. */
-export interface SppoConfig {
-  /** K: answers sampled per prompt from π_{t−1} (≥ 2). */
-  readonly samples: number;
-  readonly oracle: OracleSetting;
-  /** η; null: η_t = 1/β_t. */
-  readonly eta: number | null;
-  /** "best-worst": one pair per prompt (highest and lowest win rate); "all": rank i with rank K+1−i. */
-  readonly pairs: "best-worst" | "all";
-  readonly bt: BtOracleConfig;
-}
-
-/** The SPPO keys of a resolved run config. */
-export interface SppoRunFields {
-  readonly method: "spin" | "sppo";
-  readonly sppo: SppoConfig;
-}
-
 const atLeastTwo = refined<number>(
   "samplesAtLeastTwo",
   "must be an integer >= 2 (a win rate needs other samples to play against)",
@@ -81,26 +54,39 @@ const oracleCodec = new t.Type<OracleSetting, OracleSetting, unknown>(
   t.identity,
 );
 
-/** The codecs of `method` and `sppo`, spread into the run config's keys. */
+/**
+ * The `sppo.bt` block: the reward model of `oracle: "bt"` (docs/sppo.md says what it is trained on):
+ * its epochs and learning rate over the (SFT answer ≻ π_base sample) pairs, and β_RM, the scale of
+ * its implicit reward r(y) = β_RM·(lp_RM(y) − lp_base(y)) (bt_reward's β).
+ */
+export const btOracleCodec = strictObject({
+  epochs: withDefault(positiveInt, 2),
+  lr: withDefault(positive, 1e-3),
+  beta: withDefault(positive, 1),
+}, "bt");
+
+/**
+ * The `sppo` block: `samples` (K ≥ 2 per prompt from π_{t−1}), `oracle`, `eta` (η; null: η_t = 1/β_t),
+ * `pairs` ("best-worst": one pair per prompt, the highest and lowest win rate; "all": rank r with
+ * rank K − 1 − r) and `bt`.
+ */
+export const sppoCodec = strictObject({
+  samples: withDefault(atLeastTwo, 4),
+  oracle: withDefault(oracleCodec, "exact"),
+  eta: optionalNull(positive),
+  pairs: withDefault(oneOf(["best-worst", "all"] as const), "best-worst"),
+  bt: withDefault(btOracleCodec, {}),
+}, "sppo");
+
+/** The `sppo` block, resolved. */
+export type SppoConfig = t.TypeOf<typeof sppoCodec>;
+/** The reward model of `oracle: "bt"`, resolved. */
+export type BtOracleConfig = t.TypeOf<typeof btOracleCodec>;
+
+/** The codecs of `method` and `sppo`, spread into the run config's keys (config-codecs.ts). */
 export const sppoConfigFields = {
   method: withDefault(oneOf(["spin", "sppo"] as const), "spin"),
-  sppo: withDefault(
-    strictObject({
-      samples: withDefault(atLeastTwo, 4),
-      oracle: withDefault(oracleCodec, "exact"),
-      eta: optionalNull(positive),
-      pairs: withDefault(oneOf(["best-worst", "all"] as const), "best-worst"),
-      bt: withDefault(
-        strictObject({
-          epochs: withDefault(positiveInt, 2),
-          lr: withDefault(positive, 1e-3),
-          beta: withDefault(positive, 1),
-        }, "bt"),
-        {},
-      ),
-    }, "sppo"),
-    {},
-  ),
+  sppo: withDefault(sppoCodec, {}),
 };
 
 /**
@@ -120,10 +106,13 @@ export const withMethodDefaults = (u: unknown): unknown => {
 };
 
 /** The raw keys the SPPO rules read. */
-interface SppoRuleInput extends SppoRunFields {
+interface SppoRuleInput {
+  readonly method: "spin" | "sppo";
+  readonly sppo: SppoConfig;
   readonly h: number | "all";
   readonly opponent: string;
-  readonly reference: string;
+  readonly reference: { readonly mixture: string };
+  readonly generation: { readonly engine: string; readonly seeding: string | null };
   readonly beta: unknown;
   readonly klWeights: unknown;
   readonly geometricSampling: { readonly enabled: boolean };
@@ -146,8 +135,14 @@ export const sppoIssues = (c: SppoRuleInput): CheckIssue[] => {
   if (c.h !== 1) issues.push({ path: ["h"], message: `must be 1 with ${why}`, value: c.h });
   if (c.opponent !== "window") issues.push({ path: ["opponent"], message: `must be "window" with ${why}`, value: c.opponent });
   if (c.geometricSampling.enabled) issues.push({ path: ["geometricSampling", "enabled"], message: `must be false with ${why}` });
-  if (c.reference !== "geometric") {
-    issues.push({ path: ["reference"], message: 'must be "geometric" with method "sppo" (α = 1 gives SPPO\'s π_{t−1})', value: c.reference });
+  if (c.reference.mixture !== "geometric") {
+    issues.push({ path: ["reference"], message: 'must be "geometric" with method "sppo" (α = 1 gives SPPO\'s π_{t−1})', value: c.reference.mixture });
+  }
+  if (c.generation.engine !== "local") {
+    issues.push({ path: ["generation", "engine"], message: 'must be "local" with method "sppo" (its K samples per prompt are decoded here)' });
+  }
+  if (c.generation.seeding === "example") {
+    issues.push({ path: ["generation", "seeding"], message: 'must be "batch" with method "sppo" (one seed per example would make its K samples equal)' });
   }
   if (c.sppo.eta !== null && (c.beta !== null || c.klWeights !== null)) {
     issues.push({ path: ["sppo", "eta"], message: "give the step size once: sppo.eta, or beta (η = 1/β), not both" });

@@ -111,6 +111,8 @@ test("decode errors name the key", () => {
   assert.match(message({ ...base, h: 2 }), /^[\s\S]*\bh: must be 1 with method "sppo"/);
   assert.match(message({ ...base, opponent: "ema" }), /opponent: must be "window"/);
   assert.match(message({ ...base, reference: "arithmetic" }), /reference: must be "geometric"/);
+  assert.match(message({ ...base, generation: { seeding: "example" } }), /generation\.seeding: must be "batch" with method "sppo"/);
+  assert.match(message({ ...base, generation: { engine: "openai", openai: { baseUrl: "http://h:8000/v1", model: "m" } } }), /generation\.engine: must be "local"/);
   const ok = decodeRunConfig({ ...base, sppo: { eta: 4 } });
   assert.equal(ok._tag, "Right");
   if (ok._tag === "Right") {
@@ -213,9 +215,9 @@ test("alpha-spin train takes an oracle module's path from the config file's fold
     name: "x",
     sppo: { samples: 3, oracle: { module: pathToFileURL(join(dir, "cfg", "o.mjs")).href } },
   });
-  assert.deepEqual(oracleModuleFrom({ sppo: { oracle: "exact" } }, dir).sppo, { oracle: "exact" });
+  assert.deepEqual(oracleModuleFrom({ sppo: { oracle: "exact" } }, dir), { sppo: { oracle: "exact" } });
   const url = "file:///abs/o.mjs";
-  assert.equal((oracleModuleFrom({ sppo: { oracle: { module: url } } }, dir).sppo as { oracle: { module: string } }).oracle.module, url);
+  assert.deepEqual(oracleModuleFrom({ sppo: { oracle: { module: url } } }, dir), { sppo: { oracle: { module: url } } });
 });
 
 test("the bt oracle: a reward model trained with bt_reward at iteration 1 and reused; preferences are σ(r(a) − r(b))", async () => {

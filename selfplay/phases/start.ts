@@ -36,7 +36,7 @@ export const startIteration = async (ctx: RunContext, t: number): Promise<Iterat
     ...params,
     backend: ready.backend,
     loss: config.loss,
-    reference: config.reference,
+    reference: config.reference.mixture,
     opponent: config.opponent,
     h: config.h,
     assignment: config.assignment,
