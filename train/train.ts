@@ -67,6 +67,8 @@ export class NonFiniteLossError extends Error {
 
 /** The inputs a self-play batch can give a loss (others must come from the user). */
 export const selfPlayLossInputs: readonly string[] = ["chosenTokens", "rejectedTokens", "sftNll"];
+/** The inputs the SPPO loop adds: each response's estimated win rate against π_{t−1} (selfplay/win-rates.ts). */
+export const sppoLossInputs: readonly string[] = ["winRateChosen", "winRateRejected"];
 
 /** Optimizer, schedule and batching of one iteration's training (the run config's `training`). */
 export interface TrainingSettings {
