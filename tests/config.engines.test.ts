@@ -42,6 +42,10 @@ test("config engines: the string form of reference resolves to the object with t
     maxBackoffMs: 30000,
   });
   assert.equal(c.reference.openai?.model, "google/gemma-2b");
+  // One server for both: reference.openai defaults to generation.openai.
+  const shared = resolveRunConfig({ ...minimal, generation: { engine: "openai", openai: server }, reference: { engine: "openai" } });
+  assert.deepEqual(shared.reference.openai, shared.generation.openai);
+  assert.equal(resolveRunConfig({ ...minimal, generation: { engine: "openai", openai: server } }).reference.openai, null);
   // The resolved config (as the run folder's config.json writes it) decodes to itself.
   assert.deepEqual(resolveRunConfig(JSON.parse(JSON.stringify(c))), c);
 });
@@ -50,7 +54,7 @@ test("config engines: every refusal names its key", () => {
   const cases: [unknown, RegExp][] = [
     [{ generation: { engine: "vllm" } }, /^generation\.engine: must be one of "local", "openai"/],
     [{ generation: { engine: "openai" } }, /^generation\.openai: is required with generation\.engine "openai"/],
-    [{ reference: { engine: "openai" } }, /^reference\.openai: is required with reference\.engine "openai"/],
+    [{ reference: { engine: "openai" } }, /^reference\.openai: is required with reference\.engine "openai" .*unless generation\.openai/],
     [{ generation: { engine: "openai", openai: { ...server, apiKey: "sk-1" } } }, /^generation\.openai: "apiKey" may not be written in a config/],
     [{ generation: { engine: "openai", openai: { ...server, baseUrl: "localhost:8000" } } }, /^generation\.openai: baseUrl must be an http\(s\) URL/],
     [{ reference: { engine: "openai", openai: { ...server, concurrency: 0 } } }, /^reference\.openai: concurrency must be an integer >= 1/],
