@@ -220,8 +220,9 @@ test("alpha-spin train takes an oracle module's path from the config file's fold
   assert.deepEqual(oracleModuleFrom({ sppo: { oracle: { module: url } } }, dir), { sppo: { oracle: { module: url } } });
 });
 
-test("the bt oracle: a reward model trained with bt_reward at iteration 1 and reused; preferences are σ(r(a) − r(b))", async () => {
-  const run = await runSelfPlay({ config: sppoConfig("bt", { sppo: { samples: K, oracle: "bt", bt: { epochs: 1, lr: 1e-2 } } }) });
+test("the bt oracle: a reward model trained with bt_reward at iteration 1 and reused; preferences are σ(r(a) − r(b)); resumable", async () => {
+  const btConfig = (name: string) => sppoConfig(name, { sppo: { samples: K, oracle: "bt", bt: { epochs: 2, lr: 1e-2 } } });
+  const run = await runSelfPlay({ config: btConfig("bt") });
   const record = JSON.parse(await readFile(join(run.runDir, "iter-1", "reward-model", "reward-model.json"), "utf8"));
   assert.equal(record.pairs, task.train.length * K, "each SFT answer against each of its K samples from π_base");
   for (const t of [1, 2]) {
@@ -231,7 +232,19 @@ test("the bt oracle: a reward model trained with bt_reward at iteration 1 and re
       assert.ok(Math.abs(row.winRates.reduce((s, w) => s + w, 0) - K / 2) < 1e-9);
     }
   }
-}, { timeout: 180_000 });
+  // Killed in the reward model's second epoch (12 pairs, batch 1: step 14), resumed from its epoch checkpoint.
+  const killed = btConfig("bt-killed");
+  let steps = 0;
+  await assert.rejects(runSelfPlay({
+    config: killed,
+    onEvent: (e) => {
+      if (e.type === "progress" && e.phase === "reward-model" && ++steps === 14) throw new Error("killed");
+    },
+  }), /killed/);
+  const resumed = await runSelfPlay({ config: killed, resume: true });
+  assert.equal(resumed.startedAt, 1);
+  assert.deepEqual(await outcome(resumed.runDir), await outcome(run.runDir));
+}, { timeout: 240_000 });
 
 test("cleanup", async () => {
   await cleanup();
