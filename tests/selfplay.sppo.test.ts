@@ -2,11 +2,14 @@
 // preference matrix, the exact oracle against its closed form σ(log p_data(a) − log p_data(b)),
 // the pairing of ranked samples, the config's decode errors (each naming its key), an SPPO run of
 // 2 iterations on the embedded model and the synthetic task whose stored preferences and win rates
-// are recomputed here, a kill and --resume equal to the uninterrupted run, a user-module oracle that
-// is called, and the Bradley–Terry reward-model oracle.
-import { readFile, writeFile } from "node:fs/promises";
+// are recomputed here, kills (a throwing handler, SIGKILL of a child process) and --resume equal to
+// the uninterrupted run, a user-module oracle that
+// is called, and the Bradley–Terry reward-model oracle (resumable too).
+import { spawn } from "node:child_process";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { assert, test } from "./harness.ts";
+import process from "node:process";
+import { assert, isDeno, test } from "./harness.ts";
 import { answerDistribution, makeSyntheticTask } from "../data/synthetic.ts";
 import { decodeRunConfig } from "../selfplay/config.ts";
 import { runSelfPlay } from "../selfplay/loop.ts";
@@ -192,6 +195,28 @@ test("killed during iteration 2's sampling, preferences or training, --resume en
     assert.deepEqual(await outcome(resumed.runDir), await outcome(baseline.runDir), name);
   }
 }, { timeout: 240_000 });
+
+test("a child process running SPPO killed with SIGKILL mid-training resumes to the same results", async () => {
+  const config = sppoConfig("sigkill");
+  const configPath = join(dir, "sigkill.json");
+  await writeFile(configPath, JSON.stringify(config));
+  const script = join(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "selfplay.child-run.ts");
+  const argv = isDeno ? ["run", "-A", script, configPath, "2:3"] : ["--import", "tsx", script, configPath, "2:3"];
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(process.execPath, argv, { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "", err = "";
+    child.stdout.on("data", (chunk) => {
+      out += String(chunk);
+      if (out.includes("STEP 2 3")) child.kill("SIGKILL");
+    });
+    child.stderr.on("data", (chunk) => (err += String(chunk)));
+    child.on("close", (code, signal) => signal === "SIGKILL" ? resolve() : reject(new Error(`the child ended with code ${code}:\n${out}\n${err}`)));
+  });
+  assert.ok(!(await readdir(join(String(config.outputDir), "iter-2"))).includes("COMPLETE.json"));
+  const resumed = await runSelfPlay({ config, resume: true });
+  assert.equal(resumed.startedAt, 2);
+  assert.deepEqual(await outcome(resumed.runDir), await outcome(baseline.runDir));
+}, { timeout: 180_000 });
 
 test("a user-module oracle is imported and called for every pair of samples", async () => {
   const path = join(dir, "shorter-wins.mjs");
