@@ -169,7 +169,8 @@ export class Transformer {
       for (let i = 0; i < this.config.numLayers; i++) {
         const bias = usesWindow(this.config, i) ? windowed : causal;
         if (cache !== undefined || options.checkpoint === undefined) {
-          const step = this.#block(i, x, b, t, bias, angles, cache?.layer(i) ?? null, options);
+          // A tidy per layer: without a gradient tape a layer's intermediates go at its end, not the pass's.
+          const step = tidy(() => this.#block(i, x, b, t, bias, angles, cache?.layer(i) ?? null, options));
           x = step.x, layers.push(step.kv);
         } else x = this.#checkpointedBlock(i, x, bias, angles, options);
       }
