@@ -8,6 +8,7 @@ import type { PerIteration } from "../core/config.ts";
 import type { BackendRequest } from "../backends/types.ts";
 import type { AssignmentMode } from "../samplers/history.ts";
 import type { ResampleMethod } from "../samplers/geometric.ts";
+import type { GenerationSamplerConfig } from "./sampler-config.ts";
 
 /** Where the SFT data comes from and how to read it. */
 export interface DataConfig {
@@ -68,8 +69,8 @@ export interface LoraConfig {
   readonly dropout: number;
   readonly targetModules: "auto" | "all-linear" | readonly string[];
 }
-/** How losers are sampled. */
-export interface GenerationConfig {
+/** How losers are sampled (`sampler` and `gflownet`: sampler-config.ts). */
+export interface GenerationConfig extends GenerationSamplerConfig {
   readonly maxNewTokens: number;
   readonly temperature: number;
   readonly topK: number;

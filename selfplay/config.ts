@@ -49,6 +49,7 @@ import type { BackendRequest } from "../backends/types.ts";
 import type { AssignmentMode } from "../samplers/history.ts";
 import type { ResampleMethod } from "../samplers/geometric.ts";
 import type { LoraConfig, RunConfig } from "./config-types.ts";
+import { generationSamplerProps, resolveLoserSampler, samplerIssues } from "./sampler-config.ts";
 
 export type * from "./config-types.ts";
 
@@ -206,6 +207,7 @@ const rawCodec = strictObject({
       topP: withDefault(probability, 1),
       minP: withDefault(unitOpen, 0),
       batchSize: withDefault(positiveInt, 8),
+      ...generationSamplerProps,
     }, "generation"),
     {},
   ),
@@ -292,6 +294,7 @@ const crossFieldIssues = (c: RawRunConfig, options: RunConfigOptions): CheckIssu
       message: `needs reference "geometric" (got reference "${c.reference}")`,
     });
   }
+  issues.push(...samplerIssues(c.generation, c.geometricSampling, c.reference));
   return issues.filter((i): i is CheckIssue => i !== undefined);
 };
 
@@ -322,6 +325,7 @@ const resolveDefaults = (c: RawRunConfig): RunConfig => ({
     ...c.training,
     lr: c.training.lr ?? (c.finetune === "lora" ? runConfigDefaults.lrLora : runConfigDefaults.lrFull),
   },
+  generation: { ...c.generation, sampler: resolveLoserSampler(c.generation.sampler, c.geometricSampling) },
 });
 
 /**

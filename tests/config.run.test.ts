@@ -12,6 +12,7 @@ import {
   type RunConfig,
 } from "../selfplay/config.ts";
 import { ConfigError } from "../core/config.ts";
+import { gflownetDefaults } from "../selfplay/sampler-config.ts";
 
 const root = join(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "..");
 const minimal = { name: "demo", data: { train: "data/train.jsonl" } };
@@ -60,6 +61,8 @@ test("a minimal config resolves with the documented defaults", () => {
     topP: 1,
     minP: 0,
     batchSize: 8,
+    sampler: "plain",
+    gflownet: gflownetDefaults,
   });
 });
 

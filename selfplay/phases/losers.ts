@@ -1,7 +1,8 @@
 /**
  * Phase 2 of an iteration, the losers: for each (example, opponent) pair a loser y_l ∼ π_i(·|x)
- * from its assigned window member (generation.ts; optionally from the geometric-mixture sampler),
- * or one reused from an earlier iteration that generated it with the same sampler. Kept in
+ * from its assigned window member (generation.ts), or from the geometric mixture of that member
+ * and π_base (`generation.sampler` "resample", or "gflownet": gflownet-sampler.ts fits its sampler
+ * first), or one reused from an earlier iteration that generated it with the same sampler. Kept in
  * `iter-<t>/generations.jsonl`, which a resumed iteration reads back; with `workers` > 1 the
  * pool's workers decode whole batches next to this thread.
  *
@@ -22,6 +23,7 @@ import { forkRng } from "../../core/rng.ts";
 import { type Iterate, planGenerations } from "../../samplers/history.ts";
 import { truncateLoser } from "../examples.ts";
 import { generateLosers, type GenerationRow, samplerKey } from "../generation.ts";
+import { gflownetSamplerKey, prepareGFlowNetSampler } from "../gflownet-sampler.ts";
 import { jsonLines, resumable } from "./resumable.ts";
 import type { IterationStart, Losers, Opponents, RunContext } from "./state.ts";
 
@@ -45,8 +47,10 @@ const storedGenerations = async (ctx: RunContext, t: number): Promise<Map<string
 /** Decode the losers not stored yet, and return every assigned pair's loser (each once). */
 const generate = async (ctx: RunContext, it: IterationStart, opponents: Opponents): Promise<GenerationRow[]> => {
   const { config, examples, tokenizer, base, spec } = ctx.iterates.ready;
-  const geometric = config.geometricSampling.enabled ? config.geometricSampling : null;
-  const sampler = samplerKey(geometric, it.params.alpha);
+  const geometric = config.generation.sampler === "resample" ? { ...config.geometricSampling, enabled: true } : null;
+  const sampler = config.generation.sampler === "gflownet"
+    ? gflownetSamplerKey(config.generation.gflownet, it.params.alpha)
+    : samplerKey(geometric, it.params.alpha);
   const stored = config.reuseGenerations ? await storedGenerations(ctx, it.t) : new Map<string, Map<number, GenerationRow>>();
   const storedIds = new Map<string, string[]>();
   for (const m of opponents.window.members) {
@@ -55,10 +59,12 @@ const generate = async (ctx: RunContext, it: IterationStart, opponents: Opponent
   }
   const plan = planGenerations(opponents.assigned, storedIds, { reuse: config.reuseGenerations });
   const note = plan.reuse.length > 0 ? `${plan.reuse.length} loser(s) reused from earlier iterations` : undefined;
+  // The GFlowNet sampler is fitted (or read back) first, for the members that generate.
+  const gflownet = config.generation.sampler === "gflownet" ? await prepareGFlowNetSampler(ctx, it, plan.generate) : null;
   await ctx.emit({ type: "phase-start", iteration: it.t, phase: "generate", total: plan.generateCount, note });
   // Two or more threads: the pool's workers decode whole batches next to this thread (worth it
-  // only with more than one batch to decode).
-  const pool = config.workers > 1 && plan.generateCount > config.generation.batchSize
+  // only with more than one batch to decode; not with the GFlowNet sampler, whose adapter they do not load).
+  const pool = config.workers > 1 && plan.generateCount > config.generation.batchSize && gflownet === null
     ? await (await import("../../train/pool.ts")).createWorkerPool({ threads: config.workers, base, spec })
     : null;
   const fresh = await generateLosers({
@@ -66,10 +72,11 @@ const generate = async (ctx: RunContext, it: IterationStart, opponents: Opponent
     iteration: it.t,
     groups: plan.generate,
     examples,
-    loadPolicy: (iterate) => ctx.iterates.load(iterate),
+    loadPolicy: (iterate) => gflownet?.loadPolicy(iterate) ?? ctx.iterates.load(iterate),
     basePolicy: ctx.iterates.basePolicy,
     tokenizer,
-    generation: config.generation,
+    generation: gflownet === null ? config.generation : { ...config.generation, maxNewTokens: gflownet.maxNewTokens },
+    ...(gflownet === null ? {} : { sampler: gflownet }),
     maxLength: config.maxLength,
     geometric,
     alpha: it.params.alpha,
