@@ -4,7 +4,8 @@
 // stored adapter with the same stream, and differ from π_base's draws; a run killed during the fit
 // (event handler or AbortSignal) or after it resumes to the uninterrupted run's generations,
 // adapters and metrics, and a finished fit is not run again.
-import { readFile } from "node:fs/promises";
+import * as tf from "@tensorflow/tfjs";
+import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { assert, test } from "./harness.ts";
 import { forkRng, rngFromSeed } from "../core/rng.ts";
@@ -150,6 +151,41 @@ test("an AbortSignal stops the fit; resuming gives the same results", async () =
   );
   await runSelfPlay({ config, resume: true });
   assert.deepEqual(await outcome(String(config.outputDir)), expected);
+});
+
+test("h = 2, full fine-tuning, 3 iterations: π_base plays itself, the others their fitted samplers; losers are reused under the same sampler; no tensor leaks", async () => {
+  const tensorsBefore = tf.memory().numTensors;
+  const config = smallConfig(fixture, {
+    name: "window",
+    h: 2,
+    iterations: 3,
+    alpha: 0.5,
+    finetune: "full",
+    training: { epochs: 1, batchSize: 4, lr: 1e-3 },
+    generation: { maxNewTokens: 6, batchSize: 4, sampler: "gflownet", gflownet },
+  });
+  const events: SelfPlayEvent[] = [];
+  const run = await runSelfPlay({ config, onEvent: (e) => void events.push(e) });
+  assert.equal(tf.memory().numTensors, tensorsBefore, "no tensor leaks");
+  const rowsOf = (t: number) => readRows(join(run.runDir, `iter-${t}`, "generations.jsonl"));
+  const fingerprintOf = async (t: number, member: string) =>
+    (await readJson(join(run.runDir, `iter-${t}`, "sampler", `${member}.fit.json`))).fingerprint as string;
+  assert.deepEqual((await readdir(join(run.runDir, "iter-2", "sampler"))).sort(), ["iter-1", "iter-1.fit.json"]);
+  const second = await rowsOf(2);
+  const fp21 = await fingerprintOf(2, "iter-1");
+  assert.ok(second.filter((r) => r.iterateId === "base").every((r) => r.samplerFingerprint === undefined));
+  assert.ok(second.filter((r) => r.iterateId === "iter-1").every((r) => r.samplerFingerprint === fp21));
+  // t = 3: window {iter-1, iter-2}; iter-1's losers are reused from t = 2 (same sampler key), so
+  // only iter-2's sampler is fitted.
+  assert.deepEqual((await readdir(join(run.runDir, "iter-3", "sampler"))).sort(), ["iter-2", "iter-2.fit.json"]);
+  const third = await rowsOf(3);
+  const reused = third.filter((r) => r.iterateId === "iter-1");
+  assert.equal(reused.length, 4);
+  assert.deepEqual(reused, second.filter((r) => r.iterateId === "iter-1"));
+  const fp32 = await fingerprintOf(3, "iter-2");
+  assert.ok(third.filter((r) => r.iterateId === "iter-2").every((r) => r.samplerFingerprint === fp32 && r.generatedAt === 3));
+  const fits = events.flatMap((e) => (e.type === "phase-start" && e.phase === "sampler" ? [e.iteration] : []));
+  assert.deepEqual(fits, [2, 3]);
 });
 
 test("cleanup", async () => {
