@@ -20,6 +20,7 @@ import { sha256Hex, stableStringify } from "../core/hash.ts";
 import { configToHf } from "../models/hf-config.ts";
 import type { Transformer } from "../models/transformer.ts";
 import type { RunConfig } from "./config-types.ts";
+import { samplerFingerprintView } from "./sampler-config.ts";
 
 const WHOLE_LIMIT = 4 << 20;
 const EDGE = 64 << 10;
@@ -94,7 +95,8 @@ export const modelFingerprint = async (model: Transformer): Promise<string> => {
 export const fingerprintIgnoredKeys: readonly string[] = ["name", "outputDir"];
 
 /**
- * SHA-256 (hex) of the config's stable JSON (keys sorted), without the top-level keys in `ignore`:
+ * SHA-256 (hex) of the config's stable JSON (keys sorted), without the top-level keys in `ignore`
+ * and with the loser sampler's keys as sampler-config.ts's `samplerFingerprintView` shows them:
  * the same for any key order, different when any setting that changes the results changes.
  *
  * @example
@@ -109,6 +111,6 @@ export const configFingerprint = (
   config: RunConfig,
   ignore: readonly string[] = fingerprintIgnoredKeys,
 ): string => {
-  const kept = Object.fromEntries(Object.entries(config).filter(([k]) => !ignore.includes(k)));
+  const kept = Object.fromEntries(Object.entries(samplerFingerprintView(config)).filter(([k]) => !ignore.includes(k)));
   return sha256Hex(stableStringify(kept));
 };

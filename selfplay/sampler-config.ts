@@ -164,3 +164,27 @@ export const samplerIssues = (
   return [];
 };
 
+
+/**
+ * The config as its fingerprint sees it: `generation.sampler` left out when `geometricSampling`
+ * implies it, and `generation.gflownet` when the sampler is not "gflownet" — keys that change
+ * nothing a run computes, so a run folder started before these keys existed still resumes, and a
+ * plain run's fingerprint does not depend on GFlowNet settings it never uses.
+ *
+ * @example
+ * ```ts
+ * import { resolveRunConfig } from "./config.ts";
+ * const c = resolveRunConfig({ name: "x", data: { train: "a.jsonl" } });
+ * (samplerFingerprintView(c).generation as Record<string, unknown>).sampler; // undefined: "plain" is implied
+ * ```
+ */
+export const samplerFingerprintView = <C extends {
+  readonly generation: GenerationSamplerConfig;
+  readonly geometricSampling: { readonly enabled: boolean };
+}>(config: C): Record<string, unknown> => {
+  const { sampler, gflownet, ...rest } = config.generation;
+  const generation: Record<string, unknown> = { ...rest };
+  if (sampler !== resolveLoserSampler(undefined, config.geometricSampling)) generation.sampler = sampler;
+  if (sampler === "gflownet") generation.gflownet = gflownet;
+  return { ...config, generation };
+};

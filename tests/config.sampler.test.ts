@@ -4,7 +4,8 @@
 import { either } from "fp-ts";
 import { assert, test } from "./harness.ts";
 import { ConfigError } from "../core/config.ts";
-import { decodeRunConfig, resolveRunConfig } from "../selfplay/config.ts";
+import { sha256Hex, stableStringify } from "../core/hash.ts";
+import { configFingerprint, decodeRunConfig, resolveRunConfig } from "../selfplay/config.ts";
 import { gflownetDefaults } from "../selfplay/sampler-config.ts";
 
 const minimal = { name: "demo", data: { train: "data/train.jsonl" } };
@@ -71,4 +72,25 @@ test("geometricSampling.enabled next to another sampler, and a GFlowNet without 
     'generation.sampler: "gflownet" samples the geometric mixture and needs reference "geometric" (got reference "arithmetic")',
   ]);
   assert.equal(resolveRunConfig({ ...minimal, reference: "arithmetic", generation: { sampler: "plain" } }).generation.sampler, "plain");
+});
+
+test("the fingerprint leaves out sampler keys that change nothing: older run folders still resume", () => {
+  // Computed by hand: the config without name/outputDir and without generation.sampler/gflownet,
+  // as a config resolved before these keys existed hashed.
+  const before = (c: ReturnType<typeof resolveRunConfig>): string => {
+    const { name: _n, outputDir: _o, ...rest } = c;
+    const { sampler: _s, gflownet: _g, ...generation } = c.generation;
+    return sha256Hex(stableStringify({ ...rest, generation }));
+  };
+  const plain = resolveRunConfig(minimal);
+  assert.equal(configFingerprint(plain), before(plain));
+  const resample = resolveRunConfig({ ...minimal, geometricSampling: { enabled: true } });
+  assert.equal(configFingerprint(resample), before(resample));
+  // GFlowNet settings count only for the GFlowNet sampler; the sampler counts when it is not implied.
+  assert.equal(configFingerprint(resolveRunConfig({ ...minimal, generation: { gflownet: { steps: 5 } } })), configFingerprint(plain));
+  const gfn = (steps: number) => configFingerprint(resolveRunConfig({ ...minimal, generation: { sampler: "gflownet", gflownet: { steps } } }));
+  assert.notEqual(gfn(5), configFingerprint(plain));
+  assert.notEqual(gfn(5), gfn(6));
+  const explicitResample = resolveRunConfig({ ...minimal, generation: { sampler: "resample" } });
+  assert.notEqual(configFingerprint(explicitResample), configFingerprint(plain));
 });
