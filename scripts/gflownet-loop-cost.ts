@@ -2,7 +2,7 @@
  * What the GFlowNet sampler costs inside the loop (docs/samplers.md): the default run of
  * `alpha-spin spin` (embedded model, 384 winners, losers of at most 16 tokens, wasm) with
  * `generation.sampler` set to each of the given samplers, timing every phase of every iteration
- * from the run's events. With "gflownet", iteration 1 fits nothing (π_0 = π_base) and every later
+ * (wall and CPU) from the run's events. With "gflownet", iteration 1 fits nothing (π_0 = π_base) and every later
  * iteration fits one sampler (h = 1); the fit's record gives its forward tokens and final loss.
  *
  * ```sh
@@ -37,12 +37,21 @@ const spec = {
   positionals: [],
 } as const;
 
-/** Seconds of each (iteration, phase) and of each iteration, from the events. */
+/** The process's CPU seconds so far (all threads; on a busy machine steadier than wall time). */
+const cpuSeconds = (): number => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+};
+
+/** Wall and CPU seconds of each (iteration, phase) and of each iteration, from the events. */
 const timer = () => {
-  const started = new Map<string, number>(), seconds = new Map<string, number>();
+  const started = new Map<string, [number, number]>(), seconds = new Map<string, string>();
   const mark = (key: string, end: boolean) => {
-    if (!end) started.set(key, performance.now());
-    else seconds.set(key, (performance.now() - started.get(key)!) / 1000);
+    if (!end) started.set(key, [performance.now(), cpuSeconds()]);
+    else {
+      const [wall, cpu] = started.get(key)!;
+      seconds.set(key, `${((performance.now() - wall) / 1000).toFixed(1)} (${(cpuSeconds() - cpu).toFixed(1)})`);
+    }
   };
   const onEvent = (e: SelfPlayEvent): void => {
     if (e.type === "phase-start" || e.type === "phase-end") mark(`${e.iteration}/${e.phase}`, e.type === "phase-end");
@@ -61,6 +70,7 @@ const main = async (): Promise<number> => {
     const winners = makeSyntheticTask(embeddedTaskOptions).train.slice(0, defaultRunPairs);
     await writeJsonlAtomic(train, winners.map((ex) => ({ id: ex.id, prompt: ex.prompt, completion: ex.completion })));
     console.log(`default run (${defaultRunPairs} winners, α = ${f.alpha}, ${f.backend}), gflownet steps ${f.steps}`);
+    console.log("seconds: wall (CPU)");
     console.log("| sampler | iteration | sampler fit s | generate s | reference s | train s | iteration s | fit forward tokens | last SubTB loss |");
     console.log("|---|---|---|---|---|---|---|---|---|");
     for (const sampler of f.samplers.split(",")) {
@@ -70,12 +80,12 @@ const main = async (): Promise<number> => {
       const generation = { ...(config.generation as object), sampler, gflownet: { steps: f.steps } };
       await runSelfPlay({ config: { ...config, generation }, onEvent });
       for (let t = 1; t <= f.iterations; t++) {
-        const s = (phase: string) => seconds.get(`${t}/${phase}`)?.toFixed(1) ?? "–";
+        const s = (phase: string) => seconds.get(`${t}/${phase}`) ?? "–";
         const record = sampler === "gflownet" && t > 1
           ? JSON.parse(await readFile(join(outputDir, `iter-${t}`, "sampler", `iter-${t - 1}.fit.json`), "utf8")) as GFlowNetFitRecord
           : null;
         const fit = record === null ? "– | –" : `${record.forwardTokens.toExponential(2)} | ${record.losses.at(-1)!.toFixed(3)}`;
-        console.log(`| ${sampler} | ${t} | ${s("sampler")} | ${s("generate")} | ${s("reference")} | ${s("train")} | ${seconds.get(`${t}`)!.toFixed(1)} | ${fit} |`);
+        console.log(`| ${sampler} | ${t} | ${s("sampler")} | ${s("generate")} | ${s("reference")} | ${s("train")} | ${seconds.get(`${t}`)!} | ${fit} |`);
       }
     }
     return 0;

@@ -38,7 +38,10 @@ export interface GenerationRow {
   readonly iterate: number;
   /** Its store id: "base", "iter-<i>" or "ema-<i>". */
   readonly iterateId: string;
-  /** How it was sampled ("plain", or the geometric sampler with α, K and the resampling method). */
+  /**
+   * How it was sampled: "plain", the resampling sampler with α, K and the resampling method, or the
+   * GFlowNet sampler with α and its fit settings (gflownet-sampler.ts's gflownetSamplerKey).
+   */
   readonly sampler: string;
   /** The generated ids (the EOS included when one was reached). */
   readonly ids: readonly number[];

@@ -55,3 +55,17 @@ export {
   type ScoringModel,
 } from "./reference.ts";
 export { folderFingerprint, modelFingerprint } from "./fingerprint.ts";
+export {
+  type GenerationSamplerConfig,
+  type GFlowNetConfig,
+  gflownetDefaults,
+  type LoserSampler,
+  loserSamplers,
+} from "./sampler-config.ts";
+export {
+  exactTarget,
+  type GFlowNetFitRecord,
+  type GFlowNetLoserSampler,
+  gflownetSamplerKey,
+  prepareGFlowNetSampler,
+} from "./gflownet-sampler.ts";

@@ -54,6 +54,8 @@ test("t = 1 fits nothing (the mixture is π_base); t = 2 fits q_θ, stores it wi
   const second = await readRows(join(baseline.runDir, "iter-2", "generations.jsonl"));
   assert.equal(second.length, 4);
   assert.ok(second.every((r) => r.sampler === key && r.iterateId === "iter-1" && r.samplerFingerprint === record.fingerprint));
+  assert.ok((await readJson(join(baseline.runDir, "iter-2", "COMPLETE.json"))).files.includes("sampler"));
+  assert.ok(!(await readJson(join(baseline.runDir, "iter-1", "COMPLETE.json"))).files.includes("sampler"));
   const progress = baselineEvents.filter((e) => e.type === "progress" && e.phase === "sampler");
   assert.deepEqual(progress.map((e) => e.type === "progress" ? e.done : 0), [1, 2, 3, 4]);
 });
