@@ -2,12 +2,14 @@
 // a 2-iteration run fits no sampler at t = 1 (the mixture is π_base) and one at t = 2, stores it
 // with its record, and draws the losers from it — the rows equal an independent redraw from the
 // stored adapter with the same stream, and differ from π_base's draws; a run killed during the fit
-// (event handler or AbortSignal) or after it resumes to the uninterrupted run's generations,
+// (event handler, AbortSignal, SIGKILL of a child process) or after it resumes to the uninterrupted run's generations,
 // adapters and metrics, and a finished fit is not run again.
 import * as tf from "@tensorflow/tfjs";
-import { readdir, readFile } from "node:fs/promises";
+import { spawn } from "node:child_process";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { assert, test } from "./harness.ts";
+import process from "node:process";
+import { assert, isDeno, test } from "./harness.ts";
 import { forkRng, rngFromSeed } from "../core/rng.ts";
 import { TransformerPolicy } from "../models/policy.ts";
 import { folderFingerprint } from "../selfplay/fingerprint.ts";
@@ -154,6 +156,33 @@ test("an AbortSignal stops the fit; resuming gives the same results", async () =
   await runSelfPlay({ config, resume: true });
   assert.deepEqual(await outcome(String(config.outputDir)), expected);
 });
+
+test("a child process killed with SIGKILL mid-fit resumes to the same results", async () => {
+  const config = configFor("sigkill-fit");
+  const configPath = join(fixture.dir, "sigkill-fit.json");
+  await writeFile(configPath, JSON.stringify(config));
+  const script = join(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "selfplay.child-run.ts");
+  const argv = isDeno ? ["run", "-A", script, configPath, "fit:2:2"] : ["--import", "tsx", script, configPath, "fit:2:2"];
+  const output = await new Promise<string>((resolve, reject) => {
+    const child = spawn(process.execPath, argv, { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "", err = "";
+    child.stdout.on("data", (chunk) => {
+      out += String(chunk);
+      if (out.includes("FIT 2 2")) child.kill("SIGKILL");
+    });
+    child.stderr.on("data", (chunk) => (err += String(chunk)));
+    child.on("close", (code, signal) => {
+      if (signal === "SIGKILL") resolve(out);
+      else reject(new Error(`the child ended with code ${code} before it was killed:\n${out}\n${err}`));
+    });
+  });
+  assert.ok(!output.includes("DONE"));
+  const left = await readdir(join(String(config.outputDir), "iter-2"));
+  assert.ok(!left.includes("COMPLETE.json") && !left.includes("generations.jsonl"));
+  const resumed = await runSelfPlay({ config, resume: true });
+  assert.equal(resumed.startedAt, 2);
+  assert.deepEqual(await outcome(String(config.outputDir)), expected);
+}, { timeout: 120_000 });
 
 test("h = 2, full fine-tuning, 3 iterations: π_base plays itself, the others their fitted samplers; losers are reused under the same sampler; no tensor leaks", async () => {
   const tensorsBefore = tf.memory().numTensors;
