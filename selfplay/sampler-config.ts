@@ -31,6 +31,7 @@
  * @module
  */
 import * as t from "io-ts";
+import type { Decoded } from "./config-types.ts";
 import {
   type CheckIssue,
   oneOf,
@@ -47,25 +48,6 @@ export type LoserSampler = "plain" | "resample" | "gflownet";
 /** Every loser sampler, in the order the docs list them. */
 export const loserSamplers: readonly LoserSampler[] = ["plain", "resample", "gflownet"];
 
-/** Settings of the GFlowNet sampler's fit (train/gflownet.ts's options). */
-export interface GFlowNetConfig {
-  /** Adam steps of the fit, per window member that generates losers. */
-  readonly steps: number;
-  /** Trajectories per step. */
-  readonly batchSize: number;
-  readonly lr: number;
-  /** Sub-trajectory weight λ (SubTB weighs a sub-trajectory of k steps by λ^k). */
-  readonly lambda: number;
-  /** Temperature of the fresh, exploratory trajectories. */
-  readonly explorationTemperature: number;
-  /** Share of each batch replayed from the buffer once it holds answers. */
-  readonly replayFraction: number;
-  /** Highest-reward answers kept per prompt in the replay buffer. */
-  readonly replayPerPrompt: number;
-  /** The sampler's LoRA adapter on π_base (its targets are the run's `lora.targetModules`). */
-  readonly lora: { readonly r: number; readonly alpha: number };
-}
-
 /** The resolved sampler keys of `generation`. */
 export interface GenerationSamplerConfig {
   readonly sampler: LoserSampler;
@@ -73,7 +55,7 @@ export interface GenerationSamplerConfig {
 }
 
 /** The defaults of `generation.gflownet` (the module doc says where each comes from). */
-export const gflownetDefaults: GFlowNetConfig = {
+export const gflownetDefaults = {
   steps: 200,
   batchSize: 16,
   lr: 1e-3,
@@ -101,6 +83,15 @@ const gflownetCodec = strictObject({
   ),
 }, "gflownet");
 
+/**
+ * Settings of the GFlowNet sampler's fit (train/gflownet.ts's options): Adam `steps` of `batchSize`
+ * trajectories at `lr`; sub-trajectory weight `lambda` (a sub-trajectory of k steps weighs λ^k);
+ * fresh trajectories at `explorationTemperature`, a `replayFraction` of each batch replayed from a
+ * buffer of each prompt's `replayPerPrompt` highest-reward answers; the sampler's LoRA adapter on
+ * π_base (`lora.r`, `lora.alpha`; its targets are the run's `lora.targetModules`).
+ */
+export type GFlowNetConfig = Decoded<t.TypeOf<typeof gflownetCodec>>;
+
 /** `codec`, or absent (undefined); a bad value gets `codec`'s message, not the union's. */
 const optional = <A>(codec: t.Type<A, A, unknown>): t.Type<A | undefined, A | undefined, unknown> =>
   new t.Type<A | undefined, A | undefined, unknown>(
@@ -110,14 +101,14 @@ const optional = <A>(codec: t.Type<A, A, unknown>): t.Type<A | undefined, A | un
     t.identity,
   );
 
-/**
- * The keys `generation` gains: `sampler` (absent: resolved from `geometricSampling.enabled` by
- * {@link resolveLoserSampler}) and `gflownet`.
- */
+/** The keys `generation` gains, resolved: `sampler` and `gflownet`. */
 export const generationSamplerProps = {
-  sampler: optional(oneOf(loserSamplers)),
+  sampler: oneOf(loserSamplers),
   gflownet: withDefault(gflownetCodec, {}),
 };
+
+/** `generation.sampler` as written: absent, it is resolved from `geometricSampling.enabled` ({@link resolveLoserSampler}). */
+export const rawLoserSampler: t.Type<LoserSampler | undefined, LoserSampler | undefined, unknown> = optional(oneOf(loserSamplers));
 
 /**
  * The sampler a config asks for: `generation.sampler` when given, else "resample" with
@@ -143,11 +134,19 @@ export const resolveLoserSampler = (sampler: LoserSampler | undefined, geometric
  * ```
  */
 export const samplerIssues = (
-  generation: { readonly sampler?: LoserSampler },
+  generation: { readonly sampler?: LoserSampler; readonly engine?: string },
   geometric: { readonly enabled: boolean },
   reference: string,
 ): CheckIssue[] => {
   const sampler = resolveLoserSampler(generation.sampler, geometric);
+  // (geometricSampling.enabled with the openai engine is config-engines.ts's rule)
+  if (generation.engine === "openai" && sampler !== "plain" && !geometric.enabled) {
+    return [{
+      path: ["generation", "sampler"],
+      message: `"${sampler}" needs generation.engine "local": ` +
+        (sampler === "gflownet" ? "the fitted sampler is an adapter of this run, not an iterate the server serves" : "it needs two models' logits at every step"),
+    }];
+  }
   if (geometric.enabled && sampler !== "resample") {
     return [{
       path: ["geometricSampling", "enabled"],

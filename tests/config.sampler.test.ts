@@ -72,6 +72,11 @@ test("geometricSampling.enabled next to another sampler, and a GFlowNet without 
     'generation.sampler: "gflownet" samples the geometric mixture and needs reference "geometric" (got reference "arithmetic")',
   ]);
   assert.equal(resolveRunConfig({ ...minimal, reference: "arithmetic", generation: { sampler: "plain" } }).generation.sampler, "plain");
+  const openai = { engine: "openai", openai: { baseUrl: "http://localhost:8000/v1", model: "m" } };
+  assert.deepEqual(problems({ ...minimal, generation: { ...openai, sampler: "gflownet" } }), [
+    'generation.sampler: "gflownet" needs generation.engine "local": the fitted sampler is an adapter of this run, not an iterate the server serves',
+  ]);
+  assert.equal(resolveRunConfig({ ...minimal, generation: { ...openai, sampler: "plain" } }).generation.sampler, "plain");
 });
 
 test("the fingerprint leaves out sampler keys that change nothing: older run folders still resume", () => {
