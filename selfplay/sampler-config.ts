@@ -134,7 +134,7 @@ export const resolveLoserSampler = (sampler: LoserSampler | undefined, geometric
  * ```
  */
 export const samplerIssues = (
-  generation: { readonly sampler?: LoserSampler; readonly engine?: string },
+  generation: { readonly sampler?: LoserSampler; readonly engine?: string; readonly seeding?: string | null },
   geometric: { readonly enabled: boolean },
   reference: string,
 ): CheckIssue[] => {
@@ -152,6 +152,10 @@ export const samplerIssues = (
       path: ["geometricSampling", "enabled"],
       message: `is true, which selects the "resample" sampler, but generation.sampler is "${sampler}"`,
     }];
+  }
+  // (with geometricSampling.enabled config-engines.ts says the same)
+  if (generation.seeding === "example" && sampler === "resample" && !geometric.enabled) {
+    return [{ path: ["generation", "seeding"], message: '"example" cannot be combined with the "resample" sampler (it draws K candidates per prompt)' }];
   }
   // (geometricSampling.enabled without a geometric reference is config.ts's own rule)
   if (!geometric.enabled && sampler !== "plain" && reference !== "geometric") {

@@ -77,6 +77,11 @@ test("geometricSampling.enabled next to another sampler, and a GFlowNet without 
     'generation.sampler: "gflownet" needs generation.engine "local": the fitted sampler is an adapter of this run, not an iterate the server serves',
   ]);
   assert.equal(resolveRunConfig({ ...minimal, generation: { ...openai, sampler: "plain" } }).generation.sampler, "plain");
+  assert.deepEqual(problems({ ...minimal, generation: { seeding: "example", sampler: "resample" } }), [
+    'generation.seeding: "example" cannot be combined with the "resample" sampler (it draws K candidates per prompt)',
+  ]);
+  // One seed per example works for the GFlowNet sampler as for plain sampling.
+  assert.equal(resolveRunConfig({ ...minimal, generation: { seeding: "example", sampler: "gflownet" } }).generation.seeding, "example");
 });
 
 test("the fingerprint leaves out sampler keys that change nothing: older run folders still resume", () => {
