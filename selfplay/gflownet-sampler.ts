@@ -123,7 +123,14 @@ const samplerSpec = (config: RunConfig): FinetuneSpec => ({
 });
 
 /** Fit q_θ for one member and store it (adapter first, record last). */
-const fitMember = async (ctx: RunContext, it: IterationStart, member: Iterate, prompts: number[][], L: number): Promise<GFlowNetFitRecord> => {
+const fitMember = async (
+  ctx: RunContext,
+  it: IterationStart,
+  member: Iterate,
+  prompts: number[][],
+  progress: { readonly L: number; readonly done: number; readonly total: number },
+): Promise<GFlowNetFitRecord> => {
+  const L = progress.L;
   const { config, base, modelDir } = ctx.iterates.ready;
   const g = config.generation.gflownet, spec = samplerSpec(config);
   const streams = forkRng(ctx.root, `gflownet-${it.t}/${member.id}`);
@@ -149,7 +156,7 @@ const fitMember = async (ctx: RunContext, it: IterationStart, member: Iterate, p
       seed: fitSeed,
       onStep: async (step, loss) => {
         if (ctx.signal?.aborted) throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new Error("aborted");
-        await ctx.emit({ type: "progress", iteration: it.t, phase: "sampler", done: step, total: g.steps, payload: { loss } });
+        await ctx.emit({ type: "progress", iteration: it.t, phase: "sampler", done: progress.done + step, total: progress.total, payload: { loss } });
       },
     });
     const dir = join(it.dir, "sampler", member.id);
@@ -212,11 +219,14 @@ export const prepareGFlowNetSampler = async (
     const total = toFit.length * config.generation.gflownet.steps;
     await ctx.emit({ type: "phase-start", iteration: it.t, phase: "sampler", total, note: `${toFit.length} sampler(s), L = ${L}` });
     const notes: string[] = [];
-    for (const g of toFit) {
+    for (const [k, g] of toFit.entries()) {
       const path = join(it.dir, "sampler", `${g.iterate.id}.fit.json`);
       let record = (await ctx.store.readJson(path)) as GFlowNetFitRecord | null;
       if (record !== null) notes.push(`${g.iterate.id}: fitted sampler on disk`);
-      else record = await fitMember(ctx, it, g.iterate, g.exampleIds.map((id) => [...examples[Number(id)].promptIds]), L);
+      else {
+        const prompts = g.exampleIds.map((id) => [...examples[Number(id)].promptIds]);
+        record = await fitMember(ctx, it, g.iterate, prompts, { L, done: k * config.generation.gflownet.steps, total });
+      }
       const found = await folderFingerprint(join(it.dir, "sampler", g.iterate.id));
       if (found !== record.fingerprint) throw new Error(`${join(it.dir, "sampler", g.iterate.id)} changed after its fit (fingerprint ${found}, ${path} says ${record.fingerprint})`);
       fitted.set(g.iterate.id, record);

@@ -219,6 +219,28 @@ test("h = 2, full fine-tuning, 3 iterations: π_base plays itself, the others th
   assert.deepEqual(fits, [2, 3]);
 });
 
+test("without reuse, every member of the window is fitted, one after the other, under one progress count", async () => {
+  const config = smallConfig(fixture, {
+    name: "no-reuse",
+    h: 2,
+    iterations: 3,
+    alpha: 0.5,
+    reuseGenerations: false,
+    training: { epochs: 1, batchSize: 4, lr: 1e-2 },
+    generation: { maxNewTokens: 6, batchSize: 4, sampler: "gflownet", gflownet },
+  });
+  const events: SelfPlayEvent[] = [];
+  const run = await runSelfPlay({ config, onEvent: (e) => void events.push(e) });
+  assert.deepEqual((await readdir(join(run.runDir, "iter-3", "sampler"))).sort(), ["iter-1", "iter-1.fit.json", "iter-2", "iter-2.fit.json"]);
+  const done = events.flatMap((e) => (e.type === "progress" && e.phase === "sampler" && e.iteration === 3 ? [`${e.done}/${e.total}`] : []));
+  assert.deepEqual(done, [1, 2, 3, 4, 5, 6, 7, 8].map((d) => `${d}/8`));
+  // Two fits of iter-1 (at t = 2 and t = 3) draw from their own streams: different adapters.
+  const fp = async (t: number) => (await readJson(join(run.runDir, `iter-${t}`, "sampler", "iter-1.fit.json"))).fingerprint;
+  assert.notEqual(await fp(2), await fp(3));
+  const rows = await readRows(join(run.runDir, "iter-3", "generations.jsonl"));
+  assert.ok(rows.every((r) => r.generatedAt === 3 && r.samplerFingerprint !== undefined));
+});
+
 test("cleanup", async () => {
   await fixture.cleanup();
 });
