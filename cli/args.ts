@@ -335,8 +335,8 @@ export const formatHelp = (spec: CommandSpec): string => {
     return [head, `${flag.description}${notes.length > 0 ? ` (${notes.join("; ")})` : ""}`];
   });
   rows.push(["-h, --help", "show this help"]);
-  const width = Math.max(...rows.map(([h]) => h.length));
-  lines.push("", "options:", ...rows.map(([h, d]) => `  ${h.padEnd(width)}  ${d}`));
+  const width = Math.max(...rows.map(([head]) => head.length));
+  lines.push("", "options:", ...rows.map(([head, d]) => `  ${head.padEnd(width)}  ${d}`));
   if (spec.examples !== undefined && spec.examples.length > 0) {
     lines.push("", "examples:", ...spec.examples.map((e) => `  ${e}`));
   }

@@ -71,7 +71,7 @@ const main = async (): Promise<number> => {
     await writeJsonlAtomic(train, winners.map((ex) => ({ id: ex.id, prompt: ex.prompt, completion: ex.completion })));
     console.log(`default run (${defaultRunPairs} winners, α = ${f.alpha}, ${f.backend}), gflownet steps ${f.steps}`);
     console.log("seconds: wall (CPU)");
-    console.log("| sampler | iteration | sampler fit s | generate s | reference s | train s | iteration s | fit forward tokens | last SubTB loss |");
+    console.log("| sampler | iteration | sampler fit s | generate s | reference s | train s | iteration s | fit forward tokens | SubTB loss, first → last 10 steps |");
     console.log("|---|---|---|---|---|---|---|---|---|");
     for (const sampler of f.samplers.split(",")) {
       const outputDir = join(dir, sampler);
@@ -84,7 +84,10 @@ const main = async (): Promise<number> => {
         const record = sampler === "gflownet" && t > 1
           ? JSON.parse(await readFile(join(outputDir, `iter-${t}`, "sampler", `iter-${t - 1}.fit.json`), "utf8")) as GFlowNetFitRecord
           : null;
-        const fit = record === null ? "– | –" : `${record.forwardTokens.toExponential(2)} | ${record.losses.at(-1)!.toFixed(3)}`;
+        const mean = (xs: readonly number[]) => (xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(3);
+        const fit = record === null
+          ? "– | –"
+          : `${record.forwardTokens.toExponential(2)} | ${mean(record.losses.slice(0, 10))} → ${mean(record.losses.slice(-10))}`;
         console.log(`| ${sampler} | ${t} | ${s("sampler")} | ${s("generate")} | ${s("reference")} | ${s("train")} | ${seconds.get(`${t}`)!} | ${fit} |`);
       }
     }

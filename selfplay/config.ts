@@ -31,6 +31,8 @@ import { rawRunConfigCodec, resolvedRunConfigCodec, runConfigDefaults } from "./
 import type { RunConfig } from "./config-types.ts";
 import { engineIssues, resolveSeeding } from "./config-engines.ts";
 import { resolveLoserSampler, samplerIssues } from "./sampler-config.ts";
+import { listwiseIssues } from "./listwise.ts";
+import { sppoBeta, sppoIssues, withMethodDefaults } from "./sppo-config.ts";
 
 export type * from "./config-types.ts";
 export { historyLength, runConfigDefaults } from "./config-codecs.ts";
@@ -112,8 +114,8 @@ const crossFieldIssues = (c: RawRunConfig, options: RunConfigOptions): CheckIssu
       message: `needs reference "geometric" (got reference "${c.reference.mixture}")`,
     });
   }
-  issues.push(...engineIssues(c));
-  issues.push(...samplerIssues(c.generation, c.geometricSampling, c.reference.mixture));
+  issues.push(...engineIssues(c), ...sppoIssues(c), ...listwiseIssues(c));
+  issues.push(...samplerIssues(c.generation, c.geometricSampling, c.reference.mixture, c.method));
   return issues.filter((i): i is CheckIssue => i !== undefined);
 };
 
@@ -167,7 +169,7 @@ export const runConfigCodec = (options: RunConfigOptions = {}): t.Type<RunConfig
   const resolved = new t.Type<RunConfig, unknown, unknown>(
     "RunConfig",
     (u): u is RunConfig => resolvedRunConfigCodec.is(u) && checked.is(u),
-    (u, c) => either.map(resolveDefaults)(checked.validate(u, c)),
+    (u, c) => either.map(resolveDefaults)(checked.validate(withMethodDefaults(u), c)),
     t.identity,
   );
   return withChecks(resolved, (c) => referenceIssues(c, options));
@@ -238,7 +240,7 @@ export const iterationParams = (config: RunConfig, t: number): IterationParams =
   }
   return {
     alpha: perIterationAt(config.alpha ?? runConfigDefaults.alpha, t),
-    beta: perIterationAt(config.beta ?? runConfigDefaults.beta, t),
+    beta: sppoBeta(config.sppo, perIterationAt(config.beta ?? runConfigDefaults.beta, t)),
     lr,
     epochs,
   };

@@ -17,8 +17,11 @@
 import type { MetricsRow } from "../train/checkpoint.ts";
 import type { IterationParams } from "./config.ts";
 
-/** The phases of an iteration that report progress ("sampler": the GFlowNet sampler's fit, before "generate"). */
-export type Phase = "sampler" | "generate" | "reference" | "train";
+/**
+ * The phases of an iteration that report progress ("sampler": the GFlowNet sampler's fit, before
+ * "generate"; "preferences": the SPPO loop's oracle queries).
+ */
+export type Phase = "sampler" | "generate" | "preferences" | "reference" | "train";
 
 /** One member of the opponent window as recorded. */
 export interface WindowMember {

@@ -137,8 +137,13 @@ export const samplerIssues = (
   generation: { readonly sampler?: LoserSampler; readonly engine?: string; readonly seeding?: string | null },
   geometric: { readonly enabled: boolean },
   reference: string,
+  method = "spin",
 ): CheckIssue[] => {
   const sampler = resolveLoserSampler(generation.sampler, geometric);
+  // (geometricSampling.enabled with method "sppo" is sppo-config.ts's rule)
+  if (method === "sppo" && sampler !== "plain" && !geometric.enabled) {
+    return [{ path: ["generation", "sampler"], message: 'must be "plain" with method "sppo" (it samples from π_{t−1} alone)' }];
+  }
   // (geometricSampling.enabled with the openai engine is config-engines.ts's rule)
   if (generation.engine === "openai" && sampler !== "plain" && !geometric.enabled) {
     return [{

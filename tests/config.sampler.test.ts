@@ -80,15 +80,20 @@ test("geometricSampling.enabled next to another sampler, and a GFlowNet without 
   assert.deepEqual(problems({ ...minimal, generation: { seeding: "example", sampler: "resample" } }), [
     'generation.seeding: "example" cannot be combined with the "resample" sampler (it draws K candidates per prompt)',
   ]);
+  assert.deepEqual(problems({ ...minimal, method: "sppo", generation: { sampler: "gflownet" } }), [
+    'generation.sampler: must be "plain" with method "sppo" (it samples from π_{t−1} alone)',
+  ]);
   // One seed per example works for the GFlowNet sampler as for plain sampling.
   assert.equal(resolveRunConfig({ ...minimal, generation: { seeding: "example", sampler: "gflownet" } }).generation.seeding, "example");
 });
 
 test("the fingerprint leaves out sampler keys that change nothing: older run folders still resume", () => {
-  // Computed by hand: the config without name/outputDir and without generation.sampler/gflownet,
-  // as a config resolved before these keys existed hashed.
+  // Computed by hand: the config without name/outputDir, without generation.sampler/gflownet (and
+  // without the SPPO keys a SPIN run leaves out), as a config resolved before these keys existed hashed.
   const before = (c: ReturnType<typeof resolveRunConfig>): string => {
-    const { name: _n, outputDir: _o, ...rest } = c;
+    assert.equal(c.method, "spin");
+    assert.ok(!c.listwise);
+    const { name: _n, outputDir: _o, method: _m, sppo: _p, listwise: _l, ...rest } = c;
     const { sampler: _s, gflownet: _g, ...generation } = c.generation;
     return sha256Hex(stableStringify({ ...rest, generation }));
   };
