@@ -8,6 +8,9 @@ import type { PerIteration } from "../core/config.ts";
 import type { BackendRequest } from "../backends/types.ts";
 import type { AssignmentMode } from "../samplers/history.ts";
 import type { ResampleMethod } from "../samplers/geometric.ts";
+import type { TrainingEngineConfig } from "./config-training-engine.ts";
+
+export type { TrainingCommandConfig, TrainingEngineConfig } from "./config-training-engine.ts";
 
 /** Where the SFT data comes from and how to read it. */
 export interface DataConfig {
@@ -47,8 +50,8 @@ export interface LossConfig {
    */
   readonly allowNonInvariant?: "per-prompt-normalizer-ignored";
 }
-/** Optimizer, schedule and batching of one iteration's training. */
-export interface TrainingConfig {
+/** Optimizer, schedule and batching of one iteration's training, and its engine (config-training-engine.ts). */
+export interface TrainingConfig extends TrainingEngineConfig {
   readonly epochs: PerIteration<number>;
   readonly lr: PerIteration<number>;
   readonly batchSize: number;

@@ -49,6 +49,7 @@ import type { BackendRequest } from "../backends/types.ts";
 import type { AssignmentMode } from "../samplers/history.ts";
 import type { ResampleMethod } from "../samplers/geometric.ts";
 import type { LoraConfig, RunConfig } from "./config-types.ts";
+import { trainingEngineFields, trainingEngineIssues } from "./config-training-engine.ts";
 
 export type * from "./config-types.ts";
 
@@ -137,6 +138,7 @@ const trainingCodec = strictObject({
   adamBeta1: withDefault(unitOpen, 0.9),
   adamBeta2: withDefault(unitOpen, 0.999),
   adamEps: withDefault(positive, 1e-8),
+  ...trainingEngineFields, // training.engine and training.command (config-training-engine.ts)
 }, "training");
 
 const rawCodec = strictObject({
@@ -292,6 +294,7 @@ const crossFieldIssues = (c: RawRunConfig, options: RunConfigOptions): CheckIssu
       message: `needs reference "geometric" (got reference "${c.reference}")`,
     });
   }
+  issues.push(...trainingEngineIssues(c));
   return issues.filter((i): i is CheckIssue => i !== undefined);
 };
 

@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { checkTrainingCommand } from "./phases/train-command.ts";
 import { join } from "node:path";
 import { loadBackend } from "../backends/load.ts";
 import type { BackendRequest } from "../backends/types.ts";
@@ -139,6 +140,7 @@ export const prepareRun = async (o: PrepareRunOptions): Promise<PreparedRun> => 
   const imports = await importRunModules(o.config); // may register the config's loss
   const config = resolveRunConfig(o.config, { knownLosses: registry.names(), lossRegistry: registry });
   const loss = checkLoss(config, registry);
+  checkTrainingCommand(config); // training.engine "command": the template and its environment
   const backendName = o.backend ?? config.backend;
   if (backendName !== "current") await loadBackend(backendName, config.threads === null ? {} : { threads: config.threads });
   const backend = tf.getBackend();

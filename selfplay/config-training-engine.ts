@@ -1,0 +1,144 @@
+/**
+ * Which engine trains each iteration: `training.engine` ("local", the default: tfjs in this
+ * process; or "command": an external trainer run through a shell command template, such as
+ * `accelerate launch scripts/trl_dpo_alpha_spin.py …`), and the `training.command` block the
+ * "command" engine needs. The codecs here are spread into the run config's `training` object
+ * (config.ts); the rules that involve other keys are {@link trainingEngineIssues}.
+ * docs/config.md lists every key; selfplay/phases/train-command.ts runs the command.
+ *
+ * @example
+ * ```ts
+ * import { resolveRunConfig } from "./config.ts";
+ * const config = resolveRunConfig({
+ *   name: "trl", data: { train: "ultrachat.jsonl" },
+ *   training: { engine: "command", command: { template: "train --pairs {pairs_jsonl} --out {output_dir}" } },
+ * });
+ * config.training.command?.timeoutSeconds; // null: no limit
+ * ```
+ *
+ * @module
+ */
+import type * as t from "io-ts";
+import {
+  type CheckIssue,
+  listOf,
+  nonEmptyString,
+  oneOf,
+  optionalNull,
+  positive,
+  refined,
+  strictObject,
+  withDefault,
+} from "../core/config.ts";
+
+/** The `training.command` block: how the external trainer is run. */
+export interface TrainingCommandConfig {
+  /** The shell command template (placeholders: train/external-command.ts, docs/scale-out.md). */
+  readonly template: string;
+  /** The folder the command runs in (null: the folder alpha-spin was started in). */
+  readonly cwd: string | null;
+  /**
+   * Environment variables the command needs (e.g. HF_TOKEN): each must be set when the run starts.
+   * The command inherits the whole environment; the values are never written to the run folder.
+   */
+  readonly env: readonly string[];
+  /** Seconds after which the command is stopped (SIGTERM) and the iteration fails; null: no limit. */
+  readonly timeoutSeconds: number | null;
+}
+
+/** `training.engine` and `training.command`, as the resolved config carries them. */
+export interface TrainingEngineConfig {
+  readonly engine: "local" | "command";
+  readonly command: TrainingCommandConfig | null;
+}
+
+const envName = refined<string>(
+  "envName",
+  "must be an environment variable name (letters, digits and '_', not starting with a digit)",
+  (u): u is string => typeof u === "string" && /^[A-Za-z_][A-Za-z0-9_]*$/.test(u),
+);
+
+/**
+ * The keys this module adds to the run config's `training` object (spread into its codec).
+ *
+ * @example
+ * ```ts
+ * import { strictObject } from "../core/config.ts";
+ * const training = strictObject({ ...trainingEngineFields }, "training");
+ * training.decode({ engine: "command" }); // Right: the command block is checked by trainingEngineIssues
+ * ```
+ */
+export const trainingEngineFields = {
+  engine: withDefault(oneOf(["local", "command"] as const), "local"),
+  command: optionalNull(strictObject({
+    template: nonEmptyString,
+    cwd: optionalNull(nonEmptyString),
+    env: withDefault(listOf(envName), []),
+    timeoutSeconds: optionalNull(positive),
+  }, "command")),
+} satisfies t.Props;
+
+/** The parts of a decoded run config the engine's rules read. */
+interface EngineRuleInput {
+  readonly training: TrainingEngineConfig;
+  readonly finetune: "lora" | "full";
+  readonly opponent: "window" | "ema";
+  readonly reference: "geometric" | "arithmetic" | "ema";
+}
+
+/**
+ * The cross-field rules of the training engine: "command" needs a `training.command` block, LoRA
+ * (the command hands back a PEFT adapter) and no EMA (an external trainer keeps none); a command
+ * block with the "local" engine is refused too, so a forgotten `engine` is not silently ignored.
+ *
+ * @example
+ * ```ts
+ * trainingEngineIssues({ training: { engine: "command", command: null }, finetune: "lora", opponent: "window", reference: "geometric" });
+ * // [{ path: ["training", "command"], message: 'is needed with training.engine "command" …' }]
+ * ```
+ */
+export const trainingEngineIssues = (c: EngineRuleInput): CheckIssue[] => {
+  const { engine, command } = c.training;
+  if (engine === "local") {
+    return command === null ? [] : [{
+      path: ["training", "command"],
+      message: 'is only read with training.engine "command" (set the engine, or remove the block)',
+    }];
+  }
+  const issues: CheckIssue[] = [];
+  if (command === null) {
+    issues.push({
+      path: ["training", "command"],
+      message: 'is needed with training.engine "command": { "template": "… {pairs_jsonl} … {output_dir} …" }',
+    });
+  }
+  if (c.finetune !== "lora") {
+    issues.push({
+      path: ["training", "engine"],
+      message: `"command" imports a LoRA adapter, so it needs finetune "lora" (got finetune "${c.finetune}")`,
+    });
+  }
+  for (const key of ["opponent", "reference"] as const) {
+    if (c[key] === "ema") {
+      issues.push({
+        path: [key],
+        message: 'cannot be "ema" with training.engine "command" (an external trainer keeps no EMA of the weights)',
+      });
+    }
+  }
+  return issues;
+};
+
+/**
+ * The names in `training.command.env` that are not set in `env`: checked before a run writes
+ * anything, so a missing token fails at once rather than after an iteration's generation.
+ *
+ * @example
+ * ```ts
+ * missingCommandEnv({ template: "x", cwd: null, env: ["HF_TOKEN"], timeoutSeconds: null }, {}); // ["HF_TOKEN"]
+ * ```
+ */
+export const missingCommandEnv = (
+  command: TrainingCommandConfig,
+  env: Readonly<Record<string, string | undefined>>,
+): string[] => command.env.filter((name) => env[name] === undefined || env[name] === "");
