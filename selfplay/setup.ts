@@ -194,7 +194,8 @@ export const prepareRun = async (o: PrepareRunOptions): Promise<PreparedRun> => 
       warnings.push(`${prepared.completionsTruncated} answer(s) were cut to fit maxLength ${config.maxLength}`);
     }
     const fingerprints: RunFingerprints = {
-      config: configFingerprint(config, [...fingerprintIgnoredKeys, "backend", "workers", "threads", "imports"]),
+      // how the trainer is invoked (training.command) is left out too: a broken template can be fixed on --resume
+      config: configFingerprint({ ...config, training: { ...config.training, command: null } }, [...fingerprintIgnoredKeys, "backend", "workers", "threads", "imports"]),
       data: examplesFingerprint(prepared.examples),
       model: modelDir !== null ? await folderFingerprint(modelDir) : await modelFingerprint(base),
     };

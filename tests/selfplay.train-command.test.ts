@@ -79,18 +79,16 @@ test("the command engine with scripts/dpo-on-pairs.ts gives the local engine's i
   }
 });
 
-test("a failing command names the command and its log, loses nothing, and --resume reruns it in a fresh folder", async () => {
+test("a failing command names the command and its log, loses nothing, and --resume (template fixed) reruns it in a fresh folder", async () => {
   const f = await setupFixture();
   try {
-    const flag = join(f.dir, "fail");
-    await writeFile(flag, "");
-    const template = `if [ -e ${shellQuote(flag)} ]; then echo 'pretend: CUDA out of memory' >&2; exit 3; fi; ${trainer}`;
-    const config = { ...commandConfig(f, "failing", template), iterations: 1 };
+    const failing = "echo 'pretend: CUDA out of memory' {pairs_jsonl} {output_dir} >&2; exit 3";
+    const config = { ...commandConfig(f, "failing", failing), iterations: 1 };
     const error = await runSelfPlay({ config }).then(() => null, (e: Error) => e);
     const dir = join(String(config.outputDir), "iter-1");
     assert.ok(error !== null, "the run must fail");
     assert.match(error.message, /iteration 1: the training command exited with code 3/);
-    assert.ok(error.message.includes("dpo-on-pairs.ts") && error.message.includes(join(dir, "trainer", "command.log")));
+    assert.ok(error.message.includes("echo 'pretend: CUDA out of memory' '") && error.message.includes(join(dir, "trainer", "command.log")));
     assert.match(error.message, /pretend: CUDA out of memory/);
     assert.ok(!existsSync(join(dir, "COMPLETE.json")) && !existsSync(join(dir, "adapter")));
     const generated = (await stat(join(dir, "generations.jsonl"))).mtimeMs;
@@ -98,9 +96,8 @@ test("a failing command names the command and its log, loses nothing, and --resu
     assert.ok(existsSync(join(dir, "trainer", "output-1")));
 
     await writeFile(join(dir, "trainer", "output-1", "note.txt"), "the user's file"); // never deleted
-    const { rm } = await import("node:fs/promises");
-    await rm(flag);
-    const resumed = await runSelfPlay({ config, resume: true });
+    // the template is fixed (it is not part of the config fingerprint) and the run resumed
+    const resumed = await runSelfPlay({ config: { ...commandConfig(f, "failing", trainer), iterations: 1 }, resume: true });
     assert.equal(resumed.startedAt, 1);
     assert.equal((await stat(join(dir, "generations.jsonl"))).mtimeMs, generated, "the generations are not redone");
     assert.equal(await readFile(join(dir, "reference", "lp_ref.json"), "utf8"), lpRef);
