@@ -79,7 +79,7 @@ test("the command engine with scripts/dpo-on-pairs.ts gives the local engine's i
   }
 });
 
-test("a failing command names the command and its log, loses nothing, and --resume (template fixed) reruns it in a fresh folder", async () => {
+test("a failing or timed-out command names the command and its log, loses nothing, and --resume (template fixed) reruns it in a fresh folder", async () => {
   const f = await setupFixture();
   try {
     const failing = "echo 'pretend: CUDA out of memory' {pairs_jsonl} {output_dir} >&2; exit 3";
@@ -96,16 +96,21 @@ test("a failing command names the command and its log, loses nothing, and --resu
     assert.ok(existsSync(join(dir, "trainer", "output-1")));
 
     await writeFile(join(dir, "trainer", "output-1", "note.txt"), "the user's file"); // never deleted
+    // a second attempt runs past training.command.timeoutSeconds and is stopped
+    const hanging = { ...commandConfig(f, "failing", ": {pairs_jsonl} {output_dir}; exec sleep 60", { timeoutSeconds: 0.5 }), iterations: 1 };
+    const started = performance.now();
+    await assert.rejects(runSelfPlay({ config: hanging, resume: true }), /ran past training\.command\.timeoutSeconds \(0\.5 s\) and was stopped; .*killed by SIGTERM/);
+    assert.ok(performance.now() - started < 30_000, "the timeout stopped the command");
     // the template is fixed (it is not part of the config fingerprint) and the run resumed
     const resumed = await runSelfPlay({ config: { ...commandConfig(f, "failing", trainer), iterations: 1 }, resume: true });
     assert.equal(resumed.startedAt, 1);
     assert.equal((await stat(join(dir, "generations.jsonl"))).mtimeMs, generated, "the generations are not redone");
     assert.equal(await readFile(join(dir, "reference", "lp_ref.json"), "utf8"), lpRef);
-    assert.equal((await readJson(join(dir, "trainer", "command.json"))).attempt, 2);
+    assert.equal((await readJson(join(dir, "trainer", "command.json"))).attempt, 3);
     assert.equal(await readFile(join(dir, "trainer", "output-1", "note.txt"), "utf8"), "the user's file");
-    await assertSameAdapter(join(dir, "adapter"), join(dir, "trainer", "output-2"), "imported vs attempt 2");
+    await assertSameAdapter(join(dir, "adapter"), join(dir, "trainer", "output-3"), "imported vs attempt 3");
     const log = await readFile(join(dir, "trainer", "command.log"), "utf8");
-    assert.equal(log.split("\n").filter((l) => l.startsWith("# ")).length, 2, "one header per attempt");
+    assert.equal(log.split("\n").filter((l) => l.startsWith("# ")).length, 3, "one header per attempt");
   } finally {
     await f.cleanup();
   }
