@@ -73,7 +73,7 @@ export const checkTrainingCommand = (config: RunConfig): void => {
   try {
     renderTrainCommand(command.template, standInValues);
   } catch (error) {
-    throw new Error(`training.command.template: ${(error as Error).message}`);
+    throw new Error(`training.command.template: ${(error as Error).message.replace(/^training command template: /, "")}`);
   }
   const missing = missingCommandEnv(command, process.env);
   if (missing.length > 0) {
