@@ -31,27 +31,6 @@ import {
   withDefault,
 } from "../core/config.ts";
 
-/** The `training.command` block: how the external trainer is run. */
-export interface TrainingCommandConfig {
-  /** The shell command template (placeholders: train/external-command.ts, docs/scale-out.md). */
-  readonly template: string;
-  /** The folder the command runs in (null: the folder alpha-spin was started in). */
-  readonly cwd: string | null;
-  /**
-   * Environment variables the command needs (e.g. HF_TOKEN): each must be set when the run starts.
-   * The command inherits the whole environment; the values are never written to the run folder.
-   */
-  readonly env: readonly string[];
-  /** Seconds after which the command is stopped (SIGTERM) and the iteration fails; null: no limit. */
-  readonly timeoutSeconds: number | null;
-}
-
-/** `training.engine` and `training.command`, as the resolved config carries them. */
-export interface TrainingEngineConfig {
-  readonly engine: "local" | "command";
-  readonly command: TrainingCommandConfig | null;
-}
-
 const envName = refined<string>(
   "envName",
   "must be an environment variable name (letters, digits and '_', not starting with a digit)",
@@ -71,12 +50,24 @@ const envName = refined<string>(
 export const trainingEngineFields = {
   engine: withDefault(oneOf(["local", "command"] as const), "local"),
   command: optionalNull(strictObject({
+    /** The shell command template (placeholders: train/external-command.ts, docs/scale-out.md). */
     template: nonEmptyString,
+    /** The folder the command runs in (null: the folder alpha-spin was started in). */
     cwd: optionalNull(nonEmptyString),
+    /**
+     * Environment variables the command needs (e.g. HF_TOKEN): each must be set when the run starts.
+     * The command inherits the whole environment; the values are never written to the run folder.
+     */
     env: withDefault(listOf(envName), []),
+    /** Seconds after which the command is stopped (SIGTERM) and the iteration fails; null: no limit. */
     timeoutSeconds: optionalNull(positive),
   }, "command")),
 } satisfies t.Props;
+
+/** `training.engine` and `training.command`, as the resolved config carries them. */
+export type TrainingEngineConfig = Readonly<t.TypeOfProps<typeof trainingEngineFields>>;
+/** The `training.command` block: how the external trainer is run. */
+export type TrainingCommandConfig = Readonly<NonNullable<TrainingEngineConfig["command"]>>;
 
 /** The parts of a decoded run config the engine's rules read. */
 interface EngineRuleInput {

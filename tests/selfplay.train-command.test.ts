@@ -83,7 +83,7 @@ test("a failing or timed-out command names the command and its log, loses nothin
   const f = await setupFixture();
   try {
     const failing = "echo 'pretend: CUDA out of memory' {pairs_jsonl} {output_dir} >&2; exit 3";
-    const config = { ...commandConfig(f, "failing", failing), iterations: 1 };
+    const config: Record<string, unknown> = { ...commandConfig(f, "failing", failing), iterations: 1 };
     const error = await runSelfPlay({ config }).then(() => null, (e: Error) => e);
     const dir = join(String(config.outputDir), "iter-1");
     assert.ok(error !== null, "the run must fail");
@@ -123,7 +123,7 @@ test("a run stopped while the command runs resumes in a fresh output folder and 
     await writeFile(flag, "");
     // with the flag: leave a partial file and hang (exec: the stop signal reaches the sleeping process)
     const template = `if [ -e ${shellQuote(flag)} ]; then mkdir -p {output_dir}; echo partial > {output_dir}/partial.bin; exec sleep 60; fi; ${trainer}`;
-    const config = { ...commandConfig(f, "stopped", template), iterations: 1 };
+    const config: Record<string, unknown> = { ...commandConfig(f, "stopped", template), iterations: 1 };
     const dir = join(String(config.outputDir), "iter-1");
     const partial = join(dir, "trainer", "output-1", "partial.bin");
     const controller = new AbortController();
@@ -165,7 +165,7 @@ test("an adapter of the wrong rank or target modules is refused and no iterate i
       ["wrong-targets", fake("--targets c_attn,c_fc --mode ok"), /differ from the run's \["c_attn"\]; adapted but not a target: transformer\.h\.0\.mlp\.c_fc/],
     ] as const;
     for (const [name, template, message] of cases) {
-      const config = { ...commandConfig(f, name, template), iterations: 1 };
+      const config: Record<string, unknown> = { ...commandConfig(f, name, template), iterations: 1 };
       const dir = join(String(config.outputDir), "iter-1");
       const error = await runSelfPlay({ config }).then(() => null, (e: Error) => e);
       assert.ok(error !== null, name);
