@@ -128,7 +128,7 @@ const readPairs = async (path: string): Promise<TrainingPair[]> => {
 const main = async (): Promise<void> => {
   const args = parseArgs(process.argv.slice(2));
   const settings = await readSettings(args.get("run-config")!);
-  await importRunModules(settings.run); // a custom loss registers itself
+  const imports = await importRunModules(settings.run); // a custom loss registers itself (here and in the workers)
   const run = resolveRunConfig(settings.run, { knownLosses: lossRegistry.names() });
   if (run.finetune !== "lora") throw new Error(`this trainer trains LoRA adapters (the run has finetune "${run.finetune}")`);
   const backend = (args.get("backend") || settings.backend) as BackendRequest;
@@ -162,6 +162,7 @@ const main = async (): Promise<void> => {
       checkpointDir,
       onStep: (row, total) => console.log(`step ${row.step}/${total} loss ${row.loss}`),
       workers: run.workers,
+      workerImports: imports,
     });
     await saveIterate(args.get("output-dir")!, base, spec, result.params, { baseModel, tokenizerDir: null });
   } finally {
