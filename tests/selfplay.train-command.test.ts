@@ -4,10 +4,11 @@
 // equal to float32 tolerance, iteration 2 included, so iteration 2 was generated and scored with the
 // imported iterate 1); the command received exactly the stored lp_ref; a failing command names
 // the command and the log and loses nothing; a run stopped while the command runs resumes in a
-// fresh output folder and keeps the old one; an adapter of the wrong rank or targets is refused;
+// fresh output folder and keeps the old one (also when the run's process is killed with SIGKILL); an adapter of the wrong rank or targets is refused;
 // and the config keys are checked before anything is written.
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { readFile, stat, writeFile } from "node:fs/promises";
+import { readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { assert, assertClose, isDeno, test } from "./harness.ts";
 import { readPeftAdapter } from "../models/peft.ts";
@@ -134,7 +135,6 @@ test("a run stopped while the command runs resumes in a fresh output folder and 
     assert.ok(error !== null && /killed by SIGTERM \(aborted\)/.test(error.message), String(error));
     assert.ok(performance.now() - started < 30_000, "the stop reached the command");
 
-    const { rm } = await import("node:fs/promises");
     await rm(flag);
     await runSelfPlay({ config, resume: true });
     assert.equal(await readFile(partial, "utf8"), "partial\n", "the stopped attempt's files are kept");
@@ -152,6 +152,50 @@ test("a run stopped while the command runs resumes in a fresh output folder and 
     await f.cleanup();
   }
 });
+
+test("a run process killed with SIGKILL while the command runs resumes and finishes", async () => {
+  const f = await setupFixture();
+  let sleeper: number | null = null;
+  try {
+    const flag = join(f.dir, "hang");
+    await writeFile(flag, "");
+    // with the flag: leave a partial file and the sleeping process's id, and hang
+    const template = `if [ -e ${shellQuote(flag)} ]; then mkdir -p {output_dir}; echo $$ > {output_dir}/pid; exec sleep 60; fi; ${trainer}`;
+    const config: Record<string, unknown> = { ...commandConfig(f, "killed", template), iterations: 1 };
+    const configPath = join(f.dir, "killed.json");
+    await writeFile(configPath, JSON.stringify(config));
+    const dir = join(String(config.outputDir), "iter-1");
+    const pidFile = join(dir, "trainer", "output-1", "pid");
+    const script = join(here, "selfplay.child-run.ts");
+    const argv = isDeno ? ["run", "-A", script, configPath, "none"] : ["--import", "tsx", script, configPath, "none"];
+    await new Promise<void>((done, fail) => {
+      const child = spawn(process.execPath, argv, { stdio: ["ignore", "ignore", "pipe"] });
+      let err = "";
+      child.stderr.on("data", (chunk) => (err += String(chunk)));
+      const poll = setInterval(() => existsSync(pidFile) && child.kill("SIGKILL"), 50);
+      child.on("close", (code, signal) => {
+        clearInterval(poll);
+        if (signal === "SIGKILL") done();
+        else fail(new Error(`the run ended with code ${code} before it was killed:\n${err}`));
+      });
+    });
+    sleeper = Number((await readFile(pidFile, "utf8")).trim());
+    assert.ok(!existsSync(join(dir, "COMPLETE.json")) && !existsSync(join(dir, "trainer", "command.json")));
+    await rm(flag);
+    const resumed = await runSelfPlay({ config, resume: true });
+    assert.equal(resumed.startedAt, 1);
+    assert.ok(existsSync(pidFile), "the killed attempt's files are kept");
+    assert.equal((await readJson(join(dir, "trainer", "command.json"))).attempt, 2);
+    await assertSameAdapter(join(dir, "adapter"), join(dir, "trainer", "output-2"), "imported vs attempt 2");
+  } finally {
+    if (sleeper !== null) {
+      try {
+        process.kill(sleeper, "SIGTERM"); // the orphaned `sleep` this test started
+      } catch { /* already gone */ }
+    }
+    await f.cleanup();
+  }
+}, { timeout: 120_000 });
 
 test("an adapter of the wrong rank or target modules is refused and no iterate is written", async () => {
   const f = await setupFixture();
