@@ -64,7 +64,7 @@ const spec = {
 
 const fmt = (x: number, digits = 3): string => (Number.isFinite(x) ? x.toFixed(digits) : String(x));
 
-const readme = (o: {
+const readme = (options: {
   args: Record<string, string | number | boolean | undefined>;
   command: string;
   params: number;
@@ -73,7 +73,7 @@ const readme = (o: {
   finalLoss: number;
   seconds: number;
 }): string => {
-  const e = o.evaluation;
+  const e = options.evaluation;
   const fam = (r: Partial<Record<string, number>>): string =>
     ["add", "rev", "up", "cap"].map((f) => `${f} ${fmt(r[f] ?? NaN)}`).join(", ");
   return `# The embedded base model
@@ -85,12 +85,12 @@ self-play does to it can be measured exactly.
 
 ## What it is
 
-- Architecture: GPT-2 family (\`model_type: "gpt2"\`), ${o.args.layers} blocks, width ${o.args.hidden},
-  ${o.args.heads} heads, ${o.args.context} positions, tied input/output embeddings.
+- Architecture: GPT-2 family (\`model_type: "gpt2"\`), ${options.args.layers} blocks, width ${options.args.hidden},
+  ${options.args.heads} heads, ${options.args.context} positions, tied input/output embeddings.
 - Vocabulary: byte-level, 259 ids — the 256 UTF-8 bytes, then \`<|eos|>\` (256), \`<|pad|>\` (257) and
   \`<|bos|>\` (258). \`tokenizer_config.json\` marks it (\`"tokenizer_class": "AlphaSpinByteTokenizer"\`);
   \`loadTokenizer\` (models/hf-tokenizer.ts) reads it back as a \`ByteTokenizer\`.
-- Size: ${o.params} parameters; \`model.safetensors\` is ${o.bytes} bytes (float32).
+- Size: ${options.params} parameters; \`model.safetensors\` is ${options.bytes} bytes (float32).
 - Files: \`config.json\` and \`model.safetensors\` in Hugging Face layout (the parameter names and
   shapes of \`transformers\`' \`GPT2LMHeadModel\`), \`tokenizer_config.json\`, \`eval.json\` (the numbers
   below, as JSON), this README.
@@ -101,19 +101,19 @@ Supervised fine-tuning from a seeded random initialization (normal, std 0.02): c
 completion tokens (EOS included) of the synthetic task's train split (${embeddedTaskOptions.nTrain} examples,
 task seed ${embeddedTaskOptions.seed}); a sequence is \`<|bos|>\` + prompt, then completion + \`<|eos|>\`, the
 convention self-play and evaluation use. AdamW (β1 0.9, β2 0.999, no weight decay, global-norm
-clipping at 1), ${o.args.steps} steps of ${o.args.batchSize} examples, learning rate ${o.args.lr} after a
-10 % linear warm-up (${o.args.schedule === "constant" ? "then constant" : `then ${o.args.schedule} decay`}), seed ${o.args.seed},
-backend \`${o.args.backend}\`. The run was stopped there on purpose, while the loss was still falling
-(final training loss ${fmt(o.finalLoss)} nats per token): the model knows the format and most
+clipping at 1), ${options.args.steps} steps of ${options.args.batchSize} examples, learning rate ${options.args.lr} after a
+10 % linear warm-up (${options.args.schedule === "constant" ? "then constant" : `then ${options.args.schedule} decay`}), seed ${options.args.seed},
+backend \`${options.args.backend}\`. The run was stopped there on purpose, while the loss was still falling
+(final training loss ${fmt(options.finalLoss)} nats per token): the model knows the format and most
 contents, but the sums of \`add\` only partly, and it puts a good part of its probability on garbled
 or mis-phrased answers.
-Training took ${Math.round(o.seconds)} s on a 2-core machine.
+Training took ${Math.round(options.seconds)} s on a 2-core machine.
 
 The command that remakes it (from the repository root; the same seed on the same backend gives the
 same weights):
 
 \`\`\`sh
-${o.command}
+${options.command}
 \`\`\`
 
 ## How good it is

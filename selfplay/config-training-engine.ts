@@ -74,7 +74,7 @@ interface EngineRuleInput {
   readonly training: TrainingEngineConfig;
   readonly finetune: "lora" | "full";
   readonly opponent: "window" | "ema";
-  readonly reference: "geometric" | "arithmetic" | "ema";
+  readonly reference: { readonly mixture: "geometric" | "arithmetic" | "ema" };
 }
 
 /**
@@ -84,7 +84,7 @@ interface EngineRuleInput {
  *
  * @example
  * ```ts
- * trainingEngineIssues({ training: { engine: "command", command: null }, finetune: "lora", opponent: "window", reference: "geometric" });
+ * trainingEngineIssues({ training: { engine: "command", command: null }, finetune: "lora", opponent: "window", reference: { mixture: "geometric" } });
  * // [{ path: ["training", "command"], message: 'is needed with training.engine "command" …' }]
  * ```
  */
@@ -109,15 +109,32 @@ export const trainingEngineIssues = (c: EngineRuleInput): CheckIssue[] => {
       message: `"command" imports a LoRA adapter, so it needs finetune "lora" (got finetune "${c.finetune}")`,
     });
   }
-  for (const key of ["opponent", "reference"] as const) {
-    if (c[key] === "ema") {
+  for (const [path, value] of [[["opponent"], c.opponent], [["reference", "mixture"], c.reference.mixture]] as const) {
+    if (value === "ema") {
       issues.push({
-        path: [key],
+        path,
         message: 'cannot be "ema" with training.engine "command" (an external trainer keeps no EMA of the weights)',
       });
     }
   }
   return issues;
+};
+
+/**
+ * The config as its fingerprint sees it: without `training.command` (how the trainer is invoked: a
+ * broken template can be fixed before `--resume`), and without `training.engine` when it is
+ * "local", so a config that does not use the command engine keeps the fingerprint it had before
+ * these keys existed.
+ *
+ * @example
+ * ```ts
+ * trainingFingerprintView({ seed: 1, training: { lr: 1e-5, engine: "local", command: null } });
+ * // { seed: 1, training: { lr: 1e-5 } }
+ * ```
+ */
+export const trainingFingerprintView = (view: Readonly<Record<string, unknown>>): Record<string, unknown> => {
+  const { engine, command: _command, ...training } = view.training as Readonly<Record<string, unknown>>;
+  return { ...view, training: engine === "local" ? training : { ...training, engine } };
 };
 
 /**

@@ -30,6 +30,7 @@ import type { AnyLoss } from "../losses/types.ts";
 import { rawRunConfigCodec, resolvedRunConfigCodec, runConfigDefaults } from "./config-codecs.ts";
 import type { RunConfig } from "./config-types.ts";
 import { trainingEngineIssues } from "./config-training-engine.ts";
+import { engineIssues, resolveSeeding } from "./config-engines.ts";
 
 export type * from "./config-types.ts";
 export { historyLength, runConfigDefaults } from "./config-codecs.ts";
@@ -105,13 +106,14 @@ const crossFieldIssues = (c: RawRunConfig, options: RunConfigOptions): CheckIssu
       message: 'needs a number of pairsPerMember (with "all", every member gets every example)',
     });
   }
-  if (c.geometricSampling.enabled && c.reference !== "geometric") {
+  if (c.geometricSampling.enabled && c.reference.mixture !== "geometric") {
     issues.push({
       path: ["geometricSampling", "enabled"],
-      message: `needs reference "geometric" (got reference "${c.reference}")`,
+      message: `needs reference "geometric" (got reference "${c.reference.mixture}")`,
     });
   }
   issues.push(...trainingEngineIssues(c));
+  issues.push(...engineIssues(c));
   return issues.filter((i): i is CheckIssue => i !== undefined);
 };
 
@@ -142,6 +144,7 @@ const resolveDefaults = (c: RawRunConfig): RunConfig => ({
     ...c.training,
     lr: c.training.lr ?? (c.finetune === "lora" ? runConfigDefaults.lrLora : runConfigDefaults.lrFull),
   },
+  generation: { ...c.generation, seeding: resolveSeeding(c.generation) },
 });
 
 /**

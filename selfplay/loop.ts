@@ -89,7 +89,7 @@ const startIteration = async (ctx: RunContext, t: number): Promise<IterationStar
     ...params,
     backend: ready.backend,
     loss: config.loss,
-    reference: config.reference,
+    reference: config.reference.mixture,
     opponent: config.opponent,
     h: config.h,
     assignment: config.assignment,

@@ -32,6 +32,8 @@ import type { Transformer } from "../models/transformer.ts";
 import { configFingerprint, fingerprintIgnoredKeys, iterationParams, resolveRunConfig, type RunConfig } from "./config.ts";
 import { checkTokenizerFits, examplesFingerprint, type PreparedExample, prepareExamples } from "./examples.ts";
 import { folderFingerprint, modelFingerprint } from "./fingerprint.ts";
+import { fingerprintView } from "./config-engines.ts";
+import { trainingFingerprintView } from "./config-training-engine.ts";
 import { embeddedModelDir } from "../models/embedded.ts";
 import type { FinetuneSpec } from "../train/params.ts";
 import { importRunModules } from "./imports.ts";
@@ -135,13 +137,13 @@ const resolveModelDir = async (config: RunConfig, resolve: PrepareRunOptions["re
  * const ready = await prepareRun({ config: raw, backend: "cpu" });
  * ```
  */
-export const prepareRun = async (o: PrepareRunOptions): Promise<PreparedRun> => {
-  const registry = o.lossRegistry ?? defaultRegistry;
-  const imports = await importRunModules(o.config); // may register the config's loss
-  const config = resolveRunConfig(o.config, { knownLosses: registry.names(), lossRegistry: registry });
+export const prepareRun = async (options: PrepareRunOptions): Promise<PreparedRun> => {
+  const registry = options.lossRegistry ?? defaultRegistry;
+  const imports = await importRunModules(options.config); // may register the config's loss
+  const config = resolveRunConfig(options.config, { knownLosses: registry.names(), lossRegistry: registry });
   const loss = checkLoss(config, registry);
   checkTrainingCommand(config); // training.engine "command": the template and its environment
-  const backendName = o.backend ?? config.backend;
+  const backendName = options.backend ?? config.backend;
   if (backendName !== "current") await loadBackend(backendName, config.threads === null ? {} : { threads: config.threads });
   const backend = tf.getBackend();
   const warnings: string[] = [];
@@ -149,11 +151,11 @@ export const prepareRun = async (o: PrepareRunOptions): Promise<PreparedRun> => 
   let modelDir: string | null = null;
   let base: Transformer;
   let ownsBase = false;
-  if (o.model !== undefined) {
-    base = o.model;
-    modelDir = o.modelDir ?? null;
+  if (options.model !== undefined) {
+    base = options.model;
+    modelDir = options.modelDir ?? null;
   } else {
-    modelDir = await resolveModelDir(config, o.resolveModel);
+    modelDir = await resolveModelDir(config, options.resolveModel);
     base = await loadHfModel(modelDir, { trainable: false });
     ownsBase = true;
   }
@@ -161,7 +163,7 @@ export const prepareRun = async (o: PrepareRunOptions): Promise<PreparedRun> => 
     const tokenizerDir = config.tokenizer ?? modelDir ??
       (config.model === "embedded" ? embeddedModelDir() : (await pathExists(config.model)) ? config.model : null);
     let tokenizer: Tokenizer;
-    if (o.tokenizer !== undefined) tokenizer = o.tokenizer;
+    if (options.tokenizer !== undefined) tokenizer = options.tokenizer;
     else if (tokenizerDir === null) throw new Error('no tokenizer: pass one, or set "tokenizer" in the run config to a folder');
     else tokenizer = await loadTokenizer(tokenizerDir);
     checkTokenizerFits(tokenizer, base.config.vocabSize);
@@ -170,7 +172,7 @@ export const prepareRun = async (o: PrepareRunOptions): Promise<PreparedRun> => 
       messages: readonly { role: string; content: string }[],
       addGenerationPrompt: boolean,
     ) => applyChatTemplate(tokenizer, messages, { addGenerationPrompt });
-    const sft = o.data ?? await loadSftExamples(config.data.train, {
+    const sft = options.data ?? await loadSftExamples(config.data.train, {
       schema: config.data.schema,
       turns: config.data.turns,
       format: config.data.format,
@@ -194,8 +196,8 @@ export const prepareRun = async (o: PrepareRunOptions): Promise<PreparedRun> => 
       warnings.push(`${prepared.completionsTruncated} answer(s) were cut to fit maxLength ${config.maxLength}`);
     }
     const fingerprints: RunFingerprints = {
-      // how the trainer is invoked (training.command) is left out too: a broken template can be fixed on --resume
-      config: configFingerprint({ ...config, training: { ...config.training, command: null } }, [...fingerprintIgnoredKeys, "backend", "workers", "threads", "imports"]),
+      // the training command (how the trainer is invoked) is left out too: a broken template can be fixed on --resume
+      config: configFingerprint(trainingFingerprintView(fingerprintView(config)) as unknown as RunConfig, [...fingerprintIgnoredKeys, "backend", "workers", "threads", "imports"]),
       data: examplesFingerprint(prepared.examples),
       model: modelDir !== null ? await folderFingerprint(modelDir) : await modelFingerprint(base),
     };

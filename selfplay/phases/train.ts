@@ -53,7 +53,7 @@ const startingPoint = async (ctx: RunContext, t: number): Promise<{ init: ParamS
   const init: ParamSnapshot = t === 1
     ? (spec.finetune === "lora" ? await freshLoraSnapshot(base, spec.lora, trainingStreams(ctx.root, t).loraInitSeed) : await modelSnapshot(base))
     : await loadIterateSnapshot(iterateParamsDir(store, t - 1, spec.finetune), base, spec);
-  const needsEma = config.opponent === "ema" || config.reference === "ema";
+  const needsEma = config.opponent === "ema" || config.reference.mixture === "ema";
   const emaInit = !needsEma ? null : t === 1 ? init : await loadIterateSnapshot(join(store.iterDir(t - 1), "ema"), base, spec);
   return { init, emaInit };
 };
