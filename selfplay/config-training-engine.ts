@@ -121,10 +121,11 @@ export const trainingEngineIssues = (c: EngineRuleInput): CheckIssue[] => {
 };
 
 /**
- * The config as its fingerprint sees it: without `training.command` (how the trainer is invoked: a
- * broken template can be fixed before `--resume`), and without `training.engine` when it is
- * "local", so a config that does not use the command engine keeps the fingerprint it had before
- * these keys existed.
+ * The config as its fingerprint sees it: without `training.engine` and `training.command`. Where the
+ * gradient steps run, and how the trainer is invoked, stay out of the fingerprint as the backend and
+ * the generation/reference engines do (config-engines.ts): a broken template can be fixed before
+ * `--resume`, a run may move to another engine between iterations, and a config without these keys
+ * keeps the fingerprint it had before they existed.
  *
  * @example
  * ```ts
@@ -133,8 +134,8 @@ export const trainingEngineIssues = (c: EngineRuleInput): CheckIssue[] => {
  * ```
  */
 export const trainingFingerprintView = (view: Readonly<Record<string, unknown>>): Record<string, unknown> => {
-  const { engine, command: _command, ...training } = view.training as Readonly<Record<string, unknown>>;
-  return { ...view, training: engine === "local" ? training : { ...training, engine } };
+  const { engine: _engine, command: _command, ...training } = view.training as Readonly<Record<string, unknown>>;
+  return { ...view, training };
 };
 
 /**
