@@ -15,7 +15,6 @@
  *
  * @module
  */
-import { checkTrainingCommand } from "./phases/train-command.ts";
 import { join } from "node:path";
 import { loadBackend } from "../backends/load.ts";
 import type { BackendRequest } from "../backends/types.ts";
@@ -33,11 +32,11 @@ import { configFingerprint, fingerprintIgnoredKeys, iterationParams, resolveRunC
 import { checkTokenizerFits, examplesFingerprint, type PreparedExample, prepareExamples } from "./examples.ts";
 import { folderFingerprint, modelFingerprint } from "./fingerprint.ts";
 import { fingerprintView } from "./config-engines.ts";
-import { trainingFingerprintView } from "./config-training-engine.ts";
 import { embeddedModelDir } from "../models/embedded.ts";
 import type { FinetuneSpec } from "../train/params.ts";
 import { importRunModules } from "./imports.ts";
 import { preflightRun } from "./preflight.ts";
+import { checkTrainingCommand } from "./phases/train-command.ts";
 import type { RunFingerprints } from "./store.ts";
 import { selfPlayLossInputs } from "../train/train.ts";
 
@@ -196,8 +195,7 @@ export const prepareRun = async (options: PrepareRunOptions): Promise<PreparedRu
       warnings.push(`${prepared.completionsTruncated} answer(s) were cut to fit maxLength ${config.maxLength}`);
     }
     const fingerprints: RunFingerprints = {
-      // the training command (how the trainer is invoked) is left out too: a broken template can be fixed on --resume
-      config: configFingerprint(trainingFingerprintView(fingerprintView(config)) as unknown as RunConfig, [...fingerprintIgnoredKeys, "backend", "workers", "threads", "imports"]),
+      config: configFingerprint(fingerprintView(config) as unknown as RunConfig, [...fingerprintIgnoredKeys, "backend", "workers", "threads", "imports"]),
       data: examplesFingerprint(prepared.examples),
       model: modelDir !== null ? await folderFingerprint(modelDir) : await modelFingerprint(base),
     };
