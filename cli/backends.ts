@@ -49,7 +49,7 @@ export const formatBackendTable = (statuses: readonly BackendStatus[]): string =
     (s.ok ? s.details : s.error) ?? "",
   ]);
   const header = ["backend", "status", "GFLOP/s", "ms/matmul", "details / what to do"];
-  const widths = header.slice(0, 4).map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const widths = header.slice(0, 4).map((title, i) => Math.max(title.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]): string =>
     cells.map((c, i) => (i < 4 ? (i >= 2 ? c.padStart(widths[i]) : c.padEnd(widths[i])) : c)).join("  ");
   return [line(header), line(widths.map((w) => "-".repeat(w)).concat(["-".repeat(20)])), ...rows.map(line)]

@@ -39,7 +39,7 @@ import {
 } from "../data/synthetic.ts";
 import { evaluateSynthetic } from "../eval/evaluate-synthetic.ts";
 import { type EvalModel, exactMatchEval, type ExactMatchItem, heldOutNll, multipleChoiceEval } from "../eval/evaluate.ts";
-import { gsm8kReference } from "../eval/metrics.ts";
+import { gsm8kAnswer } from "../eval/metrics.ts";
 import { loadMultipleChoiceJsonl } from "../eval/multiple-choice.ts";
 import { formatMetric } from "../eval/report-table.ts";
 import { loadHfModel } from "../models/hf-load.ts";
@@ -101,7 +101,7 @@ const loadExactMatchItems = async (path: string, limit: number | undefined): Pro
     }
     const row = value as Record<string, unknown>;
     const answer = field(row, ["answer", "reference", "completion"], where);
-    return { prompt: field(row, ["prompt", "question"], where), reference: answer.includes("####") ? gsm8kReference(answer) : answer.trim() };
+    return { prompt: field(row, ["prompt", "question"], where), answer: answer.includes("####") ? gsm8kAnswer(answer) : answer.trim() };
   });
 };
 

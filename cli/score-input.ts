@@ -102,19 +102,19 @@ export const parseScoreLines = (text: string, source: string): ScoreRequest[] =>
     if (typeof json !== "object" || json === null || Array.isArray(json)) {
       throw new ScoreInputError(`${at}: expected a JSON object`);
     }
-    const o = json as Record<string, unknown>;
-    const id = "id" in o ? { id: o.id } : {};
+    const fields = json as Record<string, unknown>;
+    const id = "id" in fields ? { id: fields.id } : {};
     try {
       // which kind the line is follows from its keys; the kind's codec then checks every field
-      if ("prompt_ids" in o || "completion_ids" in o) {
-        const { prompt_ids, completion_ids } = decodeLine(idsLine, o);
+      if ("prompt_ids" in fields || "completion_ids" in fields) {
+        const { prompt_ids, completion_ids } = decodeLine(idsLine, fields);
         out.push({ line, ...id, kind: "ids", promptIds: [...prompt_ids], completionIds: [...completion_ids] });
-      } else if ("prompt" in o || "completion" in o) {
-        if (Array.isArray(o.prompt) || Array.isArray(o.completion)) {
-          const { prompt, completion } = decodeLine(chatLine, o);
+      } else if ("prompt" in fields || "completion" in fields) {
+        if (Array.isArray(fields.prompt) || Array.isArray(fields.completion)) {
+          const { prompt, completion } = decodeLine(chatLine, fields);
           out.push({ line, ...id, kind: "chat", prompt: [...prompt] as ChatMessage[], completion: [...completion] as ChatMessage[] });
         } else {
-          const { prompt, completion } = decodeLine(textLine, o);
+          const { prompt, completion } = decodeLine(textLine, fields);
           out.push({ line, ...id, kind: "text", prompt, completion });
         }
       } else {

@@ -28,6 +28,7 @@ import { readUtf8File } from "../data/text.ts";
 import type { SelfPlayEvent } from "../selfplay/events.ts";
 import { importUrl } from "../selfplay/imports.ts";
 import { runSelfPlay } from "../selfplay/loop.ts";
+import { oracleModuleFrom } from "../selfplay/oracle.ts";
 import { positiveInt } from "../core/config.ts";
 import { type CommandSpec, parseOrExit } from "./args.ts";
 import { engineFlagSpecs, withEngineFlags } from "./engine-flags.ts";
@@ -181,7 +182,10 @@ export const trainCommand = async (args: string[]): Promise<number> => {
   const overrides = { ...(workers === undefined ? {} : { workers }), ...(threads === undefined ? {} : { threads }) };
   const raw = typeof file !== "object" || file === null || Array.isArray(file)
     ? file
-    : withEngineFlags({ ...withImports(file as Record<string, unknown>, dirname(configPath), parsed.flags.import), ...overrides }, parsed.flags);
+    : oracleModuleFrom(
+      withEngineFlags({ ...withImports(file as Record<string, unknown>, dirname(configPath), parsed.flags.import), ...overrides }, parsed.flags),
+      resolve(dirname(configPath)),
+    );
   const printer = eventPrinter(quiet, log);
   try {
     await runSelfPlay({

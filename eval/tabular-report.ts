@@ -152,9 +152,9 @@ export const runTabularComparison = (options: TabularComparisonOptions = {}): Ta
   );
   const rows: TabularComparisonRow[] = [];
   for (const betaPrime of resolved.betaPrimes) {
-    for (const h of resolved.hs) {
+    for (const windowSize of resolved.hs) {
       for (const alpha of resolved.alphas) {
-        const variant: TabularVariant = { alpha, betaPrime, h };
+        const variant: TabularVariant = { alpha, betaPrime, windowSize: windowSize };
         const solved = problems.map((p) => solveRun(p, variant, resolved.iterations, resolved.gapTolerance));
         const main = solved[0], problem = problems[0];
         const records = main.run.records;
@@ -236,7 +236,7 @@ export const formatTabularComparison = (comparison: TabularComparison): string =
     lines.push(`| ${
       [
         r.variant.betaPrime,
-        r.variant.h,
+        r.variant.windowSize,
         r.variant.alpha,
         formatNumber(r.contraction),
         ...r.klAt.map(formatKl),
@@ -253,7 +253,7 @@ export const formatTabularComparison = (comparison: TabularComparison): string =
     seedLines.push(`| ${
       [
         r.variant.betaPrime,
-        r.variant.h,
+        r.variant.windowSize,
         r.variant.alpha,
         formatKl(median(ks)),
         formatKl(Math.min(...ks)),

@@ -67,7 +67,7 @@ const fmt = (x: number, digits = 3): string => (Number.isFinite(x) ? x.toFixed(d
 const readme = (options: {
   args: Record<string, string | number | boolean | undefined>;
   command: string;
-  params: number;
+  parameters: number;
   bytes: number;
   evaluation: SyntheticEvaluation;
   finalLoss: number;
@@ -90,7 +90,7 @@ self-play does to it can be measured exactly.
 - Vocabulary: byte-level, 259 ids — the 256 UTF-8 bytes, then \`<|eos|>\` (256), \`<|pad|>\` (257) and
   \`<|bos|>\` (258). \`tokenizer_config.json\` marks it (\`"tokenizer_class": "AlphaSpinByteTokenizer"\`);
   \`loadTokenizer\` (models/hf-tokenizer.ts) reads it back as a \`ByteTokenizer\`.
-- Size: ${options.params} parameters; \`model.safetensors\` is ${options.bytes} bytes (float32).
+- Size: ${options.parameters} parameters; \`model.safetensors\` is ${options.bytes} bytes (float32).
 - Files: \`config.json\` and \`model.safetensors\` in Hugging Face layout (the parameter names and
   shapes of \`transformers\`' \`GPT2LMHeadModel\`), \`tokenizer_config.json\`, \`eval.json\` (the numbers
   below, as JSON), this README.
@@ -210,7 +210,7 @@ const main = async (): Promise<number> => {
   await writeFile(join(f.out, "README.md"), readme({
     args: f,
     command,
-    params: parameterCount(config),
+    parameters: parameterCount(config),
     bytes,
     evaluation,
     finalLoss,

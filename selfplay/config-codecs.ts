@@ -39,6 +39,8 @@ import type { BackendRequest } from "../backends/types.ts";
 import type { AssignmentMode } from "../samplers/history.ts";
 import type { ResampleMethod } from "../samplers/geometric.ts";
 import { generationEngineProps, rawSeeding, referenceCodec } from "./config-engines.ts";
+import { listwiseConfigFields } from "./listwise.ts";
+import { sppoConfigFields } from "./sppo-config.ts";
 
 /** Defaults that do not depend on other keys (docs/config.md explains each choice). */
 export const runConfigDefaults = {
@@ -233,6 +235,8 @@ const runConfigProps = {
   maxPromptLength: withDefault(nullable(positiveInt), runConfigDefaults.maxPromptLength),
   generation: withDefault(generationCodec, {}),
   exports: withDefault(exportsCodec, {}),
+  ...sppoConfigFields, // method, sppo (sppo-config.ts)
+  ...listwiseConfigFields, // listwise (listwise.ts)
 };
 
 /** A resolved run config: every key present (outputDir and training.lr set), defaults applied. */

@@ -75,16 +75,22 @@ interface EngineRuleInput {
   readonly finetune: "lora" | "full";
   readonly opponent: "window" | "ema";
   readonly reference: { readonly mixture: "geometric" | "arithmetic" | "ema" };
+  readonly method: "spin" | "sppo";
+  readonly listwise: boolean;
 }
 
 /**
  * The cross-field rules of the training engine: "command" needs a `training.command` block, LoRA
  * (the command hands back a PEFT adapter) and no EMA (an external trainer keeps none); a command
  * block with the "local" engine is refused too, so a forgotten `engine` is not silently ignored.
+ * It trains on pairs only: method "sppo" and `listwise` are refused with it.
  *
  * @example
  * ```ts
- * trainingEngineIssues({ training: { engine: "command", command: null }, finetune: "lora", opponent: "window", reference: { mixture: "geometric" } });
+ * trainingEngineIssues({
+ *   training: { engine: "command", command: null }, finetune: "lora", opponent: "window",
+ *   reference: { mixture: "geometric" }, method: "spin", listwise: false,
+ * });
  * // [{ path: ["training", "command"], message: 'is needed with training.engine "command" …' }]
  * ```
  */
@@ -108,6 +114,12 @@ export const trainingEngineIssues = (c: EngineRuleInput): CheckIssue[] => {
       path: ["training", "engine"],
       message: `"command" imports a LoRA adapter, so it needs finetune "lora" (got finetune "${c.finetune}")`,
     });
+  }
+  if (c.method !== "spin") {
+    issues.push({ path: ["method"], message: 'must be "spin" with training.engine "command" (SPPO trains on its own pairs, in this process)' });
+  }
+  if (c.listwise) {
+    issues.push({ path: ["listwise"], message: 'cannot be true with training.engine "command" (the command gets pairs in TRL\'s DPO format)' });
   }
   for (const [path, value] of [[["opponent"], c.opponent], [["reference", "mixture"], c.reference.mixture]] as const) {
     if (value === "ema") {

@@ -29,8 +29,10 @@ import { alphaSpinRefusal } from "../losses/alpha-spin.ts";
 import type { AnyLoss } from "../losses/types.ts";
 import { rawRunConfigCodec, resolvedRunConfigCodec, runConfigDefaults } from "./config-codecs.ts";
 import type { RunConfig } from "./config-types.ts";
+import { engineIssues, resolveReferenceServer, resolveSeeding } from "./config-engines.ts";
+import { listwiseIssues } from "./listwise.ts";
+import { sppoBeta, sppoIssues, withMethodDefaults } from "./sppo-config.ts";
 import { trainingEngineIssues } from "./config-training-engine.ts";
-import { engineIssues, resolveSeeding } from "./config-engines.ts";
 
 export type * from "./config-types.ts";
 export { historyLength, runConfigDefaults } from "./config-codecs.ts";
@@ -112,8 +114,7 @@ const crossFieldIssues = (c: RawRunConfig, options: RunConfigOptions): CheckIssu
       message: `needs reference "geometric" (got reference "${c.reference.mixture}")`,
     });
   }
-  issues.push(...trainingEngineIssues(c));
-  issues.push(...engineIssues(c));
+  issues.push(...engineIssues(c), ...sppoIssues(c), ...listwiseIssues(c), ...trainingEngineIssues(c));
   return issues.filter((i): i is CheckIssue => i !== undefined);
 };
 
@@ -145,6 +146,7 @@ const resolveDefaults = (c: RawRunConfig): RunConfig => ({
     lr: c.training.lr ?? (c.finetune === "lora" ? runConfigDefaults.lrLora : runConfigDefaults.lrFull),
   },
   generation: { ...c.generation, seeding: resolveSeeding(c.generation) },
+  reference: resolveReferenceServer(c.reference, c.generation.openai),
 });
 
 /**
@@ -163,7 +165,7 @@ export const runConfigCodec = (options: RunConfigOptions = {}): t.Type<RunConfig
   const resolved = new t.Type<RunConfig, unknown, unknown>(
     "RunConfig",
     (u): u is RunConfig => resolvedRunConfigCodec.is(u) && checked.is(u),
-    (u, c) => either.map(resolveDefaults)(checked.validate(u, c)),
+    (u, c) => either.map(resolveDefaults)(checked.validate(withMethodDefaults(u), c)),
     t.identity,
   );
   return withChecks(resolved, (c) => referenceIssues(c, options));
@@ -234,7 +236,7 @@ export const iterationParams = (config: RunConfig, t: number): IterationParams =
   }
   return {
     alpha: perIterationAt(config.alpha ?? runConfigDefaults.alpha, t),
-    beta: perIterationAt(config.beta ?? runConfigDefaults.beta, t),
+    beta: sppoBeta(config.sppo, perIterationAt(config.beta ?? runConfigDefaults.beta, t)),
     lr,
     epochs,
   };

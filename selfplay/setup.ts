@@ -31,14 +31,14 @@ import type { Transformer } from "../models/transformer.ts";
 import { configFingerprint, fingerprintIgnoredKeys, iterationParams, resolveRunConfig, type RunConfig } from "./config.ts";
 import { checkTokenizerFits, examplesFingerprint, type PreparedExample, prepareExamples } from "./examples.ts";
 import { folderFingerprint, modelFingerprint } from "./fingerprint.ts";
-import { fingerprintView } from "./config-engines.ts";
 import { embeddedModelDir } from "../models/embedded.ts";
 import type { FinetuneSpec } from "../train/params.ts";
 import { importRunModules } from "./imports.ts";
 import { preflightRun } from "./preflight.ts";
 import { checkTrainingCommand } from "./phases/train-command.ts";
 import type { RunFingerprints } from "./store.ts";
-import { selfPlayLossInputs } from "../train/train.ts";
+import { selfPlayLossInputs, sppoLossInputs } from "../train/train.ts";
+import { loadOracle, type PreferenceOracle } from "./oracle.ts";
 
 /** What {@link prepareRun} takes (the inputs of `runSelfPlay`). */
 export interface PrepareRunOptions {
@@ -82,6 +82,8 @@ export interface PreparedRun {
   readonly warnings: readonly string[];
   /** The URLs of the config's `imports`, imported here (the gradient workers import them too). */
   readonly imports: readonly string[];
+  /** Method "sppo": the preference oracle (null for "bt", which the run trains; and for "spin"). */
+  readonly oracle: PreferenceOracle | null;
 }
 
 /** The finetune spec of a config (LoRA target "auto" = PEFT's per-architecture default). */
@@ -101,11 +103,13 @@ export const finetuneSpec = (config: RunConfig): FinetuneSpec => ({
  */
 const checkLoss = (config: RunConfig, registry: LossRegistry): AnyLoss => {
   const loss = registry.get(config.loss.name);
-  const missing = (loss.requires ?? []).filter((name) => !selfPlayLossInputs.includes(name));
+  const provided = config.method === "sppo" ? [...selfPlayLossInputs, ...sppoLossInputs] : selfPlayLossInputs;
+  const missing = (loss.requires ?? []).filter((name) => !provided.includes(name));
   if (missing.length > 0) {
     throw new RangeError(
-      `loss "${loss.name}" needs inputs self-play does not provide (${missing.join(", ")}); ` +
-        `self-play provides ${selfPlayLossInputs.join(", ")}`,
+      `loss "${loss.name}" needs inputs ${config.method === "sppo" ? "SPPO" : "self-play"} does not provide (${missing.join(", ")}); ` +
+        `it provides ${provided.join(", ")}` +
+        (config.method === "spin" && sppoLossInputs.some((n) => missing.includes(n)) ? '; win rates come with "method": "sppo"' : ""),
     );
   }
   for (let t = 1; t <= config.iterations; t++) {
@@ -195,7 +199,7 @@ export const prepareRun = async (options: PrepareRunOptions): Promise<PreparedRu
       warnings.push(`${prepared.completionsTruncated} answer(s) were cut to fit maxLength ${config.maxLength}`);
     }
     const fingerprints: RunFingerprints = {
-      config: configFingerprint(fingerprintView(config) as unknown as RunConfig, [...fingerprintIgnoredKeys, "backend", "workers", "threads", "imports"]),
+      config: configFingerprint(config, [...fingerprintIgnoredKeys, "backend", "workers", "threads", "imports"]),
       data: examplesFingerprint(prepared.examples),
       model: modelDir !== null ? await folderFingerprint(modelDir) : await modelFingerprint(base),
     };
@@ -213,6 +217,7 @@ export const prepareRun = async (options: PrepareRunOptions): Promise<PreparedRu
       backend,
       warnings,
       imports,
+      oracle: config.method === "sppo" ? await loadOracle(config.sppo.oracle, prepared.examples) : null,
     };
   } catch (e) {
     if (ownsBase) base.dispose();

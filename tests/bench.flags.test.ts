@@ -80,7 +80,7 @@ test("bench flags: the default backend list takes any further backend of backend
 test("bench flags: unknown flags and bad values are refused, naming the flag", () => {
   assert.match(flagError(["--bogus"]), /unknown flag "--bogus"/);
   assert.match(flagError(["-h"]), /did you mean --help/);
-  assert.match(flagError(["--threads", "0"]), /--threads: expected a positive integer, got "0"/);
+  assert.match(flagError(["--threads", "0"]), /--threads: must be an integer >= 1 \(got 0\)/);
   assert.match(flagError(["--threads=two"]), /--threads/);
   assert.match(flagError(["--threads"]), /--threads needs a value/);
   assert.match(flagError(["--backends", "tpu"]), /--backends: unknown backend "tpu"/);
@@ -126,9 +126,9 @@ const flagsOf = (argv: string[], json: string): BenchFlags => ({
   json,
 });
 
-const fakeDeps = (o: Partial<BenchDeps> & { calls?: string[][] } = {}): BenchDeps => ({
+const fakeDeps = (overrides: Partial<BenchDeps> & { calls?: string[][] } = {}): BenchDeps => ({
   runCase: (args) => {
-    o.calls?.push([...args]);
+    overrides.calls?.push([...args]);
     if (args[0] === "matmul") {
       const software = args[1] === "webgpu";
       return Promise.resolve({
@@ -155,7 +155,7 @@ const fakeDeps = (o: Partial<BenchDeps> & { calls?: string[][] } = {}): BenchDep
   log: () => {},
   writeJson: writeFileAtomic,
   command: "test",
-  ...o,
+  ...overrides,
 });
 
 const readReport = (path: string): BenchReport => JSON.parse(readFileSync(path, "utf8"));

@@ -235,6 +235,8 @@ test("training.engine and training.command are checked, naming the key, before a
   assert.match(problems({ ...base, finetune: "full", training: { engine: "command", command } }), /training\.engine: "command" imports a LoRA adapter/);
   assert.match(problems({ ...base, opponent: "ema", training: { engine: "command", command } }), /opponent: cannot be "ema"/);
   assert.match(problems({ ...base, reference: "ema", training: { engine: "command", command } }), /reference\.mixture: cannot be "ema"/);
+  assert.match(problems({ ...base, method: "sppo", training: { engine: "command", command } }), /method: must be "spin" with training\.engine "command"/);
+  assert.match(problems({ ...base, listwise: true, loss: { name: "plackett_luce" }, training: { engine: "command", command } }), /listwise: cannot be true with training\.engine "command"/);
   assert.match(problems({ ...base, training: { engine: "command", command: { ...command, env: ["1BAD"] } } }), /training\.command\.env\[0\]/);
   assert.match(problems({ ...base, training: { engine: "command", command: { ...command, tmplate: "x" } } }), /training\.command\.tmplate: unknown key/);
   assert.match(problems({ ...base, training: { engine: "command", command: { ...command, timeoutSeconds: 0 } } }), /training\.command\.timeoutSeconds/);

@@ -67,6 +67,8 @@ export class NonFiniteLossError extends Error {
 
 /** The inputs a self-play batch can give a loss (others must come from the user). */
 export const selfPlayLossInputs: readonly string[] = ["chosenTokens", "rejectedTokens", "sftNll"];
+/** The inputs the SPPO loop adds: each response's estimated win rate against π_{t−1} (selfplay/win-rates.ts). */
+export const sppoLossInputs: readonly string[] = ["winRateChosen", "winRateRejected"];
 
 /** Optimizer, schedule and batching of one iteration's training (the run config's `training`). */
 export interface TrainingSettings {
@@ -140,7 +142,7 @@ const seedOf = (rng: Rng): number => nextUint32(rng)[0] >>> 1;
 
 /** Where an iteration's training stands: the last segment's results, or the start. */
 interface Progress {
-  params: ParamSnapshot;
+  weights: ParamSnapshot;
   ema: ParamSnapshot | null;
   optimizer: AdamWState | null;
   metrics: MetricsRow[];
@@ -151,10 +153,10 @@ interface Progress {
 const startingPoint = async (options: TrainIterationOptions): Promise<Progress> => {
   const saved: TrainCheckpoint | null = await readTrainCheckpoint(options.checkpointDir);
   if (saved === null || saved.epochsDone > options.epochs) {
-    return { params: options.init, ema: options.ema?.init ?? null, optimizer: null, metrics: [], epochsDone: 0 };
+    return { weights: options.init, ema: options.ema?.init ?? null, optimizer: null, metrics: [], epochsDone: 0 };
   }
   await options.onResume?.(saved.epochsDone, saved.optimizer.step);
-  return { params: saved.params, ema: saved.ema, optimizer: saved.optimizer, metrics: [...saved.metrics], epochsDone: saved.epochsDone };
+  return { weights: saved.weights, ema: saved.ema, optimizer: saved.optimizer, metrics: [...saved.metrics], epochsDone: saved.epochsDone };
 };
 
 /** What every epoch of an iteration shares. */
@@ -194,19 +196,19 @@ export const trainIteration = async (options: TrainIterationOptions): Promise<Tr
   try {
     for (let epoch = progress.epochsDone; epoch < options.epochs; epoch++) {
       progress = await trainEpoch(plan, progress, epoch);
-      const { params, optimizer, ema, metrics } = progress;
-      await writeTrainCheckpoint(options.checkpointDir, { epochsDone: epoch + 1, params, optimizer: optimizer!, ema, metrics });
+      const { weights, optimizer, ema, metrics } = progress;
+      await writeTrainCheckpoint(options.checkpointDir, { epochsDone: epoch + 1, weights, optimizer: optimizer!, ema, metrics });
     }
   } finally {
     await pool?.close();
   }
-  return { params: progress.params, ema: progress.ema, metrics: progress.metrics };
+  return { params: progress.weights, ema: progress.ema, metrics: progress.metrics };
 };
 
 /** The trainable policy, its optimizer (state restored) and the EMA variables of one epoch. */
 const epochState = (plan: Plan, progress: Progress, dropoutSeed: number) => {
   const { options } = plan, { training } = options;
-  const trainable = buildTrainable(options.base, options.spec, progress.params, dropoutSeed);
+  const trainable = buildTrainable(options.base, options.spec, progress.weights, dropoutSeed);
   const optimizer = new AdamW(trainable.variables, {
     beta1: training.adamBeta1,
     beta2: training.adamBeta2,
@@ -229,7 +231,7 @@ const epochState = (plan: Plan, progress: Progress, dropoutSeed: number) => {
   try {
     const st = progress.optimizer;
     if (st !== null) {
-      optimizer.loadState({ step: st.step, m: alignTo(trainable.names, progress.params, st.m), v: alignTo(trainable.names, progress.params, st.v) });
+      optimizer.loadState({ step: st.step, m: alignTo(trainable.names, progress.weights, st.m), v: alignTo(trainable.names, progress.weights, st.v) });
     }
   } catch (e) {
     dispose();
@@ -258,7 +260,7 @@ const trainEpoch = async (plan: Plan, progress: Progress, epoch: number): Promis
       await options.onStep?.(row, plan.totalSteps);
     }
     return {
-      params: await trainable.snapshot(),
+      weights: await trainable.snapshot(),
       optimizer: await optimizer.exportState(),
       ema: progress.ema === null ? null : await snapshotOf(trainable.names, emaVars),
       metrics,

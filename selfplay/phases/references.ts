@@ -21,9 +21,7 @@ import { basename, join } from "node:path";
 import process from "node:process";
 import type { Iterate } from "../../samplers/history.ts";
 import { emaId, iterateId } from "../iterates.ts";
-import { computeReferences, geometricReferences, type ScoringModel } from "../reference.ts";
-import { OpenAiReferenceEngine } from "../../engines/openai-reference.ts";
-import { ServedIterates } from "../served-iterates.ts";
+import { computeReferences, geometricReferences, type PairToScore, type ScoringModel } from "../reference.ts";
 import { jsonFile, resumable } from "./resumable.ts";
 import type { IterationStart, Losers, Opponents, References, RunContext } from "./state.ts";
 
@@ -34,9 +32,12 @@ export const lpRefFileName = "lp_ref.json";
  * With `reference.engine: "openai"`: how an iterate's log-probs are asked of the server (its
  * adapter loaded by name first); null with the local engine.
  */
-const serverScoring = (ctx: RunContext): ((m: Iterate) => NonNullable<ScoringModel["score"]>) | null => {
+const serverScoring = async (ctx: RunContext): Promise<((m: Iterate) => NonNullable<ScoringModel["score"]>) | null> => {
   const { reference } = ctx.iterates.ready.config;
   if (reference.engine !== "openai" || reference.openai === null) return null;
+  // Loaded here, so that a local run never loads the `openai` package.
+  const { OpenAiReferenceEngine } = await import("../../engines/openai-reference.ts");
+  const { ServedIterates } = await import("../served-iterates.ts");
   const engine = new OpenAiReferenceEngine(reference.openai, process.env, { mode: reference.logprobs });
   const served = new ServedIterates(reference.openai, process.env, ctx.iterates);
   return (m) => async (prompts, completions) => {
@@ -50,12 +51,12 @@ const serverScoring = (ctx: RunContext): ((m: Iterate) => NonNullable<ScoringMod
   };
 };
 
-/** lp_prev and lp_base of every pair (from the cache when there), then lp_ref. */
+/** lp_prev and lp_base of every pair to score (from the cache when there), then lp_ref. */
 const compute = async (
   ctx: RunContext,
   it: IterationStart,
   opponents: Opponents,
-  losers: Losers,
+  pairs: readonly PairToScore[],
 ): Promise<References & { readonly cached: boolean }> => {
   const { config, fingerprints } = ctx.iterates.ready;
   const prevIterates: readonly Iterate[] = config.reference.mixture === "ema"
@@ -63,7 +64,7 @@ const compute = async (
     : config.reference.mixture === "arithmetic"
     ? opponents.window.members
     : [{ index: it.t - 1, id: iterateId(it.t - 1) }];
-  const onServer = serverScoring(ctx);
+  const onServer = await serverScoring(ctx);
   const scoring = async (m: Iterate): Promise<ScoringModel> => ({
     id: await ctx.iterates.fingerprint(m), // π_base: the run's model fingerprint
     load: () => ctx.iterates.load(m),
@@ -71,15 +72,10 @@ const compute = async (
   });
   const prev = await Promise.all(prevIterates.map(scoring));
   const distinct = new Set([fingerprints.model, ...prev.map((m) => m.id)]).size;
-  const winners = new Set(losers.pairs.map((p) => p.example.index)).size;
-  await ctx.emit({ type: "phase-start", iteration: it.t, phase: "reference", total: (losers.pairs.length + winners) * distinct });
+  const winners = new Set(pairs.map((p) => p.exampleIndex)).size;
+  await ctx.emit({ type: "phase-start", iteration: it.t, phase: "reference", total: (pairs.length + winners) * distinct });
   const reference = await computeReferences({
-    pairs: losers.pairs.map((p) => ({
-      exampleIndex: p.example.index,
-      promptIds: p.example.promptIds,
-      chosenIds: p.example.chosenIds,
-      rejectedIds: p.rejectedIds,
-    })),
+    pairs,
     prev,
     prevWeights: config.reference.mixture === "arithmetic" ? opponents.window.weights : [1],
     base: await scoring({ index: 0, id: "base" }),
@@ -95,6 +91,40 @@ const compute = async (
 };
 
 /**
+ * The references of any list of pairs to score (the SPPO loop's pairs of samples): pairs with the
+ * same `exampleIndex` share their chosen response, which is scored once.
+ *
+ * @example
+ * ```ts
+ * import type { RunContext, IterationStart, Opponents } from "./state.ts";
+ * import type { PairToScore } from "../reference.ts";
+ * declare const context: RunContext;
+ * declare const start: IterationStart;
+ * declare const opponents: Opponents;
+ * declare const pairs: PairToScore[];
+ * const { lpRef } = await scoredReferences(context, start, opponents, pairs);
+ * ```
+ */
+export const scoredReferences = async (
+  ctx: RunContext,
+  it: IterationStart,
+  opponents: Opponents,
+  pairs: readonly PairToScore[],
+): Promise<References> => {
+  const path = join(it.dir, "reference", lpRefFileName);
+  const format = jsonFile<References>({ compact: true });
+  let computed = false;
+  const { value } = await resumable(ctx.store, path, format, async () => {
+    const { cached, ...references } = await compute(ctx, it, opponents, pairs);
+    computed = !cached;
+    return references;
+  });
+  const note = computed ? undefined : `cached in ${join(it.dir, "reference", value.cacheFile)}`;
+  await ctx.emit({ type: "phase-end", iteration: it.t, phase: "reference", note });
+  return value;
+};
+
+/**
  * The references of iteration t (see the module doc).
  *
  * @example
@@ -107,16 +137,10 @@ const compute = async (
  * const references = await referencesPhase(context, start, opponents, losers);
  * ```
  */
-export const referencesPhase = async (ctx: RunContext, it: IterationStart, opponents: Opponents, losers: Losers): Promise<References> => {
-  const path = join(it.dir, "reference", lpRefFileName);
-  const format = jsonFile<References>({ compact: true });
-  let computed = false;
-  const { value } = await resumable(ctx.store, path, format, async () => {
-    const { cached, ...references } = await compute(ctx, it, opponents, losers);
-    computed = !cached;
-    return references;
-  });
-  const note = computed ? undefined : `cached in ${join(it.dir, "reference", value.cacheFile)}`;
-  await ctx.emit({ type: "phase-end", iteration: it.t, phase: "reference", note });
-  return value;
-};
+export const referencesPhase = (ctx: RunContext, it: IterationStart, opponents: Opponents, losers: Losers): Promise<References> =>
+  scoredReferences(ctx, it, opponents, losers.pairs.map((p) => ({
+    exampleIndex: p.example.index,
+    promptIds: p.example.promptIds,
+    chosenIds: p.example.chosenIds,
+    rejectedIds: p.rejectedIds,
+  })));

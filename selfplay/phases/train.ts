@@ -24,6 +24,7 @@ import { freshLoraSnapshot, loadIterateSnapshot, modelSnapshot, type ParamSnapsh
 import type { TrainingPair } from "../../train/step.ts";
 import { trainIteration } from "../../train/train.ts";
 import { iterateParamsDir } from "../iterates.ts";
+import { listsByPrompt } from "../listwise.ts";
 import { commandTrainPhase } from "./train-command.ts";
 import type { IterationStart, Losers, References, RunContext, Trained } from "./state.ts";
 
@@ -76,7 +77,8 @@ const checkWarmup = async (ctx: RunContext, it: IterationStart, pairs: number): 
 };
 
 /**
- * Train π_t (see the module doc).
+ * Train π_t (see the module doc) on the iteration's pairs (winner, loser and lp_ref), or, with
+ * `listwise`, on one list per prompt (listwise.ts).
  *
  * @example
  * ```ts
@@ -88,21 +90,39 @@ const checkWarmup = async (ctx: RunContext, it: IterationStart, pairs: number): 
  * const { params, ema, metrics } = await trainPhase(context, start, losers, references);
  * ```
  */
-export const trainPhase = async (ctx: RunContext, it: IterationStart, losers: Losers, references: References): Promise<Trained> => {
-  const { config, spec, base, loss } = ctx.iterates.ready;
-  if (config.training.engine === "command") return await commandTrainPhase(ctx, it, losers, references);
-  const { init, emaInit } = await startingPoint(ctx, it.t);
+export const trainPhase = (ctx: RunContext, it: IterationStart, losers: Losers, references: References): Promise<Trained> => {
+  if (ctx.iterates.ready.config.training.engine === "command") return commandTrainPhase(ctx, it, losers, references);
   const pairs: TrainingPair[] = losers.pairs.map((p, i) => ({
     promptIds: p.example.promptIds,
     chosenIds: p.example.chosenIds,
     rejectedIds: p.rejectedIds,
     ...references.lpRef[i],
   }));
+  const listwise = ctx.iterates.ready.config.listwise;
+  return trainOnPairs(ctx, it, listwise ? listsByPrompt(pairs, losers.pairs.map((p) => p.example.index)) : pairs);
+};
+
+/**
+ * Train π_t on any list of training pairs (the SPPO loop's pairs of samples, with their win rates).
+ *
+ * @example
+ * ```ts
+ * import type { RunContext, IterationStart } from "./state.ts";
+ * import type { TrainingPair } from "../../train/step.ts";
+ * declare const context: RunContext;
+ * declare const start: IterationStart;
+ * declare const pairs: TrainingPair[];
+ * const trained = await trainOnPairs(context, start, pairs);
+ * ```
+ */
+export const trainOnPairs = async (ctx: RunContext, it: IterationStart, pairs: readonly TrainingPair[]): Promise<Trained> => {
+  const { config, spec, base, loss } = ctx.iterates.ready;
+  const { init, emaInit } = await startingPoint(ctx, it.t);
   const updates = await checkWarmup(ctx, it, pairs.length);
   await ctx.emit({ type: "phase-start", iteration: it.t, phase: "train", total: updates });
   const trained = await trainIteration({
     iteration: it.t,
-    pairs,
+    pairs: [...pairs],
     base,
     spec,
     init,
