@@ -14,6 +14,7 @@
  * @example
  * ```ts
  * import type { Transformer } from "./transformer.ts";
+import { headName } from "./weights.ts";
  * declare const model: Transformer; // e.g. from loadHfModel
  * import type { LoraAdapter } from "./lora.ts";
  * declare const adapter: LoraAdapter; // e.g. from createLoraAdapter
@@ -28,12 +29,15 @@
 import * as tf from "@tensorflow/tfjs";
 import { tfjsOps } from "../backends/tfjs.ts";
 import { sequenceLogProbs as sequenceLogProbsOf } from "../core/logprob.ts";
+import { checkpointBudgetBytes, layerActivationBytes } from "./checkpoint.ts";
 import type { ModelConfig } from "./config.ts";
 import { chunkRanges, padBatch, type PaddingSide } from "./batch.ts";
 import { generate, type GenerateOptions, type Generation } from "./generate.ts";
+import { defaultChunkElements, headTokenLogProbs } from "./head-logprobs.ts";
 import { KvCache } from "./kv-cache.ts";
 import type { LoraAdapter } from "./lora.ts";
 import type { Transformer } from "./transformer.ts";
+import { headName } from "./weights.ts";
 
 /** Options of differentiable sequence scoring. */
 export interface ScoreTensorOptions {
@@ -41,6 +45,20 @@ export interface ScoreTensorOptions {
   readonly training?: boolean;
   /** Padding side of the scored batch (the result does not depend on it). Default "right". */
   readonly paddingSide?: PaddingSide;
+  /**
+   * Logit elements (rows × V) per chunk of the head's log-prob computation (head-logprobs.ts), the
+   * bound on its memory. Where all the [B, T, V] logits fit in one chunk (and for a model with a
+   * final logit soft-cap) they are formed at once, with no recomputation in the backward pass; so
+   * Infinity always takes that plain path. Default 2²² (16 MiB of float32).
+   */
+  readonly headChunkElements?: number;
+  /**
+   * Activation checkpointing of the layers in a training pass (checkpoint.ts): about 1.5× the work
+   * of a LoRA step, a fraction of its memory. "auto" (default) checkpoints a training pass whose
+   * layers would keep more than 1.5 GiB of intermediates (`checkpointBudgetBytes`), unless adapter
+   * dropout is on (the recomputed pass would draw other masks); true with dropout on is an error.
+   */
+  readonly checkpointLayers?: boolean | "auto";
 }
 
 /** Options of batched sequence scoring. */
@@ -214,16 +232,60 @@ export class TransformerPolicy implements Policy {
     return tf.tidy(() => {
       const ids = tf.tensor2d(batch.ids, [b, t], "int32");
       const attention = tf.tensor2d(batch.mask, [b, t]);
+      const checkpoint = this.#checkpoint(options, b, t);
       const hidden = this.model.forward(ids, attention, {
         adapter: this.adapter,
         training: options.training ?? false,
+        ...(checkpoint ? { checkpoint: this.trainableVariables() } : {}),
       });
       const kept = tf.slice(hidden, [0, start, 0], [b, width, this.config.hiddenSize]);
-      const logits = this.model.head(kept);
       const scored = tf.slice(ids, [0, start], [b, width]);
-      const { sum, tokens } = sequenceLogProbsOf(tfjsOps)(logits, scored, tf.tensor2d(mask, [b, width - 1]));
-      return { logProbs: sum as tf.Tensor1D, tokenCounts: tokens as tf.Tensor1D };
+      const completion = tf.tensor2d(mask, [b, width - 1]);
+      // The plain path where the logits fit in one chunk anyway (no recomputation in the backward pass).
+      const chunkElements = options.headChunkElements ?? defaultChunkElements;
+      const oneChunk = b * (width - 1) * this.config.vocabSize <= chunkElements;
+      if (oneChunk || this.config.finalLogitSoftcap !== null) {
+        const { sum, tokens } = sequenceLogProbsOf(tfjsOps)(this.model.head(kept), scored, completion);
+        return { logProbs: sum as tf.Tensor1D, tokenCounts: tokens as tf.Tensor1D };
+      }
+      const lp = this.#chunkedLogProbs(kept, scored, chunkElements);
+      return {
+        logProbs: tf.sum(tf.mul(lp, completion), -1) as tf.Tensor1D,
+        tokenCounts: tf.sum(completion, -1) as tf.Tensor1D,
+      };
     });
+  }
+
+  /** Whether a pass over `rows` sequences of `width` tokens checkpoints its layers (see ScoreTensorOptions). */
+  #checkpoint(options: ScoreTensorOptions, rows: number, width: number): boolean {
+    const wanted = options.checkpointLayers ?? "auto";
+    const training = options.training ?? false;
+    const dropout = training && (this.adapter?.settings.dropout ?? 0) > 0;
+    if (wanted === true && dropout) {
+      throw new RangeError(
+        "sequenceLogProbs: checkpointLayers needs adapter dropout 0 in training (the recomputed pass would draw other masks)",
+      );
+    }
+    if (wanted !== "auto") return wanted;
+    const bytes = this.config.numLayers * layerActivationBytes(this.config, rows, width);
+    return training && !dropout && bytes > checkpointBudgetBytes;
+  }
+
+  /**
+   * Next-token log-probs [B, W − 1] of `scored` [B, W] from the final hidden states `kept` [B, W, d]
+   * through the head, a chunk of rows at a time (head-logprobs.ts). Under an adapter the head is
+   * frozen, so its weight gets no gradient (nor its product in the backward pass).
+   */
+  #chunkedLogProbs(kept: tf.Tensor, scored: tf.Tensor2D, chunkElements: number): tf.Tensor2D {
+    const [b, width, d] = kept.shape;
+    const rows = tf.reshape(tf.slice(kept, [0, 0, 0], [b, width - 1, d]), [-1, d]) as tf.Tensor2D;
+    const targets = tf.reshape(tf.slice(scored, [0, 1], [b, width - 1]), [-1]) as tf.Tensor1D;
+    const weight = this.model.weights[headName(this.config)];
+    const lp = headTokenLogProbs(rows, weight as tf.Tensor2D, targets, {
+      chunkElements,
+      weightGradient: this.adapter === null && weight.trainable,
+    });
+    return tf.reshape(lp, [b, width - 1]) as tf.Tensor2D;
   }
 
   async sequenceLogProbs(

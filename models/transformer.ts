@@ -25,7 +25,9 @@ import * as tf from "@tensorflow/tfjs";
 import type { ModelConfig } from "./config.ts";
 import { validateConfig } from "./config.ts";
 import { attentionBias, groupedQueryAttention, positionsFromMask, softcap, splitHeads } from "./attention.ts";
-import { appendKv, type KvCache, type LayerKv } from "./kv-cache.ts";
+import { checkpointed, layerVariables } from "./checkpoint.ts";
+import { type ForwardOptions, usesWindow } from "./forward-options.ts";
+import { appendKv, type LayerKv } from "./kv-cache.ts";
 import {
   applyActivation,
   applyRotary,
@@ -40,23 +42,7 @@ import type { RotaryAngles } from "./layers.ts";
 import { embeddingName, headName, layerPrefix, parameterShapes, projectionLayout } from "./weights.ts";
 import type { WeightLayout } from "./weights.ts";
 
-/** What the forward pass asks of a LoRA adapter (implemented by `LoraAdapter` in lora.ts). */
-export interface ProjectionAdapter {
-  /** True while the adapter is merged into the base weights (its update is then not added again). */
-  readonly merged: boolean;
-  /** The low-rank update of `module` for rows `x` [N, in] → [N, out], or null if not adapted. */
-  delta(module: string, x: tf.Tensor2D, training: boolean): tf.Tensor2D | null;
-}
-
-/** Options of one forward pass. */
-export interface ForwardOptions {
-  /** A LoRA adapter to apply; null or absent runs the base weights. */
-  readonly adapter?: ProjectionAdapter | null;
-  /** Training mode (enables the adapter's dropout). Default false. */
-  readonly training?: boolean;
-  /** Incremental decoding: attend over this cache's columns too, and extend it by the new tokens. */
-  readonly cache?: KvCache;
-}
+export type { ForwardOptions, ProjectionAdapter } from "./forward-options.ts";
 
 let instanceCounter = 0;
 
@@ -182,9 +168,11 @@ export class Transformer {
       const layers: LayerKv[] = [];
       for (let i = 0; i < this.config.numLayers; i++) {
         const bias = usesWindow(this.config, i) ? windowed : causal;
-        const step = this.#block(i, x, b, t, bias, angles, cache?.layer(i) ?? null, options);
-        x = step.x;
-        layers.push(step.kv);
+        if (cache !== undefined || options.checkpoint === undefined) {
+          // A tidy per layer: without a gradient tape a layer's intermediates go at its end, not the pass's.
+          const step = tidy(() => this.#block(i, x, b, t, bias, angles, cache?.layer(i) ?? null, options));
+          x = step.x, layers.push(step.kv);
+        } else x = this.#checkpointedBlock(i, x, bias, angles, options);
       }
       const hidden = this.#finalNorm(x);
       return { hidden: tf.reshape(hidden, [b, t, this.config.hiddenSize]) as tf.Tensor3D, layers, fullMask };
@@ -242,6 +230,17 @@ export class Transformer {
     const out = this.head(hidden) as tf.Tensor3D;
     hidden.dispose();
     return out;
+  }
+
+  /** Layer i run by checkpoint.ts: its intermediates are recomputed in the backward pass. */
+  #checkpointedBlock(i: number, x: tf.Tensor2D, bias: tf.Tensor4D, rope: RotaryAngles | null, o: ForwardOptions) {
+    const [b, t] = [bias.shape[0], bias.shape[2]];
+    const run = (input: tf.Tensor2D, [mask, cos, sin]: readonly tf.Tensor[]) => {
+      const angles = cos === undefined ? null : { cos, sin } as RotaryAngles;
+      return this.#block(i, input, b, t, mask as tf.Tensor4D, angles, null, o).x;
+    };
+    const constants = rope === null ? [bias] : [bias, rope.cos, rope.sin];
+    return checkpointed(run, x, constants, layerVariables(o.checkpoint ?? [], layerPrefix(this.config, i)));
   }
 
   #w(name: string): tf.Variable {
@@ -355,10 +354,6 @@ export class Transformer {
     return { x: tf.add(x1, mlp) as tf.Tensor2D, kv };
   }
 }
-
-/** Whether layer i masks keys beyond the sliding window (every layer, or the even ones for gemma2). */
-const usesWindow = (config: ModelConfig, i: number): boolean =>
-  config.slidingWindow !== null && (config.slidingWindowLayers === "all" || i % 2 === 0);
 
 /** Options of {@link createTransformer}. */
 export interface InitOptions {

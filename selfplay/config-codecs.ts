@@ -15,6 +15,7 @@
  * @module
  */
 import * as t from "io-ts";
+import { trainingEngineFields } from "./config-training-engine.ts";
 import {
   bool,
   isPlainObject,
@@ -164,6 +165,7 @@ const trainingProps = {
   adamBeta1: withDefault(unitOpen, 0.9),
   adamBeta2: withDefault(unitOpen, 0.999),
   adamEps: withDefault(positive, 1e-8),
+  ...trainingEngineFields, // training.engine and training.command (config-training-engine.ts)
 };
 /** Optimizer, schedule and batching of one iteration's training, resolved (lr set). */
 export const trainingCodec = strictObject(trainingProps, "training");

@@ -28,6 +28,7 @@ import { either } from "fp-ts";
 import { type CheckIssue, isPlainObject, oneOf, optionalNull, showValue, strictObject, withDefault } from "../core/config.ts";
 import { checkOpenAiEngineConfig, type OpenAiEngineConfig } from "../engines/openai-config.ts";
 import type { RunConfig } from "./config-types.ts";
+import { trainingFingerprintView } from "./config-training-engine.ts";
 
 /** Where a phase runs. */
 export type EngineName = "local" | "openai";
@@ -163,8 +164,11 @@ export const engineIssues = (c: EngineKeys): CheckIssue[] => {
   if (g.engine === "openai" && g.openai === null) {
     issues.push({ path: ["generation", "openai"], message: 'is required with generation.engine "openai" (at least { "baseUrl", "model" })' });
   }
-  if (r.engine === "openai" && r.openai === null) {
-    issues.push({ path: ["reference", "openai"], message: 'is required with reference.engine "openai" (at least { "baseUrl", "model" })' });
+  if (r.engine === "openai" && r.openai === null && g.openai === null) {
+    issues.push({
+      path: ["reference", "openai"],
+      message: 'is required with reference.engine "openai" (at least { "baseUrl", "model" }), unless generation.openai names the server',
+    });
   }
   if (g.engine === "openai" && c.geometricSampling.enabled) {
     issues.push({
@@ -195,6 +199,19 @@ export const engineIssues = (c: EngineKeys): CheckIssue[] => {
 };
 
 /**
+ * `reference.openai` filled in: absent with the openai engine, the server of `generation.openai`
+ * (one server usually does both).
+ *
+ * @example
+ * ```ts
+ * const server = { baseUrl: "http://h:8000/v1", model: "m", concurrency: 8, timeoutMs: 600000, maxRetries: 5, backoffMs: 500, maxBackoffMs: 30000 };
+ * resolveReferenceServer({ mixture: "geometric", engine: "openai", openai: null, logprobs: "echo" }, server).openai; // server
+ * ```
+ */
+export const resolveReferenceServer = (r: ReferenceConfig, generationServer: OpenAiEngineConfig | null): ReferenceConfig =>
+  r.engine === "openai" && r.openai === null ? { ...r, openai: generationServer } : r;
+
+/**
  * `generation.seeding` filled in: "example" with the openai engine, else "batch".
  *
  * @example
@@ -221,9 +238,9 @@ export const resolveSeeding = (g: { readonly engine: EngineName; readonly seedin
  */
 export const fingerprintView = (config: RunConfig): Record<string, unknown> => {
   const { engine: _engine, openai: _openai, seeding, ...generation } = config.generation;
-  return {
+  return trainingFingerprintView({ // and without training.engine / training.command (config-training-engine.ts)
     ...config,
     generation: seeding === "example" ? { ...generation, seeding } : generation,
     reference: config.reference.mixture,
-  };
+  });
 };

@@ -29,10 +29,11 @@ import { alphaSpinRefusal } from "../losses/alpha-spin.ts";
 import type { AnyLoss } from "../losses/types.ts";
 import { rawRunConfigCodec, resolvedRunConfigCodec, runConfigDefaults } from "./config-codecs.ts";
 import type { RunConfig } from "./config-types.ts";
-import { engineIssues, resolveSeeding } from "./config-engines.ts";
+import { engineIssues, resolveReferenceServer, resolveSeeding } from "./config-engines.ts";
 import { resolveLoserSampler, samplerIssues } from "./sampler-config.ts";
 import { listwiseIssues } from "./listwise.ts";
 import { sppoBeta, sppoIssues, withMethodDefaults } from "./sppo-config.ts";
+import { trainingEngineIssues } from "./config-training-engine.ts";
 
 export type * from "./config-types.ts";
 export { historyLength, runConfigDefaults } from "./config-codecs.ts";
@@ -114,7 +115,7 @@ const crossFieldIssues = (c: RawRunConfig, options: RunConfigOptions): CheckIssu
       message: `needs reference "geometric" (got reference "${c.reference.mixture}")`,
     });
   }
-  issues.push(...engineIssues(c), ...sppoIssues(c), ...listwiseIssues(c));
+  issues.push(...engineIssues(c), ...sppoIssues(c), ...listwiseIssues(c), ...trainingEngineIssues(c));
   issues.push(...samplerIssues(c.generation, c.geometricSampling, c.reference.mixture, c.method));
   return issues.filter((i): i is CheckIssue => i !== undefined);
 };
@@ -151,6 +152,7 @@ const resolveDefaults = (c: RawRunConfig): RunConfig => ({
     seeding: resolveSeeding(c.generation),
     sampler: resolveLoserSampler(c.generation.sampler, c.geometricSampling),
   },
+  reference: resolveReferenceServer(c.reference, c.generation.openai),
 });
 
 /**

@@ -19,9 +19,10 @@ import type { IterationParams } from "./config.ts";
 
 /**
  * The phases of an iteration that report progress ("sampler": the GFlowNet sampler's fit, before
- * "generate"; "preferences": the SPPO loop's oracle queries).
+ * "generate"; "preferences": the SPPO loop's oracle queries; "reward-model": training its
+ * Bradley–Terry reward model, at iteration 1).
  */
-export type Phase = "sampler" | "generate" | "preferences" | "reference" | "train";
+export type Phase = "sampler" | "generate" | "preferences" | "reward-model" | "reference" | "train";
 
 /** One member of the opponent window as recorded. */
 export interface WindowMember {

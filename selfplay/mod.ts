@@ -18,6 +18,7 @@ export * from "./config.ts";
 export { runIteration, runSelfPlay, type RunSelfPlayOptions, type SelfPlayResult } from "./loop.ts";
 export type { IterationStart, LoserPair, Losers, Opponents, References, RunContext, Trained } from "./phases/state.ts";
 export { finetuneSpec, prepareRun, type PrepareRunOptions, type PreparedRun } from "./setup.ts";
+export { DecodedRun } from "./decoded-run.ts";
 export type { Phase, SelfPlayEvent, SelfPlayEventHandler, WindowMember } from "./events.ts";
 export {
   differingPaths,

@@ -186,13 +186,10 @@ export const samplerIssues = (
  * (samplerFingerprintView(c).generation as Record<string, unknown>).sampler; // undefined: "plain" is implied
  * ```
  */
-export const samplerFingerprintView = <C extends {
-  readonly generation: GenerationSamplerConfig;
-  readonly geometricSampling: { readonly enabled: boolean };
-}>(config: C): Record<string, unknown> => {
-  const { sampler, gflownet, ...rest } = config.generation;
+export const samplerFingerprintView = (config: Readonly<Record<string, unknown>>): Record<string, unknown> => {
+  const { sampler, gflownet, ...rest } = config.generation as GenerationSamplerConfig;
   const generation: Record<string, unknown> = { ...rest };
-  if (sampler !== resolveLoserSampler(undefined, config.geometricSampling)) generation.sampler = sampler;
+  if (sampler !== resolveLoserSampler(undefined, config.geometricSampling as { enabled: boolean })) generation.sampler = sampler;
   if (sampler === "gflownet") generation.gflownet = gflownet;
   return { ...config, generation };
 };

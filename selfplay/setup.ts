@@ -28,21 +28,24 @@ import { loadHfModel } from "../models/hf-load.ts";
 import { loadTokenizer } from "../models/hf-tokenizer.ts";
 import type { Tokenizer } from "../models/tokenizer.ts";
 import type { Transformer } from "../models/transformer.ts";
-import { configFingerprint, fingerprintIgnoredKeys, iterationParams, resolveRunConfig, type RunConfig } from "./config.ts";
+import { configFingerprint, fingerprintIgnoredKeys, iterationParams, type RunConfig } from "./config.ts";
+import { DecodedRun } from "./decoded-run.ts";
 import { checkTokenizerFits, examplesFingerprint, type PreparedExample, prepareExamples } from "./examples.ts";
 import { folderFingerprint, modelFingerprint } from "./fingerprint.ts";
-import { fingerprintView } from "./config-engines.ts";
 import { embeddedModelDir } from "../models/embedded.ts";
 import type { FinetuneSpec } from "../train/params.ts";
-import { importRunModules } from "./imports.ts";
 import { preflightRun } from "./preflight.ts";
+import { checkTrainingCommand } from "./phases/train-command.ts";
 import type { RunFingerprints } from "./store.ts";
 import { selfPlayLossInputs, sppoLossInputs } from "../train/train.ts";
 import { loadOracle, type PreferenceOracle } from "./oracle.ts";
 
 /** What {@link prepareRun} takes (the inputs of `runSelfPlay`). */
 export interface PrepareRunOptions {
-  /** The run config: raw JSON (decoded and checked here) or an already resolved config. */
+  /**
+   * The run config: raw JSON (decoded and checked here), or a {@link DecodedRun} (decoded once
+   * already, with the same loss registry, and used as it is).
+   */
   readonly config: unknown;
   /** The base model, already loaded (else loaded from `config.model`). */
   readonly model?: Transformer;
@@ -142,9 +145,11 @@ const resolveModelDir = async (config: RunConfig, resolve: PrepareRunOptions["re
  */
 export const prepareRun = async (options: PrepareRunOptions): Promise<PreparedRun> => {
   const registry = options.lossRegistry ?? defaultRegistry;
-  const imports = await importRunModules(options.config); // may register the config's loss
-  const config = resolveRunConfig(options.config, { knownLosses: registry.names(), lossRegistry: registry });
+  const decoded = options.config instanceof DecodedRun ? options.config : await DecodedRun.decode(options.config, registry);
+  if (decoded.registry !== registry) throw new Error("prepareRun: the config was decoded against another loss registry");
+  const { config, imports } = decoded;
   const loss = checkLoss(config, registry);
+  checkTrainingCommand(config); // training.engine "command": the template and its environment
   const backendName = options.backend ?? config.backend;
   if (backendName !== "current") await loadBackend(backendName, config.threads === null ? {} : { threads: config.threads });
   const backend = tf.getBackend();
@@ -198,7 +203,7 @@ export const prepareRun = async (options: PrepareRunOptions): Promise<PreparedRu
       warnings.push(`${prepared.completionsTruncated} answer(s) were cut to fit maxLength ${config.maxLength}`);
     }
     const fingerprints: RunFingerprints = {
-      config: configFingerprint(fingerprintView(config) as unknown as RunConfig, [...fingerprintIgnoredKeys, "backend", "workers", "threads", "imports"]),
+      config: configFingerprint(config, [...fingerprintIgnoredKeys, "backend", "workers", "threads", "imports"]),
       data: examplesFingerprint(prepared.examples),
       model: modelDir !== null ? await folderFingerprint(modelDir) : await modelFingerprint(base),
     };

@@ -6,6 +6,7 @@ import { assert, test } from "./harness.ts";
 import { ConfigError } from "../core/config.ts";
 import { sha256Hex, stableStringify } from "../core/hash.ts";
 import { configFingerprint, decodeRunConfig, resolveRunConfig } from "../selfplay/config.ts";
+import { fingerprintView } from "../selfplay/config-engines.ts";
 import { gflownetDefaults } from "../selfplay/sampler-config.ts";
 
 const minimal = { name: "demo", data: { train: "data/train.jsonl" } };
@@ -88,13 +89,14 @@ test("geometricSampling.enabled next to another sampler, and a GFlowNet without 
 });
 
 test("the fingerprint leaves out sampler keys that change nothing: older run folders still resume", () => {
-  // Computed by hand: the config without name/outputDir, without generation.sampler/gflownet (and
-  // without the SPPO keys a SPIN run leaves out), as a config resolved before these keys existed hashed.
+  // Computed by hand: the engines' view of the config (config-engines.ts) without name/outputDir,
+  // without generation.sampler/gflownet (and without the SPPO keys a SPIN run leaves out), as a
+  // config resolved before the sampler keys existed hashed.
   const before = (c: ReturnType<typeof resolveRunConfig>): string => {
     assert.equal(c.method, "spin");
     assert.ok(!c.listwise);
-    const { name: _n, outputDir: _o, method: _m, sppo: _p, listwise: _l, ...rest } = c;
-    const { sampler: _s, gflownet: _g, ...generation } = c.generation;
+    const { name: _n, outputDir: _o, method: _m, sppo: _p, listwise: _l, ...rest } = fingerprintView(c);
+    const { sampler: _s, gflownet: _g, ...generation } = rest.generation as Record<string, unknown>;
     return sha256Hex(stableStringify({ ...rest, generation }));
   };
   const plain = resolveRunConfig(minimal);

@@ -1,5 +1,5 @@
 /**
- * A child process for tests/selfplay.resume.test.ts (and selfplay.gflownet.test.ts): runs (or
+ * A child process for the resume tests (selfplay.resume, selfplay.sppo, selfplay.gflownet): runs (or
  * resumes) the run config given as the first argument on the cpu backend, prints
  * `STEP <iteration> <step>` after each training step (and `FIT <iteration> <step>` after each step of
  * a GFlowNet sampler's fit), and after the step named by the second argument (`<iteration>:<step>`,
