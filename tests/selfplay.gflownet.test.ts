@@ -4,6 +4,7 @@
 // stored adapter with the same stream, and differ from π_base's draws; a run killed during the fit
 // (event handler, AbortSignal, SIGKILL of a child process) or after it resumes to the uninterrupted run's generations,
 // adapters and metrics, and a finished fit is not run again.
+// An explicit generation.sampler "resample" runs exactly what geometricSampling.enabled ran.
 import * as tf from "@tensorflow/tfjs";
 import { spawn } from "node:child_process";
 import { readdir, readFile, writeFile } from "node:fs/promises";
@@ -239,6 +240,18 @@ test("without reuse, every member of the window is fitted, one after the other, 
   assert.notEqual(await fp(2), await fp(3));
   const rows = await readRows(join(run.runDir, "iter-3", "generations.jsonl"));
   assert.ok(rows.every((r) => r.generatedAt === 3 && r.samplerFingerprint !== undefined));
+});
+
+test('generation.sampler "resample" runs exactly what geometricSampling.enabled ran', async () => {
+  const run = async (name: string, extra: Record<string, unknown>) => {
+    const config = smallConfig(fixture, { name, alpha: 0.5, training: { epochs: 1, batchSize: 4, lr: 1e-2 }, ...extra });
+    const result = await runSelfPlay({ config });
+    return Promise.all(["iter-2/generations.jsonl", "metrics.jsonl"].map((f) => readFile(join(result.runDir, f), "utf8")));
+  };
+  const old = await run("resample-old", { geometricSampling: { enabled: true, candidates: 3 } });
+  const now = await run("resample-new", { geometricSampling: { candidates: 3 }, generation: { maxNewTokens: 6, batchSize: 4, sampler: "resample" } });
+  assert.deepEqual(now, old);
+  assert.ok(old[0].includes('"sampler":"geometric(alpha=0.5,K=3,systematic)"'));
 });
 
 test("cleanup", async () => {
