@@ -18,6 +18,8 @@ export * from "./layers.ts";
 export * from "./attention.ts";
 export * from "./kv-cache.ts";
 export * from "./transformer.ts";
+export * from "./head-logprobs.ts";
+export * from "./checkpoint.ts";
 export * from "./lora.ts";
 export * from "./batch.ts";
 export * from "./policy.ts";
