@@ -32,7 +32,7 @@ export interface GeometricSamplingConfig {
 /** How `equal-share` splits the examples among the window (samplers/history's EqualShareOptions). */
 export interface EqualShareConfig {
   /** "all": every member gets every example (|W|·N pairs); a number: that many examples per member. */
-  readonly pairsPerMember: number | "all";
+  readonly pairsPerMember: number | "all" | "split";
   /** No example goes to two members (needs a number pairsPerMember with |W|·pairsPerMember ≤ N). */
   readonly disjoint: boolean;
 }

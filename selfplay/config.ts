@@ -82,6 +82,12 @@ const countOrAll = refined<number | "all">(
   'must be an integer >= 1 or "all"',
   (u): u is number | "all" => u === "all" || (typeof u === "number" && Number.isInteger(u) && u >= 1),
 );
+/** `equalShare.pairsPerMember`: a count, "all", or "split" (⌊n/|W|⌋ per member, disjoint). */
+const countAllOrSplit = refined<number | "all" | "split">(
+  "countAllOrSplit",
+  'must be an integer >= 1, "all" or "split"',
+  (u): u is number | "all" | "split" => u === "split" || countOrAll.is(u),
+);
 /**
  * The history length h: an integer >= 1, or "all" (fictitious play: the whole history), which may
  * also be written "inf", "∞" or Infinity. Every spelling of "all" decodes to "all", in a run config
@@ -160,7 +166,7 @@ const rawCodec = strictObject({
   assignment: withDefault(oneOf(assignmentModes), "equal-share"),
   equalShare: withDefault(
     strictObject({
-      pairsPerMember: withDefault(countOrAll, "all"),
+      pairsPerMember: withDefault(countAllOrSplit, "all"),
       disjoint: withDefault(bool, false),
     }, "equalShare"),
     {},

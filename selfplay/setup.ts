@@ -31,7 +31,7 @@ import type { Transformer } from "../models/transformer.ts";
 import { configFingerprint, fingerprintIgnoredKeys, iterationParams, resolveRunConfig, type RunConfig } from "./config.ts";
 import { checkTokenizerFits, examplesFingerprint, type PreparedExample, prepareExamples } from "./examples.ts";
 import { folderFingerprint, modelFingerprint } from "./fingerprint.ts";
-import { embeddedModelDir } from "../models/embedded.ts";
+import { isPackagedModel, packagedModelDir } from "../models/embedded.ts";
 import type { FinetuneSpec } from "../train/params.ts";
 import { importRunModules } from "./imports.ts";
 import { preflightRun } from "./preflight.ts";
@@ -120,7 +120,7 @@ const checkLoss = (config: RunConfig, registry: LossRegistry): AnyLoss => {
 const resolveModelDir = async (config: RunConfig, resolve: PrepareRunOptions["resolveModel"]): Promise<string> => {
   if (await pathExists(config.model)) return config.model;
   if (resolve !== undefined) return await resolve(config.model);
-  if (config.model === "embedded") return embeddedModelDir();
+  if (isPackagedModel(config.model)) return packagedModelDir(config.model);
   throw new Error(`model folder ${config.model} does not exist (set "model" to a Hugging Face model folder)`);
 };
 
@@ -157,7 +157,7 @@ export const prepareRun = async (o: PrepareRunOptions): Promise<PreparedRun> => 
   }
   try {
     const tokenizerDir = config.tokenizer ?? modelDir ??
-      (config.model === "embedded" ? embeddedModelDir() : (await pathExists(config.model)) ? config.model : null);
+      (isPackagedModel(config.model) ? packagedModelDir(config.model) : (await pathExists(config.model)) ? config.model : null);
     let tokenizer: Tokenizer;
     if (o.tokenizer !== undefined) tokenizer = o.tokenizer;
     else if (tokenizerDir === null) throw new Error('no tokenizer: pass one, or set "tokenizer" in the run config to a folder');
