@@ -37,7 +37,7 @@ import { forkRng, rngFromSeed, shuffleArray } from "../core/rng.ts";
 import { type CommandSpec, parseOrExit } from "../cli/args.ts";
 import { startProgress } from "../cli/progress.ts";
 import { makeSyntheticTask } from "../data/synthetic.ts";
-import { evaluateSynthetic, type SyntheticEvaluation } from "../eval/evaluate-synthetic.ts";
+import { evaluateSynthetic } from "../eval/evaluate-synthetic.ts";
 import { encodePair, heldOutNll } from "../eval/evaluate.ts";
 import { makeConfig } from "../models/config.ts";
 import { saveHfModel } from "../models/hf-load.ts";
