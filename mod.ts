@@ -77,7 +77,8 @@ export { listBackends } from "./backends/list.ts";
 
 // losses/: the registry, the α-SPIN objective, and what a new loss is made of.
 export type { AnyLoss, Loss, LossOutput, PreferencePair } from "./losses/types.ts";
-export { nonNegativeNumber, numberInRange, paramsCodec, positiveNumber } from "./losses/params.ts";
+export { paramsCodec } from "./losses/params.ts";
+export { nonNegative, numberIn, positive } from "./core/config.ts"; // the parameter codecs, shared with the run config
 export { defineLoss, logRatios, mulScalar, negLogSigmoid, preferenceMetrics } from "./losses/define.ts";
 export { createLossRegistry, lossRegistry, type LossRegistry } from "./losses/registry.ts";
 export { alphaSpin, type AlphaSpinInputs, alphaSpinRefusal } from "./losses/alpha-spin.ts";

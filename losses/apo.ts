@@ -17,7 +17,8 @@
  * @module
  */
 import { defineLoss, logRatios, preferenceMetrics, mulScalar } from "./define.ts";
-import { paramsCodec, positiveNumber } from "./params.ts";
+import { paramsCodec } from "./params.ts";
+import { positive } from "../core/config.ts";
 import type { Loss } from "./types.ts";
 
 /** Parameters of `apo_zero` and `apo_down`. */
@@ -40,7 +41,7 @@ export interface ApoParams {
 export const apoZeroLoss: Loss<ApoParams> = defineLoss<ApoParams>({
   name: "apo_zero",
   description: "APO-zero: push the chosen reward up and the rejected reward down, each through a sigmoid",
-  params: paramsCodec<ApoParams>("apo_zero", { beta: positiveNumber }),
+  params: paramsCodec<ApoParams>("apo_zero", { beta: positive }),
   defaults: { beta: 0.1 },
   marginOnly: false,
   marginOnlyReason: "each response's reward is anchored at zero on its own, so a per-prompt shift of the " +
@@ -72,7 +73,7 @@ export const apoZeroLoss: Loss<ApoParams> = defineLoss<ApoParams>({
 export const apoDownLoss: Loss<ApoParams> = defineLoss<ApoParams>({
   name: "apo_down",
   description: "APO-down: push the chosen reward down, and the rejected reward down further",
-  params: paramsCodec<ApoParams>("apo_down", { beta: positiveNumber }),
+  params: paramsCodec<ApoParams>("apo_down", { beta: positive }),
   defaults: { beta: 0.1 },
   marginOnly: false,
   marginOnlyReason: "the first term σ(r_w) sees the chosen reward on its own, so a per-prompt shift of the " +

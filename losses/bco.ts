@@ -19,7 +19,8 @@
  * @module
  */
 import { defineLoss, logRatios, negLogSigmoid, preferenceMetrics, mulScalar } from "./define.ts";
-import { finiteNumber, paramsCodec, positiveNumber } from "./params.ts";
+import { paramsCodec } from "./params.ts";
+import { finite, positive } from "../core/config.ts";
 import type { Loss } from "./types.ts";
 
 /** Parameters of `bco_pair`. */
@@ -45,7 +46,7 @@ export interface BcoPairParams {
 export const bcoPairLoss: Loss<BcoPairParams> = defineLoss<BcoPairParams>({
   name: "bco_pair",
   description: "BCO (pairwise): logistic classification of chosen vs rejected rewards around a shift δ",
-  params: paramsCodec<BcoPairParams>("bco_pair", { beta: positiveNumber, delta: finiteNumber }),
+  params: paramsCodec<BcoPairParams>("bco_pair", { beta: positive, delta: finite }),
   defaults: { beta: 0.1, delta: 0 },
   marginOnly: false,
   marginOnlyReason: "each response's reward is compared with δ on its own, so a per-prompt shift of the " +

@@ -16,7 +16,8 @@
  * @module
  */
 import { defineLoss, logRatios, negLogSigmoid, pairInput, rewardMetrics, mulScalar } from "./define.ts";
-import { paramsCodec, positiveNumber } from "./params.ts";
+import { paramsCodec } from "./params.ts";
+import { positive } from "../core/config.ts";
 import type { Loss } from "./types.ts";
 
 /** Parameters of `bt_reward`. */
@@ -41,7 +42,7 @@ export interface BtRewardParams {
 export const btRewardLoss: Loss<BtRewardParams> = defineLoss<BtRewardParams>({
   name: "bt_reward",
   description: "Bradley–Terry reward-model loss −log σ(r_w − r_l) on given rewards (default: implicit rewards)",
-  params: paramsCodec<BtRewardParams>("bt_reward", { beta: positiveNumber }),
+  params: paramsCodec<BtRewardParams>("bt_reward", { beta: positive }),
   defaults: { beta: 1 },
   marginOnly: true,
   marginOnlyReason: "given rewards do not use the reference at all; implicit rewards enter only through r_w − r_l = β·h",

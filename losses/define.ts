@@ -5,11 +5,12 @@
  * @example
  * ```ts
  * import { referenceOps as ops } from "../backends/reference.ts";
- * import { paramsCodec, positiveNumber } from "./params.ts";
+ * import { paramsCodec } from "./params.ts";
+ * import { positive } from "../core/config.ts";
  * const v = (xs: number[]) => ops.fromArray(xs, [xs.length]);
  * const pair = { policyChosen: v([-1]), policyRejected: v([-3]), refChosen: v([-2]), refRejected: v([-2]) };
  * const mine = defineLoss<{ beta: number }>({
- *   name: "my_sigmoid", description: "−log σ(β h)", params: paramsCodec("my_sigmoid", { beta: positiveNumber }),
+ *   name: "my_sigmoid", description: "−log σ(β h)", params: paramsCodec("my_sigmoid", { beta: positive }),
  *   defaults: { beta: 0.1 }, marginOnly: true, marginOnlyReason: "a function of h", logRatioOnly: true,
  *   directional: true, source: "Rafailov et al. 2023",
  *   kernel: (ops) => (pair, { beta }) => {

@@ -24,7 +24,8 @@
  * @module
  */
 import { defineLoss, logRatios, negLogSigmoid, preferenceMetrics, mulScalar } from "./define.ts";
-import { numberInRange, paramsCodec, positiveNumber } from "./params.ts";
+import { paramsCodec } from "./params.ts";
+import { numberIn, positive } from "../core/config.ts";
 import type { Loss } from "./types.ts";
 
 /** Parameters of `discopop`. */
@@ -50,8 +51,8 @@ export const discopopLoss: Loss<DiscopopParams> = defineLoss<DiscopopParams>({
   name: "discopop",
   description: "DiscoPOP: logistic and exponential losses blended by σ(βh/τ)",
   params: paramsCodec<DiscopopParams>("discopop", {
-    beta: positiveNumber,
-    tau: numberInRange(0, 1, { loOpen: true }),
+    beta: positive,
+    tau: numberIn(0, 1, { loOpen: true }),
   }),
   defaults: { beta: 0.1, tau: 0.05 },
   marginOnly: true,

@@ -15,7 +15,8 @@
  * @module
  */
 import { defineLoss, logRatios, preferenceMetrics, mulScalar } from "./define.ts";
-import { numberInRange, paramsCodec, positiveNumber } from "./params.ts";
+import { paramsCodec } from "./params.ts";
+import { numberIn, positive } from "../core/config.ts";
 import type { Loss } from "./types.ts";
 
 /** Parameters of `exo_pair`. */
@@ -41,8 +42,8 @@ export const exoPairLoss: Loss<ExoPairParams> = defineLoss<ExoPairParams>({
   name: "exo_pair",
   description: "EXO (pairwise): reverse KL from σ(βh) to the smoothed preference label",
   params: paramsCodec<ExoPairParams>("exo_pair", {
-    beta: positiveNumber,
-    epsilon: numberInRange(0, 0.5, { loOpen: true, hiOpen: true }),
+    beta: positive,
+    epsilon: numberIn(0, 0.5, { loOpen: true, hiOpen: true }),
   }),
   defaults: { beta: 0.1, epsilon: 1e-3 },
   marginOnly: true,

@@ -17,7 +17,8 @@
  * @module
  */
 import { defineLoss, logRatios, preferenceMetrics, requireInput, mulScalar } from "./define.ts";
-import { finiteNumber, nonNegativeNumber, paramsCodec, positiveNumber } from "./params.ts";
+import { paramsCodec } from "./params.ts";
+import { finite, nonNegative, positive } from "../core/config.ts";
 import type { Loss } from "./types.ts";
 
 /** Parameters of `hinge`. */
@@ -40,7 +41,7 @@ export interface HingeParams {
 export const hingeLoss: Loss<HingeParams> = defineLoss<HingeParams>({
   name: "hinge",
   description: "hinge on the reference-adjusted margin: max(0, 1 − βh)",
-  params: paramsCodec<HingeParams>("hinge", { beta: positiveNumber }),
+  params: paramsCodec<HingeParams>("hinge", { beta: positive }),
   defaults: { beta: 0.1 },
   marginOnly: true,
   marginOnlyReason: "a function of the margin h alone",
@@ -81,7 +82,7 @@ export interface SlicParams {
 export const slicLoss: Loss<SlicParams> = defineLoss<SlicParams>({
   name: "slic",
   description: "SLiC-HF: hinge with margin δ on βh plus λ·NLL of the SFT answer",
-  params: paramsCodec<SlicParams>("slic", { beta: positiveNumber, delta: finiteNumber, lambda: nonNegativeNumber }),
+  params: paramsCodec<SlicParams>("slic", { beta: positive, delta: finite, lambda: nonNegative }),
   defaults: { beta: 0.1, delta: 1, lambda: 0.1 },
   marginOnly: true,
   marginOnlyReason: "the hinge sees the reference only through h, and the NLL term does not use the reference",

@@ -21,7 +21,8 @@
  * @module
  */
 import { defineLoss, logRatios, preferenceMetrics, requireInput } from "./define.ts";
-import { paramsCodec, positiveNumber } from "./params.ts";
+import { paramsCodec } from "./params.ts";
+import { positive } from "../core/config.ts";
 import type { Loss } from "./types.ts";
 
 /** Parameters of `ipo` and `ipo_unnormalized`. */
@@ -44,7 +45,7 @@ export interface IpoParams {
 export const ipoUnnormalizedLoss: Loss<IpoParams> = defineLoss<IpoParams>({
   name: "ipo_unnormalized",
   description: "IPO on summed sequence log-probs: (h − 1/(2β))²",
-  params: paramsCodec<IpoParams>("ipo_unnormalized", { beta: positiveNumber }),
+  params: paramsCodec<IpoParams>("ipo_unnormalized", { beta: positive }),
   defaults: { beta: 0.1 },
   marginOnly: true,
   marginOnlyReason: "a function of the margin h alone",
@@ -75,7 +76,7 @@ export const ipoUnnormalizedLoss: Loss<IpoParams> = defineLoss<IpoParams>({
 export const ipoLoss: Loss<IpoParams> = defineLoss<IpoParams>({
   name: "ipo",
   description: "IPO as in TRL: (h̄ − 1/(2β))² on per-token length-normalized log-probs",
-  params: paramsCodec<IpoParams>("ipo", { beta: positiveNumber }),
+  params: paramsCodec<IpoParams>("ipo", { beta: positive }),
   defaults: { beta: 0.1 },
   marginOnly: false,
   marginOnlyReason: "each side's log-ratio is divided by its own length, so a per-prompt constant c added to both " +

@@ -27,17 +27,7 @@ export type {
   PreferencePair,
   ResponseList,
 } from "./types.ts";
-export {
-  decodeParams,
-  finiteNumber,
-  formatParamErrors,
-  nonNegativeNumber,
-  numberInRange,
-  numberWhere,
-  paramsCodec,
-  type ParamsProps,
-  positiveNumber,
-} from "./params.ts";
+export { decodeParams, formatParamErrors, paramsCodec, type ParamsProps } from "./params.ts";
 export {
   checkPairShapes,
   defineLoss,

@@ -15,7 +15,8 @@
  * @module
  */
 import { defineLoss, logRatios, negLogSigmoid, preferenceMetrics, mulScalar } from "./define.ts";
-import { paramsCodec, positiveNumber } from "./params.ts";
+import { paramsCodec } from "./params.ts";
+import { positive } from "../core/config.ts";
 import type { Loss } from "./types.ts";
 
 /** Parameters of `nca_pair`. */
@@ -38,7 +39,7 @@ export interface NcaPairParams {
 export const ncaPairLoss: Loss<NcaPairParams> = defineLoss<NcaPairParams>({
   name: "nca_pair",
   description: "NCA (pairwise): absolute-reward contrastive loss on each response",
-  params: paramsCodec<NcaPairParams>("nca_pair", { beta: positiveNumber }),
+  params: paramsCodec<NcaPairParams>("nca_pair", { beta: positive }),
   defaults: { beta: 0.1 },
   marginOnly: false,
   marginOnlyReason: "it uses each response's own reward r_w and r_l, so a per-prompt shift of the reference " +

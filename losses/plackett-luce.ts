@@ -29,10 +29,10 @@
  *
  * @module
  */
-import * as t from "io-ts";
 import type { TensorOps } from "../core/tensor.ts";
 import { defineLoss, mulScalar, rewardMetrics } from "./define.ts";
-import { decodeParams, paramsCodec, positiveNumber } from "./params.ts";
+import { decodeParams, paramsCodec } from "./params.ts";
+import { oneOf, positive } from "../core/config.ts";
 import type { ListLoss, Loss, LossOutput, ResponseList } from "./types.ts";
 
 /** Parameters of `plackett_luce`. */
@@ -43,15 +43,10 @@ export interface PlackettLuceParams {
   readonly ranking: "top1" | "ordered";
 }
 
-const rankingCodec = new t.Type<PlackettLuceParams["ranking"], PlackettLuceParams["ranking"], unknown>(
-  '"top1" or "ordered"',
-  (u): u is PlackettLuceParams["ranking"] => u === "top1" || u === "ordered",
-  (u, c) => u === "top1" || u === "ordered" ? t.success(u) : t.failure(u, c, `expected "top1" or "ordered", got ${JSON.stringify(u)}`),
-  t.identity,
-);
+const rankingCodec = oneOf(["top1", "ordered"] as const);
 
 const NAME = "plackett_luce";
-const codec = paramsCodec<PlackettLuceParams>(NAME, { beta: positiveNumber, ranking: rankingCodec });
+const codec = paramsCodec<PlackettLuceParams>(NAME, { beta: positive, ranking: rankingCodec });
 const defaults: PlackettLuceParams = { beta: 0.1, ranking: "top1" };
 const resolveParams = (params?: Partial<PlackettLuceParams>): PlackettLuceParams =>
   decodeParams(NAME, codec, { ...defaults, ...(params ?? {}) });

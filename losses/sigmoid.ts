@@ -18,7 +18,8 @@
  * @module
  */
 import { defineLoss, logRatios, negLogSigmoid, preferenceMetrics, mulScalar } from "./define.ts";
-import { numberInRange, paramsCodec, positiveNumber } from "./params.ts";
+import { paramsCodec } from "./params.ts";
+import { numberIn, positive } from "../core/config.ts";
 import type { Loss } from "./types.ts";
 
 /** Parameters of `sigmoid` and `robust`. */
@@ -30,7 +31,7 @@ export interface SigmoidParams {
 }
 
 const codec = (name: string) =>
-  paramsCodec<SigmoidParams>(name, { beta: positiveNumber, labelSmoothing: numberInRange(0, 0.5, { hiOpen: true }) });
+  paramsCodec<SigmoidParams>(name, { beta: positive, labelSmoothing: numberIn(0, 0.5, { hiOpen: true }) });
 
 /**
  * `sigmoid`: the DPO loss −log σ(β·h), with optional conservative label smoothing ε

@@ -25,7 +25,8 @@
  * @module
  */
 import { defineLoss, mulScalar, negLogSigmoid, requireInput, rewardMetrics } from "./define.ts";
-import { nonNegativeNumber, paramsCodec, positiveNumber } from "./params.ts";
+import { paramsCodec } from "./params.ts";
+import { nonNegative, positive } from "../core/config.ts";
 import type { Loss } from "./types.ts";
 
 /** Parameters of `simpo`. */
@@ -53,7 +54,7 @@ export interface SimpoParams {
 export const simpoLoss: Loss<SimpoParams> = defineLoss<SimpoParams>({
   name: "simpo",
   description: "SimPO: reference-free logistic loss on length-normalized log-probs with a target margin γ",
-  params: paramsCodec<SimpoParams>("simpo", { beta: positiveNumber, gamma: nonNegativeNumber }),
+  params: paramsCodec<SimpoParams>("simpo", { beta: positive, gamma: nonNegative }),
   defaults: { beta: 2.0, gamma: 0.5 },
   marginOnly: true,
   marginOnlyReason: "reference-free: it never reads the reference log-probs, so no shift of them changes it",

@@ -35,8 +35,8 @@
  * @module
  */
 import { defineLoss, logRatios, negLogSigmoid, pairInput, preferenceMetrics, mulScalar } from "./define.ts";
-import * as t from "io-ts";
-import { nonNegativeNumber, paramsCodec, positiveNumber } from "./params.ts";
+import { paramsCodec } from "./params.ts";
+import { nonNegative, oneOf, positive } from "../core/config.ts";
 import type { Loss } from "./types.ts";
 
 /** Parameters of `spac`. */
@@ -49,12 +49,7 @@ export interface SpacParams {
   readonly link: "logsigmoid" | "linear";
 }
 
-const linkCodec = new t.Type<SpacParams["link"], SpacParams["link"], unknown>(
-  '"logsigmoid" or "linear"',
-  (u): u is SpacParams["link"] => u === "logsigmoid" || u === "linear",
-  (u, c) => u === "logsigmoid" || u === "linear" ? t.success(u) : t.failure(u, c, `expected "logsigmoid" or "linear", got ${JSON.stringify(u)}`),
-  t.identity,
-);
+const linkCodec = oneOf(["logsigmoid", "linear"] as const);
 
 /**
  * `spac`: softplus(−βh) + λ·softplus(β·[a(y′) − a(y_w)]) (or the linear gap), y′ = the generated
@@ -73,7 +68,7 @@ const linkCodec = new t.Type<SpacParams["link"], SpacParams["link"], unknown>(
 export const spacLoss: Loss<SpacParams> = defineLoss<SpacParams>({
   name: "spac",
   description: "SPAC: Bradley–Terry fit of the implicit critic plus on-average pessimism on self-play responses",
-  params: paramsCodec<SpacParams>("spac", { beta: positiveNumber, lambda: nonNegativeNumber, link: linkCodec }),
+  params: paramsCodec<SpacParams>("spac", { beta: positive, lambda: nonNegative, link: linkCodec }),
   defaults: { beta: 0.1, lambda: 1, link: "logsigmoid" },
   marginOnly: true,
   marginOnlyReason: "both terms are differences of log-ratios of responses to the same prompt (y_w − y_l and " +

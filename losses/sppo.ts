@@ -19,7 +19,8 @@
  * @module
  */
 import { defineLoss, logRatios, preferenceMetrics, requireInput, mulScalar } from "./define.ts";
-import { paramsCodec, positiveNumber } from "./params.ts";
+import { paramsCodec } from "./params.ts";
+import { positive } from "../core/config.ts";
 import type { Loss } from "./types.ts";
 
 /** Parameters of `sppo` and `sppo_hard`. */
@@ -45,7 +46,7 @@ const notMarginOnly = "each response's log-ratio is regressed toward its own tar
 export const sppoHardLoss: Loss<SppoParams> = defineLoss<SppoParams>({
   name: "sppo_hard",
   description: "SPPO with hard win rates (1 for chosen, 0 for rejected): per-response squared loss",
-  params: paramsCodec<SppoParams>("sppo_hard", { beta: positiveNumber }),
+  params: paramsCodec<SppoParams>("sppo_hard", { beta: positive }),
   defaults: { beta: 0.1 },
   marginOnly: false,
   marginOnlyReason: notMarginOnly,
@@ -81,7 +82,7 @@ export const sppoHardLoss: Loss<SppoParams> = defineLoss<SppoParams>({
 export const sppoLoss: Loss<SppoParams> = defineLoss<SppoParams>({
   name: "sppo",
   description: "SPPO: per-response squared loss toward η·(P̂ − ½), with given win rates P̂ and η = 1/β",
-  params: paramsCodec<SppoParams>("sppo", { beta: positiveNumber }),
+  params: paramsCodec<SppoParams>("sppo", { beta: positive }),
   defaults: { beta: 0.1 },
   marginOnly: false,
   marginOnlyReason: notMarginOnly,

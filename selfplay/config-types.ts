@@ -1,122 +1,53 @@
 /**
- * The shape of a resolved α-SPIN run config (every key present, defaults applied). The codec that
- * produces it, and the meaning of every key, are in config.ts and docs/config.md.
+ * The shape of a resolved α-SPIN run config (every key present, defaults applied), derived from the
+ * codecs of config-codecs.ts with `t.TypeOf`: a key's type is written once, in its codec. The
+ * meaning of every key is in docs/config.md.
+ *
+ * Deriving these types needs the codecs' inferred types, which JSR's fast check ("no slow types")
+ * refuses in a public API; deno.json excludes that lint rule, and explains the cost.
  *
  * @module
  */
-import type { PerIteration } from "../core/config.ts";
-import type { BackendRequest } from "../backends/types.ts";
-import type { AssignmentMode } from "../samplers/history.ts";
-import type { ResampleMethod } from "../samplers/geometric.ts";
+import type * as t from "io-ts";
+import type {
+  dataCodec,
+  equalShareCodec,
+  exportsCodec,
+  generationCodec,
+  geometricSamplingCodec,
+  klWeightsCodec,
+  lossCodec,
+  loraCodec,
+  resolvedRunConfigCodec,
+  trainingCodec,
+} from "./config-codecs.ts";
+
+/**
+ * A decoded value made read-only all the way down (lists are already read-only), so that a config
+ * cannot be changed after it is decoded.
+ */
+export type Decoded<T> = T extends readonly unknown[] ? T
+  : T extends object ? { readonly [K in keyof T]: Decoded<T[K]> }
+  : T;
 
 /** Where the SFT data comes from and how to read it. */
-export interface DataConfig {
-  readonly train: string;
-  readonly format: "auto" | "jsonl" | "parquet";
-  readonly schema: "messages" | "prompt-completion";
-  readonly turns: "first" | "multi";
-  readonly eval: string | null;
-  readonly maxExamples: number | null;
-}
+export type DataConfig = Decoded<t.TypeOf<typeof dataCodec>>;
 /** β·KL(π‖π_{t−1}) + λ·KL(π‖π_base), the alternative to giving α and β. */
-export interface KlWeightsConfig {
-  readonly beta: PerIteration<number>;
-  readonly lambda: PerIteration<number>;
-}
+export type KlWeightsConfig = Decoded<t.TypeOf<typeof klWeightsCodec>>;
 /** Losers from the geometric mixture itself, by K-candidate resampling. */
-export interface GeometricSamplingConfig {
-  readonly enabled: boolean;
-  readonly candidates: number;
-  readonly resample: ResampleMethod;
-}
+export type GeometricSamplingConfig = Decoded<t.TypeOf<typeof geometricSamplingCodec>>;
 /** How `equal-share` splits the examples among the window (samplers/history's EqualShareOptions). */
-export interface EqualShareConfig {
-  /** "all": every member gets every example (|W|·N pairs); a number: that many examples per member. */
-  readonly pairsPerMember: number | "all" | "split";
-  /** No example goes to two members (needs a number pairsPerMember with |W|·pairsPerMember ≤ N). */
-  readonly disjoint: boolean;
-}
-/** The loss by registry name, and its own parameters (β comes from the run config). */
-export interface LossConfig {
-  readonly name: string;
-  readonly params: Readonly<Record<string, unknown>>;
-  /**
-   * `"per-prompt-normalizer-ignored"`: train a loss that is not margin-only with 0 < α < 1 against
-   * the unnormalized geometric reference (losses/alpha-spin.ts explains what that means). Absent:
-   * such a run is refused when the config is decoded.
-   */
-  readonly allowNonInvariant?: "per-prompt-normalizer-ignored";
-}
+export type EqualShareConfig = Decoded<t.TypeOf<typeof equalShareCodec>>;
+/** The loss by registry name, its own parameters (β comes from the run config), and the opt-in. */
+export type LossConfig = Decoded<t.TypeOf<typeof lossCodec>>;
 /** Optimizer, schedule and batching of one iteration's training. */
-export interface TrainingConfig {
-  readonly epochs: PerIteration<number>;
-  readonly lr: PerIteration<number>;
-  readonly batchSize: number;
-  readonly gradientAccumulation: number;
-  readonly warmupRatio: number;
-  readonly schedule: "linear" | "cosine" | "constant";
-  readonly weightDecay: number;
-  readonly maxGradNorm: number;
-  readonly adamBeta1: number;
-  readonly adamBeta2: number;
-  readonly adamEps: number;
-}
+export type TrainingConfig = Decoded<t.TypeOf<typeof trainingCodec>>;
 /** The LoRA adapter trained at each iteration (PEFT's names). */
-export interface LoraConfig {
-  readonly r: number;
-  readonly alpha: number;
-  readonly dropout: number;
-  readonly targetModules: "auto" | "all-linear" | readonly string[];
-}
+export type LoraConfig = Decoded<t.TypeOf<typeof loraCodec>>;
 /** How losers are sampled. */
-export interface GenerationConfig {
-  readonly maxNewTokens: number;
-  readonly temperature: number;
-  readonly topK: number;
-  readonly topP: number;
-  readonly minP: number;
-  readonly batchSize: number;
-}
+export type GenerationConfig = Decoded<t.TypeOf<typeof generationCodec>>;
 /** Which exports of each iteration's pairs are written. */
-export interface ExportsConfig {
-  readonly trlDpo: boolean;
-  readonly spin: boolean;
-}
+export type ExportsConfig = Decoded<t.TypeOf<typeof exportsCodec>>;
 
 /** A fully resolved run config: every key present, defaults applied. */
-export interface RunConfig {
-  readonly name: string;
-  readonly outputDir: string;
-  readonly model: string;
-  readonly tokenizer: string | null;
-  readonly backend: BackendRequest;
-  /** Threads computing each micro-batch's gradient (≥ 1; > 1 needs the wasm, blas or cpu backend). */
-  readonly workers: number;
-  /** Modules imported before the loss is resolved, and by every gradient worker (imports.ts). */
-  readonly imports: readonly string[];
-  /** BLAS threads of the blas backend (process-wide; null: the backend's default, 1). */
-  readonly threads: number | null;
-  readonly seed: number;
-  readonly data: DataConfig;
-  readonly iterations: number;
-  /** Set (α, β), or klWeights; the unused side is null. */
-  readonly alpha: PerIteration<number> | null;
-  readonly beta: PerIteration<number> | null;
-  readonly klWeights: KlWeightsConfig | null;
-  readonly h: number | "all";
-  readonly assignment: AssignmentMode;
-  readonly equalShare: EqualShareConfig;
-  readonly opponent: "window" | "ema";
-  readonly reuseGenerations: boolean;
-  readonly geometricSampling: GeometricSamplingConfig;
-  readonly reference: "geometric" | "arithmetic" | "ema";
-  readonly ema: { readonly decay: number };
-  readonly loss: LossConfig;
-  readonly finetune: "lora" | "full";
-  readonly lora: LoraConfig;
-  readonly training: TrainingConfig;
-  readonly maxLength: number;
-  readonly maxPromptLength: number | null;
-  readonly generation: GenerationConfig;
-  readonly exports: ExportsConfig;
-}
+export type RunConfig = Decoded<t.TypeOf<typeof resolvedRunConfigCodec>>;

@@ -15,213 +15,25 @@
 import * as t from "io-ts";
 import { either } from "fp-ts";
 import {
-  bool,
   type CheckIssue,
   type ConfigError,
   decodeWith,
   didYouMean,
-  isPlainObject,
-  listOf,
-  nonEmptyString,
-  nonNegative,
-  nonNegativeInt,
-  nullable,
-  numberIn,
-  oneOf,
-  optionalNull,
   type PerIteration,
-  perIteration,
   perIterationAt,
   perIterationLengthIssue,
-  positive,
-  positiveInt,
-  probability,
-  refined,
-  strictObject,
-  unitInterval,
   withChecks,
-  withDefault,
 } from "../core/config.ts";
 import { klWeightsToBetaAlpha } from "../core/mixture.ts";
 import { alphaSpinRefusal } from "../losses/alpha-spin.ts";
 import type { AnyLoss } from "../losses/types.ts";
-import type { BackendRequest } from "../backends/types.ts";
-import type { AssignmentMode } from "../samplers/history.ts";
-import type { ResampleMethod } from "../samplers/geometric.ts";
-import type { LoraConfig, RunConfig } from "./config-types.ts";
+import { rawRunConfigCodec, resolvedRunConfigCodec, runConfigDefaults } from "./config-codecs.ts";
+import type { RunConfig } from "./config-types.ts";
 
 export type * from "./config-types.ts";
+export { historyLength, runConfigDefaults } from "./config-codecs.ts";
 
-/** Defaults that do not depend on other keys (docs/config.md explains each choice). */
-export const runConfigDefaults = {
-  model: "embedded",
-  backend: "auto",
-  seed: 42,
-  iterations: 3,
-  alpha: 1,
-  beta: 0.1,
-  h: 1,
-  lrLora: 5e-5,
-  lrFull: 5e-7,
-  maxLength: 1024,
-  maxPromptLength: 512,
-} as const;
-
-const backendChoices: readonly BackendRequest[] = ["auto", "cpu", "wasm", "blas", "webgpu", "node", "node-gpu"];
-
-const assignmentModes: readonly AssignmentMode[] = ["equal-share", "per-example"];
-const resampleMethods: readonly ResampleMethod[] = ["systematic", "multinomial"];
-
-const runName = refined<string>(
-  "runName",
-  "must be letters, digits, '.', '_' or '-', starting with a letter or digit",
-  (u): u is string => typeof u === "string" && /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(u),
-);
-const countOrAll = refined<number | "all">(
-  "countOrAll",
-  'must be an integer >= 1 or "all"',
-  (u): u is number | "all" => u === "all" || (typeof u === "number" && Number.isInteger(u) && u >= 1),
-);
-/** `equalShare.pairsPerMember`: a count, "all", or "split" (⌊n/|W|⌋ per member, disjoint). */
-const countAllOrSplit = refined<number | "all" | "split">(
-  "countAllOrSplit",
-  'must be an integer >= 1, "all" or "split"',
-  (u): u is number | "all" | "split" => u === "split" || countOrAll.is(u),
-);
-/**
- * The history length h: an integer >= 1, or "all" (fictitious play: the whole history), which may
- * also be written "inf", "∞" or Infinity. Every spelling of "all" decodes to "all", in a run config
- * and on the command line (cli/spin.ts decodes `--h` with this codec) alike.
- *
- * @example
- * ```ts
- * historyLength.decode("∞"); // Right("all")
- * historyLength.decode(2);   // Right(2)
- * ```
- */
-export const historyLength: t.Type<number | "all", number | "all", unknown> = new t.Type<number | "all", number | "all", unknown>(
-  "historyLength",
-  countOrAll.is,
-  (u, c) => (u === "inf" || u === "∞" || u === Infinity ? t.success("all") : countOrAll.validate(u, c)),
-  t.identity,
-);
-const targetModules = new t.Type<LoraConfig["targetModules"], unknown, unknown>(
-  "targetModules",
-  (u): u is LoraConfig["targetModules"] =>
-    u === "auto" || u === "all-linear" || listOf(nonEmptyString, 1).is(u),
-  (u, c) =>
-    Array.isArray(u)
-      ? listOf(nonEmptyString, 1).validate(u, c)
-      : oneOf(["auto", "all-linear"] as const).validate(u, c),
-  t.identity,
-);
-const lossParams = refined<Record<string, unknown>>(
-  "lossParams",
-  "must be an object of the loss's parameters",
-  (u): u is Record<string, unknown> => isPlainObject(u),
-);
-const unitOpen = numberIn(0, 1, { hiOpen: true });
-
-const dataCodec = strictObject({
-  train: nonEmptyString,
-  format: withDefault(oneOf(["auto", "jsonl", "parquet"] as const), "auto"),
-  schema: withDefault(oneOf(["messages", "prompt-completion"] as const), "messages"),
-  turns: withDefault(oneOf(["first", "multi"] as const), "first"),
-  eval: optionalNull(nonEmptyString),
-  maxExamples: optionalNull(positiveInt),
-}, "data");
-
-const trainingCodec = strictObject({
-  epochs: withDefault(perIteration(positiveInt), 3),
-  lr: optionalNull(perIteration(positive)),
-  batchSize: withDefault(positiveInt, 8),
-  gradientAccumulation: withDefault(positiveInt, 1),
-  warmupRatio: withDefault(unitInterval, 0.1),
-  schedule: withDefault(oneOf(["linear", "cosine", "constant"] as const), "linear"),
-  weightDecay: withDefault(nonNegative, 0),
-  maxGradNorm: withDefault(nonNegative, 1),
-  adamBeta1: withDefault(unitOpen, 0.9),
-  adamBeta2: withDefault(unitOpen, 0.999),
-  adamEps: withDefault(positive, 1e-8),
-}, "training");
-
-const rawCodec = strictObject({
-  name: runName,
-  outputDir: optionalNull(nonEmptyString),
-  model: withDefault(nonEmptyString, runConfigDefaults.model),
-  tokenizer: optionalNull(nonEmptyString),
-  backend: withDefault(oneOf(backendChoices), runConfigDefaults.backend),
-  workers: withDefault(positiveInt, 1),
-  imports: withDefault(listOf(nonEmptyString), []),
-  threads: optionalNull(positiveInt),
-  seed: withDefault(nonNegativeInt, runConfigDefaults.seed),
-  data: dataCodec,
-  iterations: withDefault(positiveInt, runConfigDefaults.iterations),
-  alpha: optionalNull(perIteration(unitInterval)),
-  beta: optionalNull(perIteration(positive)),
-  klWeights: optionalNull(
-    strictObject({ beta: perIteration(nonNegative), lambda: perIteration(nonNegative) }, "klWeights"),
-  ),
-  h: withDefault(historyLength, runConfigDefaults.h),
-  assignment: withDefault(oneOf(assignmentModes), "equal-share"),
-  equalShare: withDefault(
-    strictObject({
-      pairsPerMember: withDefault(countAllOrSplit, "all"),
-      disjoint: withDefault(bool, false),
-    }, "equalShare"),
-    {},
-  ),
-  opponent: withDefault(oneOf(["window", "ema"] as const), "window"),
-  reuseGenerations: withDefault(bool, true),
-  geometricSampling: withDefault(
-    strictObject({
-      enabled: withDefault(bool, false),
-      candidates: withDefault(positiveInt, 4),
-      resample: withDefault(oneOf(resampleMethods), "systematic"),
-    }, "geometricSampling"),
-    {},
-  ),
-  reference: withDefault(oneOf(["geometric", "arithmetic", "ema"] as const), "geometric"),
-  ema: withDefault(strictObject({ decay: withDefault(unitOpen, 0.99) }, "ema"), {}),
-  loss: withDefault(
-    strictObject({
-      name: withDefault(nonEmptyString, "sigmoid"),
-      params: withDefault(lossParams, {}),
-      allowNonInvariant: t.union([oneOf(["per-prompt-normalizer-ignored"] as const), t.undefined]),
-    }, "loss"),
-    {},
-  ),
-  finetune: withDefault(oneOf(["lora", "full"] as const), "lora"),
-  lora: withDefault(
-    strictObject({
-      r: withDefault(positiveInt, 16),
-      alpha: withDefault(positive, 16),
-      dropout: withDefault(unitOpen, 0.05),
-      targetModules: withDefault(targetModules, "auto"),
-    }, "lora"),
-    {},
-  ),
-  training: withDefault(trainingCodec, {}),
-  maxLength: withDefault(positiveInt, runConfigDefaults.maxLength),
-  maxPromptLength: withDefault(nullable(positiveInt), runConfigDefaults.maxPromptLength),
-  generation: withDefault(
-    strictObject({
-      maxNewTokens: withDefault(positiveInt, 256),
-      temperature: withDefault(nonNegative, 1),
-      topK: withDefault(nonNegativeInt, 0),
-      topP: withDefault(probability, 1),
-      minP: withDefault(unitOpen, 0),
-      batchSize: withDefault(positiveInt, 8),
-    }, "generation"),
-    {},
-  ),
-  exports: withDefault(
-    strictObject({ trlDpo: withDefault(bool, true), spin: withDefault(bool, true) }, "exports"),
-    {},
-  ),
-}, "runConfig");
-
-type RawRunConfig = t.TypeOf<typeof rawCodec>;
+type RawRunConfig = t.TypeOf<typeof rawRunConfigCodec>;
 
 /** Options of {@link runConfigCodec} and {@link resolveRunConfig}. */
 export interface RunConfigOptions {
@@ -342,10 +154,10 @@ const resolveDefaults = (c: RawRunConfig): RunConfig => ({
  * ```
  */
 export const runConfigCodec = (options: RunConfigOptions = {}): t.Type<RunConfig, unknown, unknown> => {
-  const checked = withChecks(rawCodec, (c) => crossFieldIssues(c, options));
+  const checked = withChecks(rawRunConfigCodec, (c) => crossFieldIssues(c, options));
   const resolved = new t.Type<RunConfig, unknown, unknown>(
     "RunConfig",
-    (u): u is RunConfig => checked.is(u),
+    (u): u is RunConfig => resolvedRunConfigCodec.is(u) && checked.is(u),
     (u, c) => either.map(resolveDefaults)(checked.validate(u, c)),
     t.identity,
   );

@@ -129,7 +129,7 @@ test("alphaSpin argument errors", () => {
   const rs = [{ pc: -10, pr: -12, prevC: -11, prevR: -13, baseC: -12, baseR: -10 }];
   assert.throws(() => alphaSpin(ops)("sigmoid", inputs(rs, 1.2)), /alpha must be a number in \[0, 1\]/);
   assert.throws(() => alphaSpin(ops)("nope", inputs(rs, 0.5)), /unknown loss "nope"/);
-  assert.throws(() => alphaSpin(ops)("sigmoid", inputs(rs, 0.5), { bta: 1 }), /unknown parameter "bta"/);
+  assert.throws(() => alphaSpin(ops)("sigmoid", inputs(rs, 0.5), { bta: 1 }), /params\.bta: unknown key \(did you mean "beta"\?\)/);
   // Extra inputs pass through to the loss.
   assert.throws(() => alphaSpin(ops)("slic", inputs(rs, 0.5)), /sftNll/);
   alphaSpin(ops)("slic", { ...inputs(rs, 0.5), sftNll: v([1]) });

@@ -18,13 +18,13 @@ import {
   paramsCodec,
   plackettLuceList,
   plackettLuceListLoss,
-  positiveNumber,
   preferenceMetrics,
   mulScalar,
   sigmoidLoss,
   sppoLoss,
 } from "../losses/mod.ts";
 import type { AnyLoss, ListLoss, PlackettLuceParams, SigmoidParams } from "../losses/mod.ts";
+import { positive } from "../core/config.ts";
 import { assert, assertClose, test } from "./harness.ts";
 
 const v = (xs: number[]) => ops.fromArray(xs, [xs.length]);
@@ -60,7 +60,7 @@ test("property kit catches wrong flags and batch leakage, with a counterexample"
   const policyOnly = defineLoss<{ beta: number }>({
     name: "policy_only",
     description: "−log σ(β·(lp_θ(y_w) − lp_θ(y_l)))",
-    params: paramsCodec<{ beta: number }>("policy_only", { beta: positiveNumber }),
+    params: paramsCodec<{ beta: number }>("policy_only", { beta: positive }),
     defaults: { beta: 0.1 },
     marginOnly: true,
     marginOnlyReason: "ignores the reference",
@@ -186,9 +186,9 @@ test("parameters: TRL defaults, typos and out-of-range values are errors that na
   assert.deepEqual(lossRegistry.get("exo_pair").defaults, { beta: 0.1, epsilon: 1e-3 });
   for (const l of lossRegistry.all()) assert.ok(l.resolveParams().beta > 0, l.name);
   const sig = lossRegistry.get("sigmoid");
-  assert.throws(() => sig.resolveParams({ bta: 0.2 }), /loss "sigmoid": params\.bta: unknown parameter "bta" \(known: beta, labelSmoothing\)/);
-  assert.throws(() => sig.resolveParams({ beta: -1 }), /params\.beta: expected a number > 0, got -1/);
-  assert.throws(() => sig.resolveParams({ labelSmoothing: 0.5 }), /params\.labelSmoothing: expected a number in \[0, 0\.5\)/);
+  assert.throws(() => sig.resolveParams({ bta: 0.2 }), /loss "sigmoid": params\.bta: unknown key \(did you mean "beta"\?\)/);
+  assert.throws(() => sig.resolveParams({ beta: -1 }), /params\.beta: must be > 0 \(got -1\)/);
+  assert.throws(() => sig.resolveParams({ labelSmoothing: 0.5 }), /params\.labelSmoothing: must be in \[0, 0\.5\) \(got 0\.5\)/);
   assert.throws(() => lossRegistry.get("discopop").resolveParams({ tau: 2 }), /params\.tau/);
   assert.throws(() => sig.resolveParams({ beta: "0.1" } as never), /params\.beta/);
   assert.deepEqual(sig.resolveParams({ beta: 0.5 }), { beta: 0.5, labelSmoothing: 0 });
@@ -266,7 +266,7 @@ test("Plackett–Luce: the full ranking costs at least the top-1 loss; both equa
     () => plackettLuceList(ops)({ policy: ops.fromArray([-1, -2], [1, 2]), ref: ops.fromArray([-1, -2, -3], [1, 3]) }),
     /ref has shape \[1,3\], expected \[1,2\]/,
   );
-  assert.throws(() => plackettLuceList(ops)({ policy: ops.fromArray([-1, -2], [1, 2]), ref: ops.fromArray([-1, -2], [1, 2]) }, { ranking: "full" } as never), /params\.ranking: expected "top1" or "ordered"/);
+  assert.throws(() => plackettLuceList(ops)({ policy: ops.fromArray([-1, -2], [1, 2]), ref: ops.fromArray([-1, -2], [1, 2]) }, { ranking: "full" } as never), /params\.ranking: must be one of "top1", "ordered" \(got "full"\)/);
 });
 
 test("SimPO: reference-free, invariant to scaling a response's log-prob and length together, ∂L/∂lp_w = −(β/n_w)·σ(−z)", async () => {
@@ -290,6 +290,6 @@ test("SimPO: reference-free, invariant to scaling a response's log-prob and leng
     }),
     { numRuns: 50, seed: 36 },
   );
-  assert.throws(() => lossRegistry.get("simpo").resolveParams({ gamma: -1 }), /params\.gamma: expected a number >= 0/);
+  assert.throws(() => lossRegistry.get("simpo").resolveParams({ gamma: -1 }), /params\.gamma: must be >= 0 \(got -1\)/);
   assert.deepEqual(lossRegistry.get("simpo").defaults, { beta: 2, gamma: 0.5 });
 });

@@ -8,7 +8,8 @@ import process from "node:process";
 import { join } from "node:path";
 import { assert, test } from "./harness.ts";
 import { defineLoss, logRatios, mulScalar, negLogSigmoid, preferenceMetrics } from "../losses/define.ts";
-import { paramsCodec, positiveNumber } from "../losses/params.ts";
+import { paramsCodec } from "../losses/params.ts";
+import { positive } from "../core/config.ts";
 import { createLossRegistry, lossRegistry } from "../losses/registry.ts";
 import { makeConfig } from "../models/config.ts";
 import { saveHfModel } from "../models/hf-load.ts";
@@ -125,7 +126,7 @@ test("a NaN loss stops the iteration naming the step; earlier iterates stay comp
   const nanLoss = defineLoss<{ beta: number }>({
     name: "nan_late",
     description: "test loss: the sigmoid loss, NaN for beta > 0.15",
-    params: paramsCodec<{ beta: number }>("nan_late", { beta: positiveNumber }),
+    params: paramsCodec<{ beta: number }>("nan_late", { beta: positive }),
     defaults: { beta: 0.1 },
     marginOnly: true,
     marginOnlyReason: "a function of h",
