@@ -20,6 +20,8 @@ export interface ReadmeInput {
   seconds: number;
   stopping: EarlyStoppingState;
   stepsRun: number;
+  /** Steps at which the learning rate was divided by 10 (reduce-on-plateau). */
+  drops?: readonly number[];
 }
 
 export const fmt = (x: number, digits = 3): string => (Number.isFinite(x) ? x.toFixed(digits) : String(x));
@@ -113,7 +115,7 @@ ${o.args.seed}, backend \`${o.args.backend}\` — continued past the 300 steps o
 ${o.args.valEvery} steps the NLL per completion token on the task's test split (400 samples of p_data; the
 early-stopping split, separate from the held-out split reported below) was measured; training
 stopped when it had not fallen by more than ${o.args.minDelta} nats below its best for ${o.args.patience}
-evaluations in a row, and the weights of the best evaluation were kept.
+evaluations in a row${(o.drops ?? []).length > 0 ? `; the first ${o.drops?.length} time${o.drops?.length === 1 ? "" : "s"} this happened (at step${o.drops?.length === 1 ? "" : "s"} ${o.drops?.join(", ")}) training went back to the best weights with the learning rate divided by 10 (reduce-on-plateau) instead of stopping` : ""}, and the weights of the best evaluation were kept.
 ${s.stop ? `It stopped after ${o.stepsRun} steps; the best evaluation was at step ${s.bestStep}` : `Training ended after ${o.stepsRun} steps (the cap of ${o.args.steps} steps or of ${o.args.maxMinutes} minutes) before the patience ran out (best at step ${s.bestStep}): it is not converged by this rule`}.
 Final training loss ${fmt(o.finalLoss)} nats per token; training took ${Math.round(o.seconds)} s on a shared 2-core machine.
 

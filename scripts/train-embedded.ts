@@ -71,6 +71,7 @@ const spec = {
     valEvery: { type: "number", default: 100, description: "with --until-converged: steps between early-stopping evaluations" },
     patience: { type: "number", default: 5, description: "with --until-converged: evaluations without improvement that end training" },
     minDelta: { type: "number", default: 1e-3, description: "with --until-converged: smallest NLL decrease (nats per token) that counts as an improvement" },
+    lrDrops: { type: "number", default: 0, description: "with --until-converged: when the patience runs out, go back to the best weights, divide the learning rate by 10 and go on, this many times (reduce-on-plateau)" },
     maxMinutes: { type: "number", default: 0, description: "with --until-converged: also stop at the first evaluation after this many minutes (0: no limit); the README then says it is not converged" },
     warmupSteps: { type: "number", default: 0, description: "linear warm-up steps (0: 10 % of --steps, or 30 with --until-converged)" },
   },
@@ -130,6 +131,8 @@ const main = async (): Promise<number> => {
   let epoch = 0;
   let finalLoss = NaN;
   let stepsRun = 0;
+  let lrScale = 1;
+  const drops: number[] = []; // steps at which the learning rate was divided by 10
   const progress = startProgress("sft", f.steps);
   for (let step = 0; step < f.steps; step++) {
     if (order.length < f.batchSize) {
@@ -137,7 +140,7 @@ const main = async (): Promise<number> => {
       order = order.concat(shuffled);
     }
     const batch = order.splice(0, f.batchSize).map((i) => encoded[i]);
-    finalLoss = await sftStep(policy, optimizer, batch, learningRateAt(schedule, step));
+    finalLoss = await sftStep(policy, optimizer, batch, lrScale * learningRateAt(schedule, step));
     stepsRun = step + 1;
     progress.tick(1, { loss: finalLoss });
     if (f.untilConverged && stepsRun % f.valEvery === 0) {
@@ -148,6 +151,13 @@ const main = async (): Promise<number> => {
       if (stopping.improved) {
         tf.dispose(best);
         best = variables.map((v) => tf.clone(v));
+      }
+      if (stopping.stop && drops.length < f.lrDrops) {
+        variables.forEach((v, i) => v.assign(best[i]));
+        lrScale /= 10;
+        drops.push(stepsRun);
+        stopping = { ...stopping, sinceBest: 0, stop: false };
+        console.error(`step ${stepsRun}: plateau; back to the weights of step ${stopping.bestStep}, learning rate × ${lrScale}`);
       }
       if (stopping.stop) break;
       if (f.maxMinutes > 0 && Date.now() - started > f.maxMinutes * 60_000) {
@@ -191,6 +201,7 @@ const main = async (): Promise<number> => {
           patience: f.patience,
           minDelta: f.minDelta,
           stepsRun,
+          lrDrops: drops,
           bestStep: stopping.bestStep,
           bestNll: stopping.best,
           converged: stopping.stop,
@@ -205,6 +216,7 @@ const main = async (): Promise<number> => {
   await writeFile(join(f.out, "README.md"), (f.untilConverged ? convergedReadme : readme)({
     stopping,
     stepsRun,
+    drops,
     args: f,
     command,
     params: parameterCount(config),
