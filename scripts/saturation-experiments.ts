@@ -39,7 +39,7 @@ import { isPackagedModel, packagedModelDir } from "../models/embedded.ts";
 import { TransformerPolicy } from "../models/policy.ts";
 import { runSelfPlay } from "../selfplay/loop.ts";
 import { aggregateRuns, markdownTables, type RunRecord, tabularPrediction } from "./saturation-tables.ts";
-import { continuedSft, runBookkeeping, saturationVariants, stepsPerIteration } from "./saturation-variants.ts";
+import { continuedSft, runBookkeeping, saturationVariants, splitPairs, stepsPerIteration } from "./saturation-variants.ts";
 
 const spec = {
   name: "npx tsx scripts/saturation-experiments.ts",
@@ -143,6 +143,8 @@ const main = async (): Promise<number> => {
       const { evaluations } = await evaluateRun({ runDir: result.runDir, base, tokenizer, config: result.config, ...evalOpts });
       const books = await runBookkeeping(result.runDir, f.iterations, result.metrics);
       records.push({ variant: variant.name, seed, iterations: rowsOf([baseEvaluation, ...evaluations]), books });
+      const planned = books.every((b) => b.steps === steps && b.pairs === splitPairs(f.pairs, variant.h, b.iteration) && b.generated === b.pairs);
+      if (!planned) console.error(`warning: ${variant.name} seed ${seed} did not keep the planned ${steps} steps and pairs per iteration`);
       console.error(`${variant.name} seed ${seed}: KL ${evaluations.at(-1)?.kl.toFixed(4)}, steps ${books.map((b) => b.steps).join("/")}, ` +
         `pairs ${books.map((b) => b.pairs).join("/")}, losers ${books.map((b) => b.generated).join("/")} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
     }
