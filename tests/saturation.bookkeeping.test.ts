@@ -9,7 +9,10 @@ import { incompleteBeta, meanInterval, studentTCdf, studentTQuantile } from "../
 import { observeEarlyStopping, startEarlyStopping } from "../train/early-stopping.ts";
 import { assignOpponents, type Iterate, opponentWindow } from "../samplers/history.ts";
 import { rngFromSeed } from "../core/rng.ts";
+import { readFile } from "node:fs/promises";
 import { isPackagedModel, packagedModelDir } from "../models/embedded.ts";
+import { modelFolder } from "../cli/model-input.ts";
+import { loadHfModel } from "../models/hf-load.ts";
 import { resolveRunConfig } from "../selfplay/config.ts";
 
 const close = (a: number, b: number, tol: number, what: string): void =>
@@ -98,14 +101,24 @@ test("equal share \"split\": every iteration the same number of pairs, disjoint,
   assert.throws(() => resolveRunConfig({ name: "x", data: { train: "t.jsonl" }, equalShare: { pairsPerMember: "half" } }), /pairsPerMember/);
 });
 
-test("packaged models: \"embedded\" and \"embedded-sft\" name folders under assets/", () => {
+test("packaged models: \"embedded-sft\" is a folder under assets/ that loads, and it was trained until converged", async () => {
   assert.ok(isPackagedModel("embedded") && isPackagedModel("embedded-sft") && !isPackagedModel("runs/x"));
   assert.match(packagedModelDir("embedded"), /assets[\\/]embedded$/);
-  let dir: string | null = null;
+  const dir = await modelFolder("embedded-sft");
+  assert.match(dir, /assets[\\/]embedded-sft$/);
+  const model = await loadHfModel(dir, { trainable: false });
   try {
-    dir = packagedModelDir("embedded-sft");
-  } catch (e) {
-    assert.match(String(e), /embedded-sft.*--until-converged/);
+    assert.equal(model.config.hiddenSize, 64);
+    assert.equal(model.config.numLayers, 2);
+  } finally {
+    model.dispose();
   }
-  if (dir !== null) assert.match(dir, /assets[\\/]embedded-sft$/);
+  const info = JSON.parse(await readFile(`${dir}/eval.json`, "utf8"));
+  assert.equal(info.earlyStopping.converged, true);
+  const curve: { step: number; value: number }[] = info.earlyStopping.curve;
+  const best = Math.min(...curve.map((p) => p.value));
+  assert.equal(curve.find((p) => p.value === best)?.step, info.earlyStopping.bestStep);
+  // converged: the last `patience` evaluations did not beat the best by more than minDelta
+  const tail = curve.slice(-info.earlyStopping.patience);
+  assert.ok(tail.every((p) => p.value > best - info.earlyStopping.minDelta));
 });
