@@ -138,6 +138,7 @@ export type { MetricsRow } from "./train/checkpoint.ts";
 export { runSelfPlay, type RunSelfPlayOptions, type SelfPlayResult } from "./selfplay/loop.ts";
 export { decodeRunConfig, iterationParams, resolveRunConfig, type RunConfig } from "./selfplay/config.ts";
 export type { SelfPlayEvent, SelfPlayEventHandler } from "./selfplay/events.ts";
+export type { OracleAnswer, PreferenceOracle, PreferenceQuery } from "./selfplay/oracle.ts";
 
 // eval/: metrics of trained policies.
 export { exactMatchEval, heldOutNll, klToKnownDistribution } from "./eval/evaluate.ts";

@@ -127,9 +127,9 @@ const positiveInt = (flag: string, value: string): number => {
  */
 export const parseBenchFlags = (
   argv: readonly string[],
-  o: { readonly deno: boolean; readonly knownBackends?: readonly string[] },
+  options: { readonly deno: boolean; readonly knownBackends?: readonly string[] },
 ): BenchFlags => {
-  const knownBackends = o.knownBackends ?? backendNames;
+  const knownBackends = options.knownBackends ?? backendNames;
   const values = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -175,7 +175,7 @@ export const parseBenchFlags = (
   if (json === "") throw new BenchFlagError("--json needs a file name");
   return {
     help: values.has("--help"),
-    backends: backends ?? defaultBackends(o.deno, knownBackends),
+    backends: backends ?? defaultBackends(options.deno, knownBackends),
     backendsExplicit: backends !== null,
     threads: values.has("--threads") ? positiveInt("--threads", values.get("--threads")!) : 1,
     configs: configs as BenchConfigName[],

@@ -179,16 +179,16 @@ const trainStep = (
     void await optimizerStep(source, microBatches, accumulator, optimizer, 1e-5);
 };
 
-/** The batch with the reference log-probs of `reference` (computed once, untimed: the reference phase). */
+/** The batch with the reference log-probs of `refPolicy` (computed once, untimed: the reference phase). */
 const withReferences = async (
-  reference: TransformerPolicy,
+  refPolicy: TransformerPolicy,
   batch: PreferenceBatch,
   microBatch: number | undefined,
 ): Promise<TrainingPair[]> => {
   // In passes of 2·microBatch sequences where the plan has micro-batches: one pass over all of
   // s135m's 8 sequences of 512 tokens holds more than the wasm heap's 4 GiB.
   const batchSize = microBatch === undefined ? 2 * batch.prompts.length : 2 * microBatch;
-  const { logProbs } = await reference.sequenceLogProbs([...batch.prompts, ...batch.prompts], [
+  const { logProbs } = await refPolicy.sequenceLogProbs([...batch.prompts, ...batch.prompts], [
     ...batch.chosen,
     ...batch.rejected,
   ], {

@@ -29,10 +29,10 @@ import type { MeasurePlan } from "./measure.ts";
  * planOf({ slow: false, config: "s135m", quick: false }).skip; // ["dpo_step"]
  * ```
  */
-export const planOf = (o: { slow: boolean; config: BenchConfigName; quick: boolean }): MeasurePlan => {
-  if (o.slow) return { steps: 1, loraSteps: 1, logprobReps: 1, generateRuns: 1 };
-  const quick = o.quick;
-  switch (o.config) {
+export const planOf = (options: { slow: boolean; config: BenchConfigName; quick: boolean }): MeasurePlan => {
+  if (options.slow) return { steps: 1, loraSteps: 1, logprobReps: 1, generateRuns: 1 };
+  const quick = options.quick;
+  switch (options.config) {
     case "tiny":
       return quick
         ? { steps: 5, loraSteps: 3, logprobReps: 2, generateRuns: 1 }

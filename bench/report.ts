@@ -321,7 +321,7 @@ export const formatTable = (report: BenchReport): string => {
   }
   // An error row (backend, config, message) does not widen the columns: its message runs on.
   const full = rows.filter((r) => r.length === header.length);
-  const widths = header.map((h, i) => Math.max(h.length, ...full.map((r) => (r[i] ?? "").length)));
+  const widths = header.map((title, i) => Math.max(title.length, ...full.map((r) => (r[i] ?? "").length)));
   const line = (cells: string[]): string =>
     cells.length < header.length
       ? [cells[0].padStart(widths[0]), cells[1].padStart(widths[1]), ...cells.slice(2)].join("  ")
@@ -446,7 +446,7 @@ export const formatTorchPeer = (p: TorchPeerReport): string[] => {
   };
   for (const [backend, r] of Object.entries(p.ratios)) ratioRows(`${backend}/torch`, r.configs);
   for (const [backend, r] of Object.entries(p.cpu_ratios ?? {})) ratioRows(`${backend}/torch cpu`, r.configs);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const widths = header.map((title, i) => Math.max(title.length, ...rows.map((r) => (r[i] ?? "").length)));
   const line = (cells: string[]): string => cells.map((c, i) => (c ?? "").padStart(widths[i])).join("  ");
   out.push(line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line));
   const mm = Object.entries(p.ratios).filter(([, r]) => r.matmul1024 !== undefined);

@@ -64,12 +64,12 @@ export interface MarkedProcessOptions {
 export const runMarkedProcess = (
   cmd: string,
   args: readonly string[],
-  o: MarkedProcessOptions,
+  options: MarkedProcessOptions,
 ): Promise<Record<string, unknown>> =>
   new Promise((resolve, reject) => {
     const child = spawn(cmd, [...args], {
-      cwd: o.cwd,
-      env: o.env ?? process.env,
+      cwd: options.cwd,
+      env: options.env ?? process.env,
       stdio: ["ignore", "pipe", "pipe"],
     });
     let timedOut = false;
@@ -77,7 +77,7 @@ export const runMarkedProcess = (
     const timer = setTimeout(() => {
       timedOut = true;
       child.kill("SIGKILL");
-    }, o.timeoutS * 1000);
+    }, options.timeoutS * 1000);
     let out = "", err = "";
     child.stdout.on("data", (d) => (out += d));
     child.stderr.on("data", (d) => (err += d));
@@ -87,10 +87,10 @@ export const runMarkedProcess = (
     });
     child.on("close", (code) => {
       clearTimeout(timer);
-      const line = out.split("\n").find((l) => l.startsWith(o.marker));
+      const line = out.split("\n").find((l) => l.startsWith(options.marker));
       if (line !== undefined && !timedOut) {
         try {
-          resolve(JSON.parse(line.slice(o.marker.length)));
+          resolve(JSON.parse(line.slice(options.marker.length)));
         } catch (e) {
           reject(new CaseFailure("failed", `unreadable result line: ${String(e)}`));
         }
@@ -105,7 +105,7 @@ export const runMarkedProcess = (
       const tail = [...(first === undefined ? [] : [first]), ...lines.slice(-6).filter((l) => l !== first)]
         .join("\n");
       if (timedOut) {
-        reject(new CaseFailure("timed_out", `stopped after ${o.timeoutS} s${tail ? `: ${tail}` : ""}`));
+        reject(new CaseFailure("timed_out", `stopped after ${options.timeoutS} s${tail ? `: ${tail}` : ""}`));
       } else reject(new CaseFailure("failed", `exited with code ${code}${tail ? `: ${tail}` : ""}`));
     });
   });

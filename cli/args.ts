@@ -23,7 +23,9 @@
  *
  * @module
  */
-import { didYouMean } from "../core/config.ts";
+import type * as t from "io-ts";
+import { either } from "fp-ts";
+import { didYouMean, issuesOf } from "../core/config.ts";
 
 /** The value type of a flag. */
 export type FlagType = "string" | "number" | "boolean";
@@ -40,6 +42,14 @@ export interface FlagSpec {
   readonly valueName?: string;
   /** Absent → error (unless `--help`). */
   readonly required?: boolean;
+  /**
+   * The codec the value must pass: the one the run config uses for the same setting
+   * (core/config.ts `positiveInt`, selfplay/config's `historyLength`, …), so that the command line
+   * and a config accept the same values and mean the same. The codec gets a number flag's number;
+   * a string flag's text when it does not read as a number, else that number (`--history 2` is 2,
+   * `--history all` is "all"). A failure reads `--flag <rule> (got <value>)`.
+   */
+  readonly codec?: t.Decoder<unknown, unknown>;
 }
 
 /** One positional argument, for help and count checks. */
@@ -67,11 +77,16 @@ export interface CommandSpec {
   readonly renamed?: Readonly<Record<string, string>>;
 }
 
+/** The value of a flag that takes one: what its codec decodes to, else a number or the text. */
+type FlagBase<F extends FlagSpec> = F extends { readonly codec: t.Decoder<unknown, infer A> } ? A
+  : F["type"] extends "number" ? number
+  : string;
+
 /** The parsed type of one flag. */
 export type FlagValue<F extends FlagSpec> = F["type"] extends "boolean" ? boolean
-  : F extends { readonly default: string | number } ? (F["type"] extends "number" ? number : string)
-  : F extends { readonly required: true } ? (F["type"] extends "number" ? number : string)
-  : (F["type"] extends "number" ? number : string) | undefined;
+  : F extends { readonly default: string | number } ? FlagBase<F>
+  : F extends { readonly required: true } ? FlagBase<F>
+  : FlagBase<F> | undefined;
 
 /** The result of {@link parseArgs}. */
 export interface ParsedArgs<S extends CommandSpec> {
@@ -118,6 +133,25 @@ export class ArgsError extends Error {
  */
 export const kebabCase = (name: string): string => name.replace(/([a-z0-9])([A-Z])/g, "$1-$2").toLowerCase();
 
+/**
+ * Decode a flag's text with `codec`: as a number when it reads as one (`"2"` is 2, `"1e-3"` is
+ * 0.001), else as the text (`"all"`, `"∞"`). Throws an {@link ArgsError} of `command` that starts
+ * with `where` (the flag as written) and gives the codec's rule.
+ *
+ * @example
+ * ```ts
+ * import { positiveInt } from "../core/config.ts";
+ * decodeFlagText(positiveInt, "2", "--workers", "alpha-spin spin"); // 2
+ * decodeFlagText(positiveInt, "0", "--workers", "alpha-spin spin"); // throws: --workers must be an integer >= 1 (got 0)
+ * ```
+ */
+export const decodeFlagText = <A>(codec: t.Decoder<unknown, A>, text: string, where: string, command: string): A => {
+  const x = text.trim() === "" ? NaN : Number(text);
+  const result = codec.decode(Number.isNaN(x) ? text : x);
+  if (either.isRight(result)) return result.right;
+  throw new ArgsError(command, `${where} ${issuesOf(result.left).map((i) => i.message).join("; ")}`);
+};
+
 const TRUE = ["true", "1", "yes", "on"];
 const FALSE = ["false", "0", "no", "off"];
 
@@ -151,16 +185,17 @@ export const parseArgs = <S extends CommandSpec>(spec: S, argv: readonly string[
   const error = (message: string): never => {
     throw new ArgsError(spec.name, message);
   };
-  const values: Record<string, string | number | boolean | undefined> = {};
+  const values: Record<string, unknown> = {};
   const positional: string[] = [];
   let help = false;
 
-  const convert = (key: string, shown: string, raw: string): string | number | boolean => {
+  const convert = (key: string, shown: string, raw: string): unknown => {
     const flag = spec.flags[key];
-    if (flag.type === "string") return raw;
+    if (flag.type === "string") return flag.codec === undefined ? raw : decodeFlagText(flag.codec, raw, shown, spec.name);
     if (flag.type === "number") {
       const x = raw.trim() === "" ? NaN : Number(raw);
-      return Number.isFinite(x) ? x : error(`${shown} must be a number (got "${raw}")`);
+      if (!Number.isFinite(x)) error(`${shown} must be a number (got "${raw}")`);
+      return flag.codec === undefined ? x : decodeFlagText(flag.codec, raw, shown, spec.name);
     }
     const lower = raw.toLowerCase();
     if (TRUE.includes(lower)) return true;
@@ -300,8 +335,8 @@ export const formatHelp = (spec: CommandSpec): string => {
     return [head, `${flag.description}${notes.length > 0 ? ` (${notes.join("; ")})` : ""}`];
   });
   rows.push(["-h, --help", "show this help"]);
-  const width = Math.max(...rows.map(([h]) => h.length));
-  lines.push("", "options:", ...rows.map(([h, d]) => `  ${h.padEnd(width)}  ${d}`));
+  const width = Math.max(...rows.map(([head]) => head.length));
+  lines.push("", "options:", ...rows.map(([head, d]) => `  ${head.padEnd(width)}  ${d}`));
   if (spec.examples !== undefined && spec.examples.length > 0) {
     lines.push("", "examples:", ...spec.examples.map((e) => `  ${e}`));
   }

@@ -13,6 +13,7 @@
  */
 import { type BackendStatus, listBackends } from "../backends/list.ts";
 import { quietTfjs } from "../backends/quiet.ts";
+import { positiveInt } from "../core/config.ts";
 import { type CommandSpec, parseOrExit } from "./args.ts";
 
 /** The flags of `alpha-spin backends`. */
@@ -23,8 +24,8 @@ export const backendsCommandSpec = {
     "built into Deno and browsers, from the webgpu npm package under Node)",
   flags: {
     json: { type: "boolean", description: "print the statuses as JSON" },
-    size: { type: "number", default: 256, valueName: "n", description: "self-test matrix size N" },
-    reps: { type: "number", default: 5, valueName: "n", description: "self-test repetitions" },
+    size: { type: "number", default: 256, codec: positiveInt, valueName: "n", description: "self-test matrix size N" },
+    reps: { type: "number", default: 5, codec: positiveInt, valueName: "n", description: "self-test repetitions" },
   },
   positionals: [],
   examples: ["alpha-spin backends", "alpha-spin backends --json", "alpha-spin backends --size 512"],
@@ -48,7 +49,7 @@ export const formatBackendTable = (statuses: readonly BackendStatus[]): string =
     (s.ok ? s.details : s.error) ?? "",
   ]);
   const header = ["backend", "status", "GFLOP/s", "ms/matmul", "details / what to do"];
-  const widths = header.slice(0, 4).map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const widths = header.slice(0, 4).map((title, i) => Math.max(title.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]): string =>
     cells.map((c, i) => (i < 4 ? (i >= 2 ? c.padStart(widths[i]) : c.padEnd(widths[i])) : c)).join("  ");
   return [line(header), line(widths.map((w) => "-".repeat(w)).concat(["-".repeat(20)])), ...rows.map(line)]
@@ -68,12 +69,6 @@ export async function backendsCommand(args: string[]): Promise<number> {
   const parsed = parseOrExit(backendsCommandSpec, args);
   if (typeof parsed === "number") return parsed;
   const { json, size, reps } = parsed.flags;
-  for (const [flag, n] of [["--size", size], ["--reps", reps]] as const) {
-    if (!Number.isInteger(n) || n <= 0) {
-      console.error(`${backendsCommandSpec.name}: ${flag} must be a positive integer (got ${n})`);
-      return 2;
-    }
-  }
   // The table below says what tfjs's "install tfjs-node" banner would say.
   quietTfjs();
   const statuses = await listBackends({ size, reps });

@@ -92,23 +92,23 @@ export interface DefaultRunOverrides {
  * config.iterations; // 3
  * ```
  */
-export const defaultSpinRun = (o: DefaultRunOverrides = {}): Record<string, unknown> => ({
-  name: o.name ?? "default",
-  ...(o.outputDir === undefined ? {} : { outputDir: o.outputDir }),
+export const defaultSpinRun = (overrides: DefaultRunOverrides = {}): Record<string, unknown> => ({
+  name: overrides.name ?? "default",
+  ...(overrides.outputDir === undefined ? {} : { outputDir: overrides.outputDir }),
   model: "embedded",
-  backend: o.backend ?? "wasm",
-  seed: o.seed ?? 42,
-  data: { train: o.train ?? "runs/default/train.jsonl", schema: "prompt-completion" },
-  iterations: o.iterations ?? 3,
-  alpha: o.alpha ?? 0.9,
-  beta: o.beta ?? 1,
-  h: o.h ?? 1,
+  backend: overrides.backend ?? "wasm",
+  seed: overrides.seed ?? 42,
+  data: { train: overrides.train ?? "runs/default/train.jsonl", schema: "prompt-completion" },
+  iterations: overrides.iterations ?? 3,
+  alpha: overrides.alpha ?? 0.9,
+  beta: overrides.beta ?? 1,
+  h: overrides.h ?? 1,
   loss: { name: "sigmoid" },
   finetune: "lora",
   lora: { r: 8, alpha: 16, dropout: 0, targetModules: "all-linear" },
   training: {
-    epochs: o.epochs ?? 2,
-    lr: o.lr ?? 2e-3,
+    epochs: overrides.epochs ?? 2,
+    lr: overrides.lr ?? 2e-3,
     batchSize: 32,
     warmupRatio: 0.1,
     schedule: "linear",

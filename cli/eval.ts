@@ -39,7 +39,7 @@ import {
 } from "../data/synthetic.ts";
 import { evaluateSynthetic } from "../eval/evaluate-synthetic.ts";
 import { type EvalModel, exactMatchEval, type ExactMatchItem, heldOutNll, multipleChoiceEval } from "../eval/evaluate.ts";
-import { gsm8kReference } from "../eval/metrics.ts";
+import { gsm8kAnswer } from "../eval/metrics.ts";
 import { loadMultipleChoiceJsonl } from "../eval/multiple-choice.ts";
 import { formatMetric } from "../eval/report-table.ts";
 import { loadHfModel } from "../models/hf-load.ts";
@@ -49,6 +49,7 @@ import { readPeftAdapter } from "../models/peft.ts";
 import { TransformerPolicy } from "../models/policy.ts";
 import { defaultEvalHeldOut, embeddedModelDir, embeddedTaskOptions } from "./default-run.ts";
 import { checkTokenizerFits } from "../selfplay/examples.ts";
+import { positiveInt } from "../core/config.ts";
 import { ArgsError, type CommandSpec, formatHelp, parseArgs } from "./args.ts";
 
 /** The flags of `alpha-spin eval`. */
@@ -63,11 +64,11 @@ export const evalCommandSpec = {
     regex: { type: "string", valueName: "re", description: "exact-match: extract the answer with this regex (first capture group)" },
     ignoreCase: { type: "boolean", description: "exact-match: compare case-insensitively" },
     schema: { type: "string", default: "prompt-completion", valueName: "name", description: "nll: prompt-completion or messages" },
-    maxNewTokens: { type: "number", default: 32, description: "exact-match: longest greedy answer" },
-    limit: { type: "number", valueName: "n", description: "evaluate only the first n rows" },
-    batchSize: { type: "number", default: 64, description: "rows per scoring pass" },
+    maxNewTokens: { type: "number", default: 32, codec: positiveInt, description: "exact-match: longest greedy answer" },
+    limit: { type: "number", codec: positiveInt, valueName: "n", description: "evaluate only the first n rows" },
+    batchSize: { type: "number", default: 64, codec: positiveInt, description: "rows per scoring pass" },
     backend: { type: "string", default: "auto", valueName: "name", description: "tfjs backend (auto, cpu, wasm, blas, webgpu, node, node-gpu)" },
-    threads: { type: "number", valueName: "n", description: "BLAS threads of the blas backend (default 1)" },
+    threads: { type: "number", codec: positiveInt, valueName: "n", description: "BLAS threads of the blas backend (default 1)" },
     json: { type: "boolean", description: "print the result as JSON" },
   },
   positionals: [],
@@ -100,7 +101,7 @@ const loadExactMatchItems = async (path: string, limit: number | undefined): Pro
     }
     const row = value as Record<string, unknown>;
     const answer = field(row, ["answer", "reference", "completion"], where);
-    return { prompt: field(row, ["prompt", "question"], where), reference: answer.includes("####") ? gsm8kReference(answer) : answer.trim() };
+    return { prompt: field(row, ["prompt", "question"], where), answer: answer.includes("####") ? gsm8kAnswer(answer) : answer.trim() };
   });
 };
 

@@ -30,6 +30,7 @@ import { readPeftAdapter } from "../models/peft.ts";
 import { TransformerPolicy } from "../models/policy.ts";
 import type { Tokenizer } from "../models/tokenizer.ts";
 import { checkTokenizerFits } from "../selfplay/examples.ts";
+import { nonNegativeInt, positiveInt } from "../core/config.ts";
 import { ArgsError, type CommandSpec, formatHelp, parseArgs } from "./args.ts";
 import { firstNonFiniteWeight, modelFolder } from "./model-input.ts";
 import { startProgress } from "./progress.ts";
@@ -44,16 +45,16 @@ export const generateCommandSpec = {
     tokenizer: { type: "string", valueName: "dir", description: "tokenizer folder (default: the model folder)" },
     data: { type: "string", short: "d", valueName: "file", description: "prompts: JSONL or Parquet rows with prompt or messages", required: true },
     out: { type: "string", short: "o", valueName: "file", description: "where the completions go (JSON lines)", required: true },
-    maxNewTokens: { type: "number", valueName: "n", description: "most new tokens per prompt (capped to the model's positions after the prompt)", default: 256 },
+    maxNewTokens: { type: "number", codec: positiveInt, valueName: "n", description: "most new tokens per prompt (capped to the model's positions after the prompt)", default: 256 },
     temperature: { type: "number", valueName: "t", description: "sampling temperature (0 = greedy)", default: 1 },
-    topK: { type: "number", valueName: "k", description: "keep the k most likely tokens (0 = all)", default: 0 },
+    topK: { type: "number", codec: nonNegativeInt, valueName: "k", description: "keep the k most likely tokens (0 = all)", default: 0 },
     topP: { type: "number", valueName: "p", description: "nucleus sampling mass", default: 1 },
     minP: { type: "number", valueName: "p", description: "drop tokens below p times the top probability", default: 0 },
     seed: { type: "number", valueName: "n", description: "sampling seed", default: 0 },
-    batchSize: { type: "number", valueName: "n", description: "prompts per batch", default: 8 },
-    maxExamples: { type: "number", valueName: "n", description: "only the first n rows" },
+    batchSize: { type: "number", codec: positiveInt, valueName: "n", description: "prompts per batch", default: 8 },
+    maxExamples: { type: "number", codec: positiveInt, valueName: "n", description: "only the first n rows" },
     backend: { type: "string", valueName: "name", description: "tfjs backend", default: "auto" },
-    threads: { type: "number", valueName: "n", description: "BLAS threads of the blas backend (default 1)" },
+    threads: { type: "number", codec: positiveInt, valueName: "n", description: "BLAS threads of the blas backend (default 1)" },
     quiet: { type: "boolean", short: "q", description: "no progress output" },
   },
   positionals: [],
@@ -155,10 +156,6 @@ export const generateCommand = async (args: string[]): Promise<number> => {
   try {
     parsed = parseArgs(generateCommandSpec, args);
     const f = parsed.flags;
-    for (const [flag, value] of [["--max-new-tokens", f.maxNewTokens], ["--batch-size", f.batchSize]] as const) {
-      if (!Number.isInteger(value) || value < 1) throw new ArgsError(generateCommandSpec.name, `${flag} needs an integer >= 1, got ${value}`);
-    }
-    if (!Number.isInteger(f.topK) || f.topK < 0) throw new ArgsError(generateCommandSpec.name, `--top-k needs an integer >= 0, got ${f.topK}`);
     if (!Number.isSafeInteger(f.seed)) throw new ArgsError(generateCommandSpec.name, `--seed needs an integer, got ${f.seed}`);
   } catch (e) {
     if (e instanceof ArgsError) {

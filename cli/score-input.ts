@@ -20,6 +20,9 @@
  *
  * @module
  */
+import * as t from "io-ts";
+import { either } from "fp-ts";
+import { issuesOf, listOf, nonNegativeInt, refined } from "../core/config.ts";
 import type { ChatMessage } from "../models/chat-template.ts";
 
 /** One parsed request (line numbers are 1-based). */
@@ -58,29 +61,20 @@ export class ScoreInputError extends Error {
   override readonly name = "ScoreInputError";
 }
 
-const idList = (value: unknown, where: string): number[] => {
-  if (!Array.isArray(value)) {
-    throw new ScoreInputError(`${where} must be a list of token ids, found ${JSON.stringify(value)}`);
-  }
-  value.forEach((id, i) => {
-    if (!Number.isInteger(id) || id < 0) {
-      throw new ScoreInputError(
-        `${where}[${i}] = ${JSON.stringify(id)} is not a token id (a non-negative integer)`,
-      );
-    }
-  });
-  return value as number[];
-};
+// One codec per kind of line, from the run config's toolkit (core/config.ts); keys other than
+// these (such as "id") are left alone.
+const text = refined<string>("string", "must be a string", (u): u is string => typeof u === "string");
+const tokenIds = listOf(nonNegativeInt);
+const message = t.type({ role: text, content: text });
+const idsLine = t.type({ prompt_ids: tokenIds, completion_ids: tokenIds });
+const textLine = t.type({ prompt: text, completion: text });
+const chatLine = t.type({ prompt: listOf(message), completion: listOf(message) });
 
-const messages = (value: unknown, where: string): ChatMessage[] => {
-  (value as unknown[]).forEach((m, i) => {
-    const ok = typeof m === "object" && m !== null && typeof (m as { role?: unknown }).role === "string" &&
-      typeof (m as { content?: unknown }).content === "string";
-    if (!ok) {
-      throw new ScoreInputError(`${where}[${i}] must be a message {"role": string, "content": string}`);
-    }
-  });
-  return value as ChatMessage[];
+/** The line decoded with `codec`, or a ScoreInputError naming every bad field: `prompt_ids[1]: must be …`. */
+const decodeLine = <A>(codec: t.Decoder<unknown, A>, json: Record<string, unknown>): A => {
+  const result = codec.decode(json);
+  if (either.isRight(result)) return result.right;
+  throw new ScoreInputError(issuesOf(result.left).map((i) => `${i.path}: ${i.message}`).join("; "));
 };
 
 /**
@@ -89,7 +83,7 @@ const messages = (value: unknown, where: string): ChatMessage[] => {
  *
  * @example
  * ```ts
- * parseScoreLines('{"prompt": "Hi", "completion": 3}', "a.jsonl"); // throws: a.jsonl:1: "completion" must be …
+ * parseScoreLines('{"prompt": "Hi", "completion": 3}', "a.jsonl"); // throws: a.jsonl:1: completion: must be a string (got 3)
  * ```
  */
 export const parseScoreLines = (text: string, source: string): ScoreRequest[] => {
@@ -108,36 +102,19 @@ export const parseScoreLines = (text: string, source: string): ScoreRequest[] =>
     if (typeof json !== "object" || json === null || Array.isArray(json)) {
       throw new ScoreInputError(`${at}: expected a JSON object`);
     }
-    const o = json as Record<string, unknown>;
-    const id = "id" in o ? { id: o.id } : {};
+    const fields = json as Record<string, unknown>;
+    const id = "id" in fields ? { id: fields.id } : {};
     try {
-      if ("prompt_ids" in o || "completion_ids" in o) {
-        const promptIds = idList(o.prompt_ids, `"prompt_ids"`);
-        const completionIds = idList(o.completion_ids, `"completion_ids"`);
-        out.push({ line, ...id, kind: "ids", promptIds, completionIds });
-      } else if ("prompt" in o || "completion" in o) {
-        const { prompt, completion } = o;
-        if (Array.isArray(prompt) || Array.isArray(completion)) {
-          if (!Array.isArray(prompt)) {
-            throw new ScoreInputError(`"prompt" must be a list of messages, like "completion"`);
-          }
-          if (!Array.isArray(completion)) {
-            throw new ScoreInputError(`"completion" must be a list of messages, like "prompt"`);
-          }
-          out.push({
-            line,
-            ...id,
-            kind: "chat",
-            prompt: messages(prompt, `"prompt"`),
-            completion: messages(completion, `"completion"`),
-          });
+      // which kind the line is follows from its keys; the kind's codec then checks every field
+      if ("prompt_ids" in fields || "completion_ids" in fields) {
+        const { prompt_ids, completion_ids } = decodeLine(idsLine, fields);
+        out.push({ line, ...id, kind: "ids", promptIds: [...prompt_ids], completionIds: [...completion_ids] });
+      } else if ("prompt" in fields || "completion" in fields) {
+        if (Array.isArray(fields.prompt) || Array.isArray(fields.completion)) {
+          const { prompt, completion } = decodeLine(chatLine, fields);
+          out.push({ line, ...id, kind: "chat", prompt: [...prompt] as ChatMessage[], completion: [...completion] as ChatMessage[] });
         } else {
-          if (typeof prompt !== "string") {
-            throw new ScoreInputError(`"prompt" must be a string, found ${JSON.stringify(prompt)}`);
-          }
-          if (typeof completion !== "string") {
-            throw new ScoreInputError(`"completion" must be a string, found ${JSON.stringify(completion)}`);
-          }
+          const { prompt, completion } = decodeLine(textLine, fields);
           out.push({ line, ...id, kind: "text", prompt, completion });
         }
       } else {

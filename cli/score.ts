@@ -34,6 +34,7 @@ import { readPeftAdapter } from "../models/peft.ts";
 import { TransformerPolicy } from "../models/policy.ts";
 import { tokenizePair, type Tokenizer } from "../models/tokenizer.ts";
 import { readUtf8File } from "../data/text.ts";
+import { positiveInt } from "../core/config.ts";
 import { ArgsError, type CommandSpec, formatHelp, parseArgs } from "./args.ts";
 import { modelFolder, nonFiniteResultError } from "./model-input.ts";
 import { parseScoreLines, ScoreInputError, type ScoreRequest } from "./score-input.ts";
@@ -77,8 +78,8 @@ export const scoreSpec = {
       description: "auto, cpu, wasm, blas, webgpu, node, node-gpu",
       default: "auto",
     },
-    threads: { type: "number", valueName: "n", description: "BLAS threads of the blas backend (default 1)" },
-    batchSize: { type: "number", valueName: "n", description: "sequences per forward pass", default: 8 },
+    threads: { type: "number", codec: positiveInt, valueName: "n", description: "BLAS threads of the blas backend (default 1)" },
+    batchSize: { type: "number", codec: positiveInt, valueName: "n", description: "sequences per forward pass", default: 8 },
     addBos: {
       type: "boolean",
       description: "put the tokenizer's BOS before text prompts (if not already there)",
@@ -122,9 +123,6 @@ export const parseScoreArgs = (args: readonly string[]): ScoreArgs | "help" => {
   const parsed = parseArgs(scoreSpec, args);
   if (parsed.help) return "help";
   const { model, data, adapter, tokenizer, backend, threads, batchSize, addBos, addEos } = parsed.flags;
-  if (!Number.isInteger(batchSize) || batchSize <= 0) {
-    throw new ArgsError(scoreSpec.name, `--batch-size needs a positive integer, got ${batchSize}`);
-  }
   return {
     model,
     data,

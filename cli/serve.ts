@@ -19,6 +19,7 @@ import type { BackendRequest } from "../backends/types.ts";
 import { embeddedModelDir } from "../models/embedded.ts";
 import { startServer } from "../serve/http.ts";
 import { type AdapterSpec, ModelRegistry } from "../serve/registry.ts";
+import { integerIn } from "../core/config.ts";
 import { ArgsError, type CommandSpec, parseOrExit } from "./args.ts";
 
 /** The flags of `alpha-spin serve` (`--adapter` may be repeated; it is read before these). */
@@ -49,7 +50,7 @@ export const serveCommandSpec = {
       description: "tokenizer folder (default: the model folder)",
     },
     host: { type: "string", valueName: "addr", description: "interface to bind", default: "127.0.0.1" },
-    port: { type: "number", valueName: "n", description: "port (0 = any free one)", default: 8000 },
+    port: { type: "number", codec: integerIn(0, 65535), valueName: "n", description: "port (0 = any free one)", default: 8000 },
     apiKey: {
       type: "string",
       valueName: "key",
@@ -124,11 +125,6 @@ export const startServe = async (args: readonly string[]): Promise<ServeHandle |
   }
   const parsed = parseOrExit(serveCommandSpec, rest);
   if (typeof parsed === "number") return parsed;
-  const port = parsed.flags.port;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    console.error(new ArgsError(serveCommandSpec.name, `--port needs an integer in [0, 65535], got ${port}`).message);
-    return 2;
-  }
   const f = parsed.flags;
   await loadBackend(f.backend as BackendRequest);
   const modelDir = f.model === "embedded" ? embeddedModelDir() : f.model;

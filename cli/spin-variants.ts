@@ -10,20 +10,13 @@
  *
  * @module
  */
-import { either } from "fp-ts";
+import { nonNegativeInt, positive, unitInterval } from "../core/config.ts";
 import { historyLength } from "../selfplay/config.ts";
-import { ArgsError } from "./args.ts";
+import { ArgsError, decodeFlagText } from "./args.ts";
 import type { DefaultRunOverrides } from "./default-run.ts";
 
 /** The command whose flags these are (named in argument errors). */
 const command = "alpha-spin spin";
-
-/** h from the command line, by the run config's own codec (so "all", "inf", "∞" mean what they mean there). */
-export const parseH = (value: string, where = "--history"): number | "all" => {
-  const decoded = historyLength.decode(/^[+-]?\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : value);
-  if (either.isLeft(decoded)) throw new ArgsError(command, `${where} must be an integer >= 1 or "all" (got "${value}")`);
-  return decoded.right;
-};
 
 /** The settings of the default run that a variant may change. */
 export type SpinSettings = Required<Pick<DefaultRunOverrides, "iterations" | "alpha" | "beta" | "h" | "seed" | "epochs" | "lr">>;
@@ -54,17 +47,12 @@ export const parseVariants = (list: string, common: SpinSettings): SpinVariant[]
     const settings: { -readonly [K in keyof SpinSettings]: SpinSettings[K] } = { ...common };
     for (const part of item.split(":")) {
       const [key, value] = part === "all" ? ["h", "all"] : part.split("=");
-      const number = (): number => {
-        const x = Number(value);
-        if (value === undefined || value.trim() === "" || !Number.isFinite(x)) {
-          throw new ArgsError(command, `--variants: "${part}" needs a number`);
-        }
-        return x;
-      };
-      if (key === "h" || key === "history") settings.h = parseH(value ?? "", `--variants: ${part}:`);
-      else if (key === "alpha") settings.alpha = number();
-      else if (key === "beta") settings.beta = number();
-      else if (key === "seed") settings.seed = number();
+      // each by the codec of its --flag and of its run config key, so `h=inf` means what --history inf means
+      const where = `--variants: ${part}:`;
+      if (key === "h" || key === "history") settings.h = decodeFlagText(historyLength, value ?? "", where, command);
+      else if (key === "alpha") settings.alpha = decodeFlagText(unitInterval, value ?? "", where, command);
+      else if (key === "beta") settings.beta = decodeFlagText(positive, value ?? "", where, command);
+      else if (key === "seed") settings.seed = decodeFlagText(nonNegativeInt, value ?? "", where, command);
       else {
         throw new ArgsError(command, `--variants: unknown setting "${part}" (use h=N, h=all, alpha=A, beta=B, seed=S; join with ":")`);
       }

@@ -45,7 +45,8 @@ import { loadTokenizer } from "../models/hf-tokenizer.ts";
 import { TransformerPolicy } from "../models/policy.ts";
 import type { Tokenizer } from "../models/tokenizer.ts";
 import type { Transformer } from "../models/transformer.ts";
-import { resolveRunConfig } from "../selfplay/config.ts";
+import { nonNegativeInt, positive, positiveInt, unitInterval } from "../core/config.ts";
+import { historyLength, resolveRunConfig } from "../selfplay/config.ts";
 import {
   defaultEvalHeldOut,
   defaultRunPairs,
@@ -58,7 +59,7 @@ import { runSelfPlay } from "../selfplay/loop.ts";
 import { checkRunBounds } from "../selfplay/preflight.ts";
 import { newRunAdvice, RunStoreError } from "../selfplay/store.ts";
 import { planFreshRemoval, removePlanned } from "./fresh.ts";
-import { parseH, parseVariants, type SpinVariant } from "./spin-variants.ts";
+import { parseVariants, type SpinVariant } from "./spin-variants.ts";
 import { type CommandSpec, parseOrExit } from "./args.ts";
 import { type Progress, startProgress } from "./progress.ts";
 
@@ -68,17 +69,17 @@ export const spinCommandSpec = {
   summary: "run α-SPIN on the embedded default model and task; print a per-iteration table and write a report",
   flags: {
     out: { type: "string", short: "o", default: "runs/default", valueName: "dir", description: "run folder (iterates, eval, report.html)" },
-    iterations: { type: "number", short: "T", default: 3, description: "self-play iterations T" },
-    alpha: { type: "number", default: 0.9, description: "weight of π_{t−1} in the geometric reference (1 = SPIN)" },
-    beta: { type: "number", default: 1, description: "loss temperature β" },
-    history: { type: "string", default: "1", valueName: "n|all", description: "opponent window h: the last n iterates (all, inf or ∞: fictitious play)" },
-    seed: { type: "number", default: 42, description: "seed of sampling, assignment and training order" },
+    iterations: { type: "number", short: "T", default: 3, codec: positiveInt, description: "self-play iterations T" },
+    alpha: { type: "number", default: 0.9, codec: unitInterval, description: "weight of π_{t−1} in the geometric reference (1 = SPIN)" },
+    beta: { type: "number", default: 1, codec: positive, description: "loss temperature β" },
+    history: { type: "string", default: 1, codec: historyLength, valueName: "n|all", description: "opponent window h: the last n iterates (all, inf or ∞: fictitious play)" },
+    seed: { type: "number", default: 42, codec: nonNegativeInt, description: "seed of sampling, assignment and training order" },
     backend: { type: "string", default: "wasm", valueName: "name", description: "tfjs backend (auto, cpu, wasm, blas, webgpu, node, node-gpu)" },
-    workers: { type: "number", default: 1, description: "threads computing each gradient (2 uses both cores; wasm, blas or cpu)" },
-    threads: { type: "number", valueName: "n", description: "BLAS threads of the blas backend (default 1)" },
-    pairs: { type: "number", default: defaultRunPairs, description: "SFT examples (winners) per iteration" },
-    epochs: { type: "number", default: 2, description: "training epochs per iteration" },
-    lr: { type: "number", default: 2e-3, description: "peak learning rate of the LoRA adapter" },
+    workers: { type: "number", default: 1, codec: positiveInt, description: "threads computing each gradient (2 uses both cores; wasm, blas or cpu)" },
+    threads: { type: "number", codec: positiveInt, valueName: "n", description: "BLAS threads of the blas backend (default 1)" },
+    pairs: { type: "number", default: defaultRunPairs, codec: positiveInt, description: "SFT examples (winners) per iteration" },
+    epochs: { type: "number", default: 2, codec: positiveInt, description: "training epochs per iteration" },
+    lr: { type: "number", default: 2e-3, codec: positive, description: "peak learning rate of the LoRA adapter" },
     variants: { type: "string", valueName: "list", description: "run several variants into one report, e.g. h=1,h=2,all or alpha=1,alpha=0.5" },
     fresh: { type: "boolean", description: "delete the run folder's earlier run first (else a finished run is re-evaluated, a killed one resumed)" },
     evalSize: { type: "number", default: 0, description: "evaluate on this many prompts and held-out examples (0: all 366 prompts, 400 held-out)" },
@@ -94,7 +95,7 @@ export const spinCommandSpec = {
   ],
 } as const satisfies CommandSpec;
 
-export { parseH, parseVariants, type SpinSettings, type SpinVariant } from "./spin-variants.ts";
+export { parseVariants, type SpinSettings, type SpinVariant } from "./spin-variants.ts";
 
 /** Progress bars and lines on stderr from a run's events. */
 const eventPrinter = (label: string, quiet: boolean): (event: SelfPlayEvent) => void => {
@@ -179,38 +180,38 @@ export interface RunSpinVariantOptions {
  * v.iterations.at(-1)?.kl;
  * ```
  */
-export const runSpinVariant = async (o: RunSpinVariantOptions): Promise<ReportVariant> => {
-  const trainPath = join(o.outputDir, "train.jsonl");
+export const runSpinVariant = async (options: RunSpinVariantOptions): Promise<ReportVariant> => {
+  const trainPath = join(options.outputDir, "train.jsonl");
   const raw = {
     ...defaultSpinRun({
-      ...o.variant.settings,
-      name: o.variant.dirName ?? "default",
-      outputDir: o.outputDir,
+      ...options.variant.settings,
+      name: options.variant.dirName ?? "default",
+      outputDir: options.outputDir,
       train: trainPath,
-      ...(o.backend === undefined ? {} : { backend: o.backend }),
+      ...(options.backend === undefined ? {} : { backend: options.backend }),
     }),
-    ...(o.workers === undefined ? {} : { workers: o.workers }),
+    ...(options.workers === undefined ? {} : { workers: options.workers }),
   };
-  const data: SftExample[] = o.train.map((ex) => ({
+  const data: SftExample[] = options.train.map((ex) => ({
     id: ex.id,
     where: `synthetic ${ex.id}`,
     prompt: ex.prompt,
     completion: ex.completion,
     promptMessages: null,
   }));
-  const resume = await readdir(o.outputDir).then((entries) => entries.includes("run.json"), () => false);
-  const print = eventPrinter(o.variant.name, o.quiet ?? false);
+  const resume = await readdir(options.outputDir).then((entries) => entries.includes("run.json"), () => false);
+  const print = eventPrinter(options.variant.name, options.quiet ?? false);
   const result = await runSelfPlay({
     config: raw,
-    model: o.base,
+    model: options.base,
     modelDir: embeddedModelDir(),
-    tokenizer: o.tokenizer,
+    tokenizer: options.tokenizer,
     data,
     backend: "current",
     resume,
     onEvent: async (event) => {
       if (event.type === "run-start" && !event.resumed) {
-        await writeJsonlAtomic(trainPath, o.train.map((ex) => ({ id: ex.id, prompt: ex.prompt, completion: ex.completion })));
+        await writeJsonlAtomic(trainPath, options.train.map((ex) => ({ id: ex.id, prompt: ex.prompt, completion: ex.completion })));
       }
       print(event);
     },
@@ -218,23 +219,23 @@ export const runSpinVariant = async (o: RunSpinVariantOptions): Promise<ReportVa
     throw withSpinAdvice(e);
   });
   const { config } = result; // decoded once, by runSelfPlay
-  const evalBar = startProgress(`[${o.variant.name}] evaluate`, config.iterations, { quiet: o.quiet });
+  const evalBar = startProgress(`[${options.variant.name}] evaluate`, config.iterations, { quiet: options.quiet });
   const { evaluations, samples } = await evaluateRun({
     runDir: result.runDir,
-    base: o.base,
-    tokenizer: o.tokenizer,
+    base: options.base,
+    tokenizer: options.tokenizer,
     config,
-    heldOut: o.heldOut,
-    ...(o.prompts === undefined ? {} : { prompts: o.prompts }),
+    heldOut: options.heldOut,
+    ...(options.prompts === undefined ? {} : { prompts: options.prompts }),
     onEvaluated: () => evalBar.tick(1),
-    samples: { examples: pickSampleExamples(o.train, sampleCount), isCorrect: isSyntheticCorrect, maxNewTokens: 16 },
+    samples: { examples: pickSampleExamples(options.train, sampleCount), isCorrect: isSyntheticCorrect, maxNewTokens: 16 },
   });
   evalBar.stop();
-  const s = o.variant.settings;
+  const s = options.variant.settings;
   return reportVariant(
-    o.variant.name,
-    { iterations: s.iterations, alpha: s.alpha, beta: s.beta, h: s.h, seed: s.seed, epochs: s.epochs, lr: s.lr, pairs: o.train.length },
-    [o.baseEvaluation, ...evaluations],
+    options.variant.name,
+    { iterations: s.iterations, alpha: s.alpha, beta: s.beta, h: s.h, seed: s.seed, epochs: s.epochs, lr: s.lr, pairs: options.train.length },
+    [options.baseEvaluation, ...evaluations],
     result.metrics,
     samples,
   );
@@ -277,22 +278,10 @@ export const spinCommand = async (args: string[]): Promise<number> => {
   const f = parsed.flags;
   let variants: SpinVariant[];
   try {
-    const common = { iterations: f.iterations, alpha: f.alpha, beta: f.beta, h: parseH(f.history), seed: f.seed, epochs: f.epochs, lr: f.lr };
+    const common = { iterations: f.iterations, alpha: f.alpha, beta: f.beta, h: f.history, seed: f.seed, epochs: f.epochs, lr: f.lr };
     variants = f.variants === undefined ? [{ name: "default", dirName: null, settings: common }] : parseVariants(f.variants, common);
   } catch (e) {
     console.error(e instanceof Error ? e.message : String(e));
-    return 2;
-  }
-  if (!(Number.isInteger(f.workers) && f.workers >= 1)) {
-    console.error(`--workers must be an integer >= 1 (got ${f.workers})`);
-    return 2;
-  }
-  if (f.threads !== undefined && !(Number.isInteger(f.threads) && f.threads >= 1)) {
-    console.error(`--threads must be an integer >= 1 (got ${f.threads})`);
-    return 2;
-  }
-  if (!(Number.isInteger(f.pairs) && f.pairs >= 1)) {
-    console.error(`--pairs must be an integer >= 1 (got ${f.pairs})`);
     return 2;
   }
   try {

@@ -28,7 +28,10 @@ import { readUtf8File } from "../data/text.ts";
 import type { SelfPlayEvent } from "../selfplay/events.ts";
 import { importUrl } from "../selfplay/imports.ts";
 import { runSelfPlay } from "../selfplay/loop.ts";
+import { oracleModuleFrom } from "../selfplay/oracle.ts";
+import { positiveInt } from "../core/config.ts";
 import { type CommandSpec, parseOrExit } from "./args.ts";
+import { engineFlagSpecs, withEngineFlags } from "./engine-flags.ts";
 import { type Progress, startProgress } from "./progress.ts";
 
 /** The flags of `alpha-spin train`. */
@@ -39,8 +42,8 @@ export const trainCommandSpec = {
     config: { type: "string", short: "c", valueName: "file", description: "the run config (JSON; see docs/config.md)", required: true },
     resume: { type: "boolean", description: "continue a killed run in the same output folder from its last complete state" },
     backend: { type: "string", valueName: "name", description: "tfjs backend (auto, cpu, wasm, blas, webgpu, node, node-gpu); overrides the config's" },
-    workers: { type: "number", valueName: "n", description: "threads computing each gradient (2 uses both cores); overrides the config's" },
-    threads: { type: "number", valueName: "n", description: "BLAS threads of the blas backend (default 1); overrides the config's" },
+    workers: { type: "number", codec: positiveInt, valueName: "n", description: "threads computing each gradient (2 uses both cores); overrides the config's" },
+    threads: { type: "number", codec: positiveInt, valueName: "n", description: "BLAS threads of the blas backend (default 1); overrides the config's" },
     quiet: { type: "boolean", short: "q", description: "no progress output (errors only)" },
     log: { type: "string", valueName: "file", description: "JSON-lines event log (default: <outputDir>/events.jsonl)" },
     import: {
@@ -48,9 +51,10 @@ export const trainCommandSpec = {
       valueName: "paths",
       description: "modules to import first, comma-separated (e.g. one that registers a custom loss); added to the config's imports",
     },
+    ...engineFlagSpecs,
   },
   positionals: [],
-  examples: ["alpha-spin train --config run.json", "alpha-spin train --config run.json --resume --backend wasm", "alpha-spin train --config run.json --workers 2", "alpha-spin train --config run.json --import ./my-loss.ts"],
+  examples: ["alpha-spin train --config run.json", "alpha-spin train --config run.json --resume --backend wasm", "alpha-spin train --config run.json --workers 2", "alpha-spin train --config run.json --import ./my-loss.ts", "alpha-spin train --config run.json --generation-engine openai --reference-engine openai --openai-base-url http://127.0.0.1:8000/v1 --openai-model google/gemma-2b"],
 } as const satisfies CommandSpec;
 
 const backendNames = ["auto", "cpu", "wasm", "blas", "webgpu", "node", "node-gpu"];
@@ -163,24 +167,25 @@ export const trainCommand = async (args: string[]): Promise<number> => {
   const parsed = parseOrExit(trainCommandSpec, args);
   if (typeof parsed === "number") return parsed;
   const { config: configPath, resume, backend, workers, threads, quiet, log } = parsed.flags;
-  if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1)) {
-    console.error(`--workers must be an integer >= 1 (got ${workers})`);
-    return 2;
-  }
-  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) {
-    console.error(`--threads must be an integer >= 1 (got ${threads})`);
-    return 2;
-  }
   if (backend !== undefined && !backendNames.includes(backend)) {
     console.error(`--backend must be one of ${backendNames.join(", ")} (got "${backend}")`);
     return 2;
+  }
+  for (const [flag, value] of [["--generation-engine", parsed.flags.generationEngine], ["--reference-engine", parsed.flags.referenceEngine]]) {
+    if (value !== undefined && value !== "local" && value !== "openai") {
+      console.error(`${flag} must be local or openai (got "${value}")`);
+      return 2;
+    }
   }
   if (log !== undefined) await checkWritable(log, "--log"); // before the run folder is made
   const file = await readConfigFile(configPath);
   const overrides = { ...(workers === undefined ? {} : { workers }), ...(threads === undefined ? {} : { threads }) };
   const raw = typeof file !== "object" || file === null || Array.isArray(file)
     ? file
-    : { ...withImports(file as Record<string, unknown>, dirname(configPath), parsed.flags.import), ...overrides };
+    : oracleModuleFrom(
+      withEngineFlags({ ...withImports(file as Record<string, unknown>, dirname(configPath), parsed.flags.import), ...overrides }, parsed.flags),
+      resolve(dirname(configPath)),
+    );
   const printer = eventPrinter(quiet, log);
   try {
     await runSelfPlay({

@@ -174,6 +174,14 @@ export const positiveInt: t.Type<number, number, unknown> = safeIntAtLeast("posi
 /** An integer in [0, 2^53 − 1]. @example `decodeOrThrow(nonNegativeInt, 0, "topK") // 0` */
 export const nonNegativeInt: t.Type<number, number, unknown> = safeIntAtLeast("nonNegativeInt", 0);
 
+/** An integer in [lo, hi] (a port, a byte). @example `decodeOrThrow(integerIn(0, 65535), 8000, "port") // 8000` */
+export const integerIn = (lo: number, hi: number): t.Type<number, number, unknown> =>
+  refined<number>(
+    `integerIn[${lo},${hi}]`,
+    `must be an integer in [${lo}, ${hi}]`,
+    (u): u is number => typeof u === "number" && Number.isInteger(u) && u >= lo && u <= hi,
+  );
+
 /**
  * A finite number in the interval from `lo` to `hi`; `loOpen` / `hiOpen` exclude an end.
  *

@@ -65,7 +65,7 @@ export const sha256Hex = (data: string | Uint8Array): string => {
   const view = new DataView(padded.buffer);
   view.setUint32(padded.length - 8, Math.floor(bytes.length / 0x20000000));
   view.setUint32(padded.length - 4, (bytes.length * 8) >>> 0);
-  const h = new Uint32Array([
+  const state = new Uint32Array([
     0x6a09e667,
     0xbb67ae85,
     0x3c6ef372,
@@ -84,14 +84,14 @@ export const sha256Hex = (data: string | Uint8Array): string => {
       const s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >>> 10);
       w[i] = (w[i - 16] + s0 + w[i - 7] + s1) >>> 0;
     }
-    let [a, b, c, d, e, f, g, k] = h;
+    let [a, b, c, d, e, f, g, k] = state;
     for (let i = 0; i < 64; i++) {
       const t1 =
         (k + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + SHA256_K[i] + w[i]) >>> 0;
       const t2 = ((rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c))) >>> 0;
       [k, g, f, e, d, c, b, a] = [g, f, e, (d + t1) >>> 0, c, b, a, (t1 + t2) >>> 0];
     }
-    [a, b, c, d, e, f, g, k].forEach((v, i) => (h[i] = (h[i] + v) >>> 0));
+    [a, b, c, d, e, f, g, k].forEach((v, i) => (state[i] = (state[i] + v) >>> 0));
   }
-  return Array.from(h, (v) => v.toString(16).padStart(8, "0")).join("");
+  return Array.from(state, (v) => v.toString(16).padStart(8, "0")).join("");
 };

@@ -43,13 +43,13 @@ const GOLDEN = 0x9e3779b9 | 0;
 
 /** A 32-bit avalanche mix (MurmurHash3's finalizer), integer-only. */
 const mix32 = (x: number): number => {
-  let h = x | 0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h | 0;
+  let z = x | 0;
+  z ^= z >>> 16;
+  z = Math.imul(z, 0x85ebca6b);
+  z ^= z >>> 13;
+  z = Math.imul(z, 0xc2b2ae35);
+  z ^= z >>> 16;
+  return z | 0;
 };
 
 /** Hash a list of 32-bit words (and a domain tag) into a valid, non-zero xoroshiro128+ state. */

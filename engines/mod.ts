@@ -3,7 +3,8 @@
  * ({@link OpenAiGenerationEngine}) and reference log-probs ({@link OpenAiReferenceEngine}) on any
  * OpenAI-compatible server (vLLM first; `alpha-spin serve` for tests). This folder sits at the
  * train/selfplay layer: it may import core/, data/ and models/, and the training loop imports it.
- * Not yet wired into the loop (docs/scale-out.md says what remains).
+ * The loop uses them with `generation.engine` / `reference.engine: "openai"` (selfplay/generation-openai.ts,
+ * selfplay/phases/references.ts; docs/scale-out.md).
  *
  * @example
  * ```ts

@@ -50,6 +50,8 @@ export interface GenerationRequest {
   readonly topP: number;
   /** Keep the k most likely tokens (absent: all). */
   readonly topK?: number;
+  /** vLLM's `min_p`: drop tokens below minP × the top probability (absent: none). */
+  readonly minP?: number;
   readonly seed: number;
   /** Served name to ask (an adapter); default the config's model. */
   readonly model?: string;
@@ -82,6 +84,7 @@ export const generationBody = (request: GenerationRequest, model: string): Recor
   temperature: request.temperature,
   top_p: request.topP,
   ...(request.topK === undefined ? {} : { top_k: request.topK }),
+  ...(request.minP === undefined ? {} : { min_p: request.minP }),
   seed: request.seed,
   n: 1,
   logprobs: 0,

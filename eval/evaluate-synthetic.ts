@@ -109,7 +109,7 @@ export const evaluateSynthetic = async (
   const prompts = options.prompts ?? enumerateSyntheticPrompts();
   const em = await exactMatchEval(
     model,
-    prompts.map((p) => ({ prompt: p.prompt, reference: syntheticContent(p.prompt), weight: p.weight })),
+    prompts.map((p) => ({ prompt: p.prompt, answer: syntheticContent(p.prompt), weight: p.weight })),
     { maxNewTokens: options.maxNewTokens ?? 16, isCorrect: (prompt, generated) => isSyntheticCorrect(prompt, generated) },
   );
   const kl = await klToKnownDistribution(

@@ -215,7 +215,7 @@ export const greedyCompletions = async (
 /** One exact-match item: a prompt and the reference answer. */
 export interface ExactMatchItem {
   readonly prompt: string;
-  readonly reference: string;
+  readonly answer: string;
   /** Weight of the item in the accuracy (default 1). */
   readonly weight?: number;
 }
@@ -227,7 +227,7 @@ export interface ExactMatchEvalOptions extends GreedyOptions {
   /** Compare case-insensitively. Default false. */
   readonly ignoreCase?: boolean;
   /** Decide correctness directly (overrides `extract`): e.g. the synthetic task's checker. */
-  readonly isCorrect?: (prompt: string, generated: string, reference: string) => boolean;
+  readonly isCorrect?: (prompt: string, generated: string, answer: string) => boolean;
 }
 
 /** Exact-match accuracy with its standard error, and every prediction. */
@@ -246,7 +246,7 @@ export interface ExactMatchResult {
  * @example
  * ```ts
  * declare const model: EvalModel; // { policy, tokenizer }
- * const r = await exactMatchEval(model, [{ prompt: "Q: 2+2?\nA:", reference: "4" }], { extract: "last-number" });
+ * const r = await exactMatchEval(model, [{ prompt: "Q: 2+2?\nA:", answer: "4" }], { extract: "last-number" });
  * r.accuracy;
  * ```
  */
@@ -259,7 +259,7 @@ export const exactMatchEval = async (
   const judge = options.isCorrect ??
     ((_p: string, g: string, r: string): boolean =>
       exactMatch(g, r, { extract: options.extract ?? "last-number", ignoreCase: options.ignoreCase ?? false }));
-  const scores = items.map((item, k) => (judge(item.prompt, generated[k], item.reference) ? 1 : 0));
+  const scores = items.map((item, k) => (judge(item.prompt, generated[k], item.answer) ? 1 : 0));
   let total = 0, hits = 0;
   items.forEach((item, k) => {
     const w = item.weight ?? 1;

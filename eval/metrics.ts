@@ -70,10 +70,10 @@ export const extractWithRegex = (
  *
  * @example
  * ```ts
- * gsm8kReference("She pays 6 + 66 = <<6+66=72>>72.\n#### 72"); // "72"
+ * gsm8kAnswer("She pays 6 + 66 = <<6+66=72>>72.\n#### 72"); // "72"
  * ```
  */
-export const gsm8kReference = (solution: string): string => {
+export const gsm8kAnswer = (solution: string): string => {
   const at = solution.lastIndexOf("####");
   return (at < 0 ? solution : solution.slice(at + 4)).trim().replace(/,/g, "");
 };
@@ -97,9 +97,9 @@ const extractWith = (extract: AnswerExtractor, text: string): string | null =>
     : extract(text);
 
 /**
- * Whether the answer extracted from `prediction` equals `reference`. With `"last-number"` both are
- * compared as numbers (commas removed from the reference, so "1,234" = "1234.0"); otherwise the
- * extracted string and the reference are compared after trimming. A prediction from which nothing
+ * Whether the answer extracted from `prediction` equals `answer`. With `"last-number"` both are
+ * compared as numbers (commas removed from the answer, so "1,234" = "1234.0"); otherwise the
+ * extracted string and the answer are compared after trimming. A prediction from which nothing
  * can be extracted never matches.
  *
  * @example
@@ -110,17 +110,17 @@ const extractWith = (extract: AnswerExtractor, text: string): string | null =>
  */
 export const exactMatch = (
   prediction: string,
-  reference: string,
+  answer: string,
   options: ExactMatchOptions = {},
 ): boolean => {
   const extract = options.extract ?? "last-number";
   const got = extractWith(extract, prediction);
   if (got === null) return false;
   if (extract === "last-number") {
-    const ref = reference.trim().replace(/,/g, "");
+    const ref = answer.trim().replace(/,/g, "");
     return ref !== "" && Number.isFinite(Number(ref)) && Number(got) === Number(ref);
   }
-  const a = got.trim(), b = reference.trim();
+  const a = got.trim(), b = answer.trim();
   return options.ignoreCase ? a.toLowerCase() === b.toLowerCase() : a === b;
 };
 

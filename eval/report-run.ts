@@ -100,8 +100,8 @@ const readJsonOrNull = async (path: string): Promise<unknown> => {
  * evals[0].kl; // KL of π_1
  * ```
  */
-export const evaluateRunIterates = async (o: EvaluateRunOptions): Promise<SyntheticEvaluation[]> =>
-  (await evaluateRun(o)).evaluations;
+export const evaluateRunIterates = async (options: EvaluateRunOptions): Promise<SyntheticEvaluation[]> =>
+  (await evaluateRun(options)).evaluations;
 
 /**
  * {@link evaluateRunIterates}, plus a sample table per iteration when `o.samples` is given.
@@ -123,44 +123,44 @@ export const evaluateRunIterates = async (o: EvaluateRunOptions): Promise<Synthe
  * samples[0].rows[0].model; // π_1's greedy answer to the first sample prompt
  * ```
  */
-export const evaluateRun = async (o: EvaluateRunOptions): Promise<RunEvaluation> => {
-  const spec = finetuneSpec(o.config);
+export const evaluateRun = async (options: EvaluateRunOptions): Promise<RunEvaluation> => {
+  const spec = finetuneSpec(options.config);
   const out: SyntheticEvaluation[] = [];
   const tables: IterationSamples[] = [];
-  const sampleKey = o.samples === undefined ? "" : `|samples:${o.samples.examples.map((e) => e.id).join(",")}`;
-  await mkdir(join(o.runDir, "eval"), { recursive: true });
-  for (let t = 1; t <= o.config.iterations; t++) {
-    const iterDir = join(o.runDir, `iter-${t}`);
+  const sampleKey = options.samples === undefined ? "" : `|samples:${options.samples.examples.map((e) => e.id).join(",")}`;
+  await mkdir(join(options.runDir, "eval"), { recursive: true });
+  for (let t = 1; t <= options.config.iterations; t++) {
+    const iterDir = join(options.runDir, `iter-${t}`);
     const marker = await readJsonOrNull(join(iterDir, iterationMarkerName)) as { completedAt?: string } | null;
     if (marker === null) break;
-    const cachePath = join(o.runDir, "eval", `iter-${t}.json`);
+    const cachePath = join(options.runDir, "eval", `iter-${t}.json`);
     const cached = await readJsonOrNull(cachePath) as {
       completedAt?: string;
       key?: string;
       evaluation?: SyntheticEvaluation;
       samples?: IterationSamples;
     } | null;
-    const key = `${o.heldOut.length}|${o.prompts?.length ?? "all"}${sampleKey}`;
+    const key = `${options.heldOut.length}|${options.prompts?.length ?? "all"}${sampleKey}`;
     if (cached !== null && cached.completedAt === marker.completedAt && cached.key === key && cached.evaluation !== undefined) {
       out.push(cached.evaluation);
       if (cached.samples !== undefined) tables.push(cached.samples);
-      o.onEvaluated?.(t, true);
+      options.onEvaluated?.(t, true);
       continue;
     }
-    const paramsDir = join(iterDir, o.config.finetune === "lora" ? "adapter" : "model");
-    const snapshot = await loadIterateSnapshot(paramsDir, o.base, spec);
-    const loaded = policyFromSnapshot(o.base, spec, snapshot);
+    const paramsDir = join(iterDir, options.config.finetune === "lora" ? "adapter" : "model");
+    const snapshot = await loadIterateSnapshot(paramsDir, options.base, spec);
+    const loaded = policyFromSnapshot(options.base, spec, snapshot);
     try {
-      const model = { policy: loaded.policy, tokenizer: o.tokenizer };
+      const model = { policy: loaded.policy, tokenizer: options.tokenizer };
       const evaluation = await evaluateSynthetic(model, {
-        heldOut: o.heldOut,
-        ...(o.prompts === undefined ? {} : { prompts: o.prompts }),
+        heldOut: options.heldOut,
+        ...(options.prompts === undefined ? {} : { prompts: options.prompts }),
       });
-      const samples = o.samples === undefined ? undefined : await collectIterationSamples({ runDir: o.runDir, iteration: t, model, ...o.samples });
+      const samples = options.samples === undefined ? undefined : await collectIterationSamples({ runDir: options.runDir, iteration: t, model, ...options.samples });
       await writeFileAtomic(cachePath, JSON.stringify({ completedAt: marker.completedAt, key, evaluation, samples }, null, 2) + "\n");
       out.push(evaluation);
       if (samples !== undefined) tables.push(samples);
-      o.onEvaluated?.(t, false);
+      options.onEvaluated?.(t, false);
     } finally {
       loaded.dispose();
     }

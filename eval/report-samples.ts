@@ -101,18 +101,18 @@ const opponentAnswers = async (runDir: string, t: number): Promise<Map<string, s
  * const s = await collectIterationSamples({ runDir, iteration: 1, model: { policy, tokenizer }, examples });
  * ```
  */
-export const collectIterationSamples = async (o: CollectSamplesOptions): Promise<IterationSamples> => {
-  const opponents = await opponentAnswers(o.runDir, o.iteration);
-  const answers = await greedyCompletions(o.model, o.examples.map((e) => e.prompt), { maxNewTokens: o.maxNewTokens ?? 32 });
+export const collectIterationSamples = async (options: CollectSamplesOptions): Promise<IterationSamples> => {
+  const opponents = await opponentAnswers(options.runDir, options.iteration);
+  const answers = await greedyCompletions(options.model, options.examples.map((e) => e.prompt), { maxNewTokens: options.maxNewTokens ?? 32 });
   return {
-    iteration: o.iteration,
-    rows: o.examples.map((e, i) => ({
+    iteration: options.iteration,
+    rows: options.examples.map((e, i) => ({
       exampleId: e.id,
       prompt: e.prompt.trimEnd(),
       data: e.completion,
       opponent: opponents.get(e.id) ?? "(not stored)",
       model: answers[i],
-      ...(o.isCorrect === undefined ? {} : { correct: o.isCorrect(e.prompt, answers[i]) }),
+      ...(options.isCorrect === undefined ? {} : { correct: options.isCorrect(e.prompt, answers[i]) }),
     })),
   };
 };

@@ -97,7 +97,7 @@ export const formatIterationTable = (rows: readonly IterationMetrics[]): string 
       v(r.rewardAccuracy, s.rewardAccuracy),
     ];
   });
-  const widths = header.map((h, j) => Math.max(h.length, ...body.map((row) => row[j].length)));
+  const widths = header.map((title, j) => Math.max(title.length, ...body.map((row) => row[j].length)));
   const line = (cells: readonly string[]): string => cells.map((c, j) => c.padEnd(widths[j])).join("  ").trimEnd();
   return [line(header), ...body.map(line)].join("\n");
 };

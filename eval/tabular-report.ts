@@ -142,20 +142,20 @@ const solveRun = (
  * ```
  */
 export const runTabularComparison = (options: TabularComparisonOptions = {}): TabularComparison => {
-  const o: Required<TabularComparisonOptions> = { ...defaults, ...options };
-  if (o.seeds.length === 0) throw new RangeError("runTabularComparison: need at least one seed");
-  if (o.checkpoints.some((t) => !Number.isInteger(t) || t < 1 || t > o.iterations)) {
-    throw new RangeError(`runTabularComparison: checkpoints must be integers in [1, ${o.iterations}]`);
+  const resolved: Required<TabularComparisonOptions> = { ...defaults, ...options };
+  if (resolved.seeds.length === 0) throw new RangeError("runTabularComparison: need at least one seed");
+  if (resolved.checkpoints.some((t) => !Number.isInteger(t) || t < 1 || t > resolved.iterations)) {
+    throw new RangeError(`runTabularComparison: checkpoints must be integers in [1, ${resolved.iterations}]`);
   }
-  const problems = o.seeds.map((seed) =>
-    makeTabularProblem({ seed, prompts: o.prompts, answers: o.answers })
+  const problems = resolved.seeds.map((seed) =>
+    makeTabularProblem({ seed, prompts: resolved.prompts, answers: resolved.answers })
   );
   const rows: TabularComparisonRow[] = [];
-  for (const betaPrime of o.betaPrimes) {
-    for (const h of o.hs) {
-      for (const alpha of o.alphas) {
-        const variant: TabularVariant = { alpha, betaPrime, h };
-        const solved = problems.map((p) => solveRun(p, variant, o.iterations, o.gapTolerance));
+  for (const betaPrime of resolved.betaPrimes) {
+    for (const windowSize of resolved.hs) {
+      for (const alpha of resolved.alphas) {
+        const variant: TabularVariant = { alpha, betaPrime, windowSize: windowSize };
+        const solved = problems.map((p) => solveRun(p, variant, resolved.iterations, resolved.gapTolerance));
         const main = solved[0], problem = problems[0];
         const records = main.run.records;
         const fixedPoints = problems.map((p) => spinFixedPoint(p, alpha, betaPrime));
@@ -164,7 +164,7 @@ export const runTabularComparison = (options: TabularComparisonOptions = {}): Ta
         rows.push({
           variant,
           contraction: contractionFactor(alpha, betaPrime),
-          klAt: o.checkpoints.map((t) => records[t - 1].klToData),
+          klAt: resolved.checkpoints.map((t) => records[t - 1].klToData),
           tvFinal: records[records.length - 1].tvToData,
           fixedPointKl: tableKl(problem, fixedPoint),
           fixedPointGap: maxCentredLogGap(lastOf(main), fixedPoint),
@@ -177,7 +177,7 @@ export const runTabularComparison = (options: TabularComparisonOptions = {}): Ta
       }
     }
   }
-  return { options: o, baseKlBySeed: problems.map((p) => tableKl(p, p.logBase)), rows };
+  return { options: resolved, baseKlBySeed: problems.map((p) => tableKl(p, p.logBase)), rows };
 };
 
 /**
@@ -216,14 +216,14 @@ const median = (xs: readonly number[]): number => {
  * ```
  */
 export const formatTabularComparison = (comparison: TabularComparison): string => {
-  const { options: o, rows } = comparison;
-  const T = o.iterations;
+  const { options, rows } = comparison;
+  const T = options.iterations;
   const head = [
     "β'",
     "h",
     "α",
     "a = α − 1/β'",
-    ...o.checkpoints.map((t) => `KL t=${t}`),
+    ...options.checkpoints.map((t) => `KL t=${t}`),
     `TV t=${T}`,
     "KL(p‖π*)",
     "solver",
@@ -236,7 +236,7 @@ export const formatTabularComparison = (comparison: TabularComparison): string =
     lines.push(`| ${
       [
         r.variant.betaPrime,
-        r.variant.h,
+        r.variant.windowSize,
         r.variant.alpha,
         formatNumber(r.contraction),
         ...r.klAt.map(formatKl),
@@ -253,7 +253,7 @@ export const formatTabularComparison = (comparison: TabularComparison): string =
     seedLines.push(`| ${
       [
         r.variant.betaPrime,
-        r.variant.h,
+        r.variant.windowSize,
         r.variant.alpha,
         formatKl(median(ks)),
         formatKl(Math.min(...ks)),
@@ -263,13 +263,13 @@ export const formatTabularComparison = (comparison: TabularComparison): string =
     } |`);
   }
   return [
-    `Main problem: seed ${o.seeds[0]}, ${o.prompts} prompts × ${o.answers} answers, ${T} iterations, ` +
+    `Main problem: seed ${options.seeds[0]}, ${options.prompts} prompts × ${options.answers} answers, ${T} iterations, ` +
     `KL(p_data ‖ π_base) = ${formatKl(comparison.baseKlBySeed[0])}. ` +
     `E_x KL(p_data ‖ π_t) in nats; π* ∝ p_data^w·π_base^(1−w), w = 1/(1 + β'(1 − α)).`,
     "",
     ...lines,
     "",
-    `Across ${o.seeds.length} random problems (seeds ${o.seeds.join(", ")}; KL(p_data ‖ π_base) from ` +
+    `Across ${options.seeds.length} random problems (seeds ${options.seeds.join(", ")}; KL(p_data ‖ π_base) from ` +
     `${formatKl(Math.min(...comparison.baseKlBySeed))} to ${
       formatKl(Math.max(...comparison.baseKlBySeed))
     }): ` +

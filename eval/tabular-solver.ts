@@ -110,11 +110,11 @@ export const logisticObjectiveRow = (
       const g = w * betaPrime * sigmoid(-u); // −∂/∂s_a, +∂/∂s_b
       gradient[a] -= g;
       gradient[b] += g;
-      const h = w * betaPrime * betaPrime * sigmoid(u) * sigmoid(-u);
-      hessian[a * n + a] += h;
-      hessian[b * n + b] += h;
-      hessian[a * n + b] -= h;
-      hessian[b * n + a] -= h;
+      const curvature = w * betaPrime * betaPrime * sigmoid(u) * sigmoid(-u);
+      hessian[a * n + a] += curvature;
+      hessian[b * n + b] += curvature;
+      hessian[a * n + b] -= curvature;
+      hessian[b * n + a] -= curvature;
     }
   }
   return { value, gradient, hessian };

@@ -21,7 +21,7 @@
  * import { makeTabularProblem } from "./tabular-tables.ts";
  * import { runTabularSpin } from "./tabular.ts";
  * const problem = makeTabularProblem({ seed: 1, prompts: 4, answers: 5 });
- * const run = runTabularSpin(problem, { alpha: 0.9, betaPrime: 2, h: 1 }, { iterations: 10 });
+ * const run = runTabularSpin(problem, { alpha: 0.9, betaPrime: 2, windowSize: 1 }, { iterations: 10 });
  * run.records.map((r) => r.klToData); // E_x KL(p_data ‖ π_t), t = 1 … 10
  * ```
  *
@@ -47,7 +47,7 @@ export interface TabularVariant {
   /** The loss temperature β' (= β + λ). */
   readonly betaPrime: number;
   /** Opponent window: 1 (SPIN), 2 (official SPIN code), "all" (fictitious play). */
-  readonly h: HistoryLength;
+  readonly windowSize: HistoryLength;
 }
 
 /** Options of {@link runTabularSpin}. */
@@ -142,7 +142,7 @@ export const spinFixedPoint = (problem: TabularProblem, alpha: number, betaPrime
  * ```ts
  * import { makeTabularProblem } from "./tabular-tables.ts";
  * const problem = makeTabularProblem({ seed: 1, prompts: 4, answers: 5 });
- * const variant: TabularVariant = { alpha: 0.9, betaPrime: 2, h: 1 };
+ * const variant: TabularVariant = { alpha: 0.9, betaPrime: 2, windowSize: 1 };
  * const { next, record } = tabularSpinStep(problem, variant, [problem.logBase], {});
  * ```
  */
@@ -155,7 +155,7 @@ export const tabularSpinStep = (
   const t = past.length;
   if (t < 1) throw new RangeError("tabularSpinStep: need at least π_base among the past iterates");
   const ref = geometricMixtureTable(past[t - 1], problem.logBase, variant.alpha);
-  const window = opponentWindow(past.map((_, index) => ({ index, id: `pi-${index}` })), variant.h);
+  const window = opponentWindow(past.map((_, index) => ({ index, id: `pi-${index}` })), variant.windowSize);
   const opponent = arithmeticMixtureTable(window.members.map((m) => past[m.index]), window.weights);
   const closed = problem.logData.map((lp, x) =>
     closedFormLogisticRow(lp, opponent[x], ref[x], variant.betaPrime)
@@ -191,7 +191,7 @@ export const tabularSpinStep = (
  * ```ts
  * import { makeTabularProblem } from "./tabular-tables.ts";
  * const problem = makeTabularProblem({ seed: 1, prompts: 4, answers: 5 });
- * const run = runTabularSpin(problem, { alpha: 1, betaPrime: 1, h: "all" }, { iterations: 20 });
+ * const run = runTabularSpin(problem, { alpha: 1, betaPrime: 1, windowSize: "all" }, { iterations: 20 });
  * ```
  */
 export const runTabularSpin = (

@@ -123,17 +123,17 @@ export const groupedQueryAttention = (
   options: AttentionScoreOptions = {},
 ): tf.Tensor3D =>
   tf.tidy(() => {
-    const [b, heads, t, h] = q.shape;
+    const [b, heads, t, headDim] = q.shape;
     const kvHeads = k.shape[1], s = k.shape[2];
     if (heads % kvHeads !== 0) throw new RangeError(`attend: ${heads} query heads for ${kvHeads} key heads`);
     const group = heads / kvHeads;
-    const grouped = tf.reshape(q, [b, kvHeads, group * t, h]);
+    const grouped = tf.reshape(q, [b, kvHeads, group * t, headDim]);
     const scores = tf.reshape(tf.matMul(grouped, k, false, true), [b, heads, t, s]);
-    const scaled = tf.mul(scores, options.scale ?? 1 / Math.sqrt(h));
+    const scaled = tf.mul(scores, options.scale ?? 1 / Math.sqrt(headDim));
     const capped = options.softcap === undefined || options.softcap === null ? scaled : softcap(scaled, options.softcap);
     const weights = tf.softmax(tf.add(capped, bias));
     const mixed = tf.matMul(tf.reshape(weights, [b, kvHeads, group * t, s]), v); // [B, K, g·T, h]
-    return tf.reshape(tf.transpose(tf.reshape(mixed, [b, heads, t, h]), [0, 2, 1, 3]), [b, t, heads * h]);
+    return tf.reshape(tf.transpose(tf.reshape(mixed, [b, heads, t, headDim]), [0, 2, 1, 3]), [b, t, heads * headDim]);
   });
 
 /**

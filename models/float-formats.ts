@@ -63,7 +63,7 @@ let f16Table: Float32Array | null = null;
 export const f16DecodeTable = (): Float32Array => {
   if (f16Table === null) {
     const table = new Float32Array(65536);
-    for (let h = 0; h < 65536; h++) table[h] = f16BitsToFloat(h);
+    for (let bits = 0; bits < 65536; bits++) table[bits] = f16BitsToFloat(bits);
     f16Table = table;
   }
   return f16Table;

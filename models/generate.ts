@@ -49,6 +49,12 @@ export interface GenerateOptions extends SamplingOptions {
   readonly seed?: number;
   /** The sampling rng state; the advanced state is returned. */
   readonly rng?: Rng;
+  /**
+   * One seed per prompt: row i samples from the stream that a call with `prompts[i]` alone and
+   * `seed: rowSeeds[i]` gives its row, whatever the batch (so a batch reproduces one seeded
+   * request per prompt, e.g. to a server). Absent: row i samples from a fork of `rng`/`seed`.
+   */
+  readonly rowSeeds?: readonly number[];
   /** Padding side of the prompt batch (the result does not depend on it). Default "left". */
   readonly paddingSide?: PaddingSide;
   /** Prompts per batch. Default: all at once. */
@@ -222,6 +228,9 @@ export const generate = async (
     }
   }
   resolveSamplingOptions(options); // fail on a bad option before any model work
+  if (options.rowSeeds !== undefined && options.rowSeeds.length !== prompts.length) {
+    throw new RangeError(`generate: ${options.rowSeeds.length} rowSeeds for ${prompts.length} prompts`);
+  }
   // Row i samples from forkRng(root, i); the caller continues from `next`.
   const [root, next] = splitRng(options.rng ?? rngFromSeed(options.seed ?? 0));
   const out: BatchGeneration = {
@@ -232,7 +241,8 @@ export const generate = async (
     logZ: [],
   };
   for (const [s, e] of chunkRanges(prompts.length, options.batchSize ?? Math.max(prompts.length, 1))) {
-    const rowRngs = Array.from({ length: e - s }, (_, i) => forkRng(root, s + i));
+    const rowRngs = Array.from({ length: e - s }, (_, i) =>
+      options.rowSeeds === undefined ? forkRng(root, s + i) : forkRng(splitRng(rngFromSeed(options.rowSeeds[s + i]))[0], 0));
     const part = await generateBatch(policy, prompts.slice(s, e), options, rowRngs, s);
     out.completions.push(...part.completions);
     out.finished.push(...part.finished);

@@ -129,15 +129,15 @@ export const configFromHf = (json: Json): ModelConfig => {
     if (!flag(json, "scale_attn_weights", true)) {
       throw new RangeError("config.json: gpt2 with scale_attn_weights = false is not supported");
     }
-    const d = field(json, "n_embd"), h = field(json, "n_head");
+    const d = field(json, "n_embd"), heads = field(json, "n_head");
     return makeConfig({
       ...common,
       family: "gpt2",
       modelType,
       hiddenSize: d,
       numLayers: field(json, "n_layer"),
-      numHeads: h,
-      headDim: d / h,
+      numHeads: heads,
+      headDim: d / heads,
       intermediateSize: field(json, "n_inner", 4 * d),
       maxPositions: field(json, "n_positions", field(json, "n_ctx", 1024)),
       normEps: field(json, "layer_norm_epsilon", 1e-5),
@@ -152,7 +152,7 @@ export const configFromHf = (json: Json): ModelConfig => {
     if (modelType === "qwen2" && flag(json, "use_sliding_window", false)) {
       throw new RangeError("config.json: qwen2 with use_sliding_window = true is not supported");
     }
-    const d = field(json, "hidden_size"), h = field(json, "num_attention_heads");
+    const d = field(json, "hidden_size"), heads = field(json, "num_attention_heads");
     const gemma2 = modelType === "gemma2";
     const gemma = modelType === "gemma" || gemma2;
     const attentionBias = flag(json, "attention_bias", false);
@@ -164,9 +164,9 @@ export const configFromHf = (json: Json): ModelConfig => {
       modelType,
       hiddenSize: d,
       numLayers: field(json, "num_hidden_layers"),
-      numHeads: h,
-      numKeyValueHeads: field(json, "num_key_value_heads", h),
-      headDim: field(json, "head_dim", d / h),
+      numHeads: heads,
+      numKeyValueHeads: field(json, "num_key_value_heads", heads),
+      headDim: field(json, "head_dim", d / heads),
       intermediateSize: field(json, "intermediate_size"),
       maxPositions: field(json, "max_position_embeddings", 2048),
       normEps: field(json, "rms_norm_eps", 1e-6),

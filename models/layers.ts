@@ -184,11 +184,11 @@ export const gatherEmbeddings = (table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tenso
  * ```
  */
 export const ropeInverseFrequencies = (config: ModelConfig): Float32Array => {
-  const h = config.headDim;
-  const out = new Float32Array(h / 2);
+  const headDim = config.headDim;
+  const out = new Float32Array(headDim / 2);
   const s = config.ropeScaling;
-  for (let j = 0; j < h / 2; j++) {
-    const base = 1 / Math.pow(config.ropeTheta, (2 * j) / h);
+  for (let j = 0; j < headDim / 2; j++) {
+    const base = 1 / Math.pow(config.ropeTheta, (2 * j) / headDim);
     let f = base;
     if (s?.type === "linear") f = base / s.factor;
     else if (s?.type === "llama3") {
@@ -252,8 +252,8 @@ export const rotaryAngles = (positions: tf.Tensor2D, inverseFrequencies: tf.Tens
  */
 export const applyRotary = (x: tf.Tensor4D, { cos, sin }: RotaryAngles): tf.Tensor4D =>
   tf.tidy(() => {
-    const h = x.shape[3];
-    const [x1, x2] = tf.split(x, [h / 2, h / 2], 3);
+    const headDim = x.shape[3];
+    const [x1, x2] = tf.split(x, [headDim / 2, headDim / 2], 3);
     const rotated = tf.concat([tf.neg(x2), x1], 3);
     return tf.add(tf.mul(x, cos), tf.mul(rotated, sin)) as tf.Tensor4D;
   });

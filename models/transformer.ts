@@ -291,7 +291,7 @@ export class Transformer {
     past: LayerKv | null,
     options: ForwardOptions,
   ): { x: tf.Tensor2D; kv: LayerKv } {
-    const c = this.config, p = layerPrefix(c, i), h = c.headDim;
+    const c = this.config, p = layerPrefix(c, i), headDim = c.headDim;
     const gpt2 = c.family === "gpt2";
     const normed = this.#norm(gpt2 ? `${p}.ln_1` : `${p}.input_layernorm`, x);
     let q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D;
@@ -301,36 +301,36 @@ export class Transformer {
         3,
         1,
       ) as tf.Tensor2D[];
-      q = splitHeads(q2, b, t, c.numHeads, h);
-      k = splitHeads(k2, b, t, c.numHeads, h);
-      v = splitHeads(v2, b, t, c.numHeads, h);
+      q = splitHeads(q2, b, t, c.numHeads, headDim);
+      k = splitHeads(k2, b, t, c.numHeads, headDim);
+      v = splitHeads(v2, b, t, c.numHeads, headDim);
     } else {
-      q = splitHeads(this.#project(`${p}.self_attn.q_proj`, normed, options), b, t, c.numHeads, h);
+      q = splitHeads(this.#project(`${p}.self_attn.q_proj`, normed, options), b, t, c.numHeads, headDim);
       k = splitHeads(
         this.#project(`${p}.self_attn.k_proj`, normed, options),
         b,
         t,
         c.numKeyValueHeads,
-        h,
+        headDim,
       );
       v = splitHeads(
         this.#project(`${p}.self_attn.v_proj`, normed, options),
         b,
         t,
         c.numKeyValueHeads,
-        h,
+        headDim,
       );
       q = applyRotary(q, angles!);
       k = applyRotary(k, angles!);
     }
     const kv = appendKv(past, k, v);
     const scores = {
-      scale: 1 / Math.sqrt(c.queryPreAttnScalar ?? h),
+      scale: 1 / Math.sqrt(c.queryPreAttnScalar ?? headDim),
       softcap: c.attnLogitSoftcap,
     };
     const attended = tf.reshape(groupedQueryAttention(q, kv.keys, kv.values, bias, scores), [
       b * t,
-      c.numHeads * h,
+      c.numHeads * headDim,
     ]) as tf.Tensor2D;
     let out = this.#project(gpt2 ? `${p}.attn.c_proj` : `${p}.self_attn.o_proj`, attended, options);
     if (c.sandwichNorms) out = this.#norm(`${p}.post_attention_layernorm`, out);

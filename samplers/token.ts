@@ -67,21 +67,21 @@ export const sampleLogitRows = (
   if (values.length !== batch * vocab) {
     throw new RangeError(`sampleLogitRows: ${values.length} values do not fill [${batch}, ${vocab}]`);
   }
-  const o: ResolvedSamplingOptions = resolveSamplingOptions(options);
+  const resolved: ResolvedSamplingOptions = resolveSamplingOptions(options);
   const ids = new Int32Array(batch);
   const logProbs = new Float64Array(batch);
   const modelLogProbs = new Float64Array(batch);
-  const [uniforms, next] = o.greedy ? [new Float64Array(batch), rng] : nextFloats(rng, batch);
+  const [uniforms, next] = resolved.greedy ? [new Float64Array(batch), rng] : nextFloats(rng, batch);
   const row = new Float64Array(vocab);
   for (let b = 0; b < batch; b++) {
     for (let v = 0; v < vocab; v++) row[v] = values[b * vocab + v];
     let id: number;
     try {
-      if (o.greedy) {
+      if (resolved.greedy) {
         id = argmaxLowest(row);
         logProbs[b] = 0;
       } else {
-        const z = filterLogits(row, o);
+        const z = filterLogits(row, resolved);
         const weights = z.map(Math.exp);
         id = inverseCdfIndex(weights, uniforms[b]);
         logProbs[b] = z[id] - logSumExpRow(z);

@@ -87,20 +87,20 @@ interface SftBaselineOptions {
  * run's LoRA adapter, batch size, optimizer and per-iteration schedule, for the same number of
  * optimizer steps as an h = 1 run, evaluated after each "iteration" of steps.
  */
-const sftBaseline = async (o: SftBaselineOptions): Promise<SyntheticEvaluation[]> => {
-  const adapter = createLoraAdapter(o.base, { r: 8, alpha: 16, targetModules: "all-linear", seed: o.seed });
-  const policy = new TransformerPolicy(o.base, adapter);
+const sftBaseline = async (options: SftBaselineOptions): Promise<SyntheticEvaluation[]> => {
+  const adapter = createLoraAdapter(options.base, { r: 8, alpha: 16, targetModules: "all-linear", seed: options.seed });
+  const policy = new TransformerPolicy(options.base, adapter);
   const variables = policy.trainableVariables();
   const optimizer = new AdamW(variables, { weightDecay: 0, maxGradNorm: 1 });
-  const encoded = o.train.map((ex) => encodePair(o.tokenizer, ex));
+  const encoded = options.train.map((ex) => encodePair(options.tokenizer, ex));
   const batchSize = 32, perEpoch = Math.ceil(encoded.length / batchSize);
   const out: SyntheticEvaluation[] = [];
   try {
-    for (let t = 1; t <= o.iterations; t++) {
-      const schedule = makeSchedule({ kind: "linear", peakLr: o.lr, totalSteps: perEpoch * o.epochs, warmupRatio: 0.1 });
+    for (let t = 1; t <= options.iterations; t++) {
+      const schedule = makeSchedule({ kind: "linear", peakLr: options.lr, totalSteps: perEpoch * options.epochs, warmupRatio: 0.1 });
       let step = 0;
-      for (let e = 0; e < o.epochs; e++) {
-        const [order] = shuffleArray(forkRng(rngFromSeed(o.seed), `sft-${t}-${e}`), encoded.map((_, i) => i));
+      for (let e = 0; e < options.epochs; e++) {
+        const [order] = shuffleArray(forkRng(rngFromSeed(options.seed), `sft-${t}-${e}`), encoded.map((_, i) => i));
         for (let b = 0; b < perEpoch; b++) {
           const batch = order.slice(b * batchSize, (b + 1) * batchSize).map((i) => encoded[i]);
           const { value, grads } = tf.variableGrads(() => {
@@ -111,9 +111,9 @@ const sftBaseline = async (o: SftBaselineOptions): Promise<SyntheticEvaluation[]
           tf.dispose([value, norm, ...Object.values(grads)]);
         }
       }
-      out.push(await evaluateSynthetic({ policy, tokenizer: o.tokenizer }, {
-        heldOut: o.heldOut,
-        ...(o.prompts === undefined ? {} : { prompts: o.prompts }),
+      out.push(await evaluateSynthetic({ policy, tokenizer: options.tokenizer }, {
+        heldOut: options.heldOut,
+        ...(options.prompts === undefined ? {} : { prompts: options.prompts }),
       }));
     }
   } finally {

@@ -42,19 +42,19 @@ const numbers = (flag: string, v: string): number[] =>
   });
 
 const options = (f: Exclude<ReturnType<typeof parseOrExit<typeof spec>>, number>["flags"]): TabularComparisonOptions => {
-  const o: Record<string, unknown> = {};
-  if (f.seeds !== undefined) o.seeds = numbers("seeds", f.seeds);
-  if (f.iterations !== undefined) o.iterations = f.iterations;
-  if (f.checkpoints !== undefined) o.checkpoints = numbers("checkpoints", f.checkpoints);
-  else if (f.iterations !== undefined) o.checkpoints = [1, f.iterations];
-  if (f.beta !== undefined) o.betaPrimes = numbers("beta", f.beta);
-  if (f.alpha !== undefined) o.alphas = numbers("alpha", f.alpha);
-  if (f.prompts !== undefined) o.prompts = f.prompts;
-  if (f.answers !== undefined) o.answers = f.answers;
+  const chosen: Record<string, unknown> = {};
+  if (f.seeds !== undefined) chosen.seeds = numbers("seeds", f.seeds);
+  if (f.iterations !== undefined) chosen.iterations = f.iterations;
+  if (f.checkpoints !== undefined) chosen.checkpoints = numbers("checkpoints", f.checkpoints);
+  else if (f.iterations !== undefined) chosen.checkpoints = [1, f.iterations];
+  if (f.beta !== undefined) chosen.betaPrimes = numbers("beta", f.beta);
+  if (f.alpha !== undefined) chosen.alphas = numbers("alpha", f.alpha);
+  if (f.prompts !== undefined) chosen.prompts = f.prompts;
+  if (f.answers !== undefined) chosen.answers = f.answers;
   if (f.history !== undefined) {
-    o.hs = f.history.split(",").map((s) => (s === "all" || s === "inf" || s === "∞" ? "all" : numbers("history", s)[0]));
+    chosen.hs = f.history.split(",").map((s) => (s === "all" || s === "inf" || s === "∞" ? "all" : numbers("history", s)[0]));
   }
-  return o as TabularComparisonOptions;
+  return chosen as TabularComparisonOptions;
 };
 
 const parsed = parseOrExit(spec, process.argv.slice(2));

@@ -219,7 +219,7 @@ const main = async (): Promise<number> => {
     drops,
     args: f,
     command,
-    params: parameterCount(config),
+    parameters: parameterCount(config),
     bytes,
     evaluation,
     finalLoss,

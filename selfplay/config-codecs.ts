@@ -3,7 +3,7 @@
  * The types of config-types.ts are derived from them (`t.TypeOf`), so a key's type is written once,
  * here. The resolved codec ({@link resolvedRunConfigCodec}) describes a config after
  * `resolveRunConfig` (every key present); the raw codec ({@link rawRunConfigCodec}) is the same with
- * the keys whose default depends on other keys (outputDir, training.lr) left optional. The
+ * the keys whose default depends on other keys (outputDir, training.lr, generation.seeding) left optional. The
  * cross-field rules and the resolution are in config.ts; every key is documented in docs/config.md.
  *
  * @example
@@ -37,6 +37,9 @@ import {
 import type { BackendRequest } from "../backends/types.ts";
 import type { AssignmentMode } from "../samplers/history.ts";
 import type { ResampleMethod } from "../samplers/geometric.ts";
+import { generationEngineProps, rawSeeding, referenceCodec } from "./config-engines.ts";
+import { listwiseConfigFields } from "./listwise.ts";
+import { sppoConfigFields } from "./sppo-config.ts";
 
 /** Defaults that do not depend on other keys (docs/config.md explains each choice). */
 export const runConfigDefaults = {
@@ -180,15 +183,21 @@ export const loraCodec = strictObject({
   targetModules: withDefault(targetModules, "auto"),
 }, "lora");
 
-/** How losers are sampled. */
-export const generationCodec = strictObject({
+const generationProps = {
   maxNewTokens: withDefault(positiveInt, 256),
   temperature: withDefault(nonNegative, 1),
   topK: withDefault(nonNegativeInt, 0),
   topP: withDefault(probability, 1),
   minP: withDefault(unitOpen, 0),
   batchSize: withDefault(positiveInt, 8),
-}, "generation");
+  ...generationEngineProps, // engine, seeding, openai (config-engines.ts)
+};
+
+/** How losers are sampled, and where. */
+export const generationCodec = strictObject(generationProps, "generation");
+
+/** As written: `seeding` may be absent (its default depends on `engine`; config-engines.ts). */
+const rawGenerationCodec = strictObject({ ...generationProps, seeding: rawSeeding }, "generation");
 
 /** Which exports of each iteration's pairs are written. */
 export const exportsCodec = strictObject(
@@ -221,7 +230,7 @@ const runConfigProps = {
   opponent: withDefault(oneOf(["window", "ema"] as const), "window"),
   reuseGenerations: withDefault(bool, true),
   geometricSampling: withDefault(geometricSamplingCodec, {}),
-  reference: withDefault(oneOf(["geometric", "arithmetic", "ema"] as const), "geometric"),
+  reference: referenceCodec, // a mixture name, or { mixture, engine, openai, logprobs } (config-engines.ts)
   ema: withDefault(strictObject({ decay: withDefault(unitOpen, 0.99) }, "ema"), {}),
   loss: withDefault(lossCodec, {}),
   finetune: withDefault(oneOf(["lora", "full"] as const), "lora"),
@@ -231,6 +240,8 @@ const runConfigProps = {
   maxPromptLength: withDefault(nullable(positiveInt), runConfigDefaults.maxPromptLength),
   generation: withDefault(generationCodec, {}),
   exports: withDefault(exportsCodec, {}),
+  ...sppoConfigFields, // method, sppo (sppo-config.ts)
+  ...listwiseConfigFields, // listwise (listwise.ts)
 };
 
 /** A resolved run config: every key present (outputDir and training.lr set), defaults applied. */
@@ -245,4 +256,5 @@ export const rawRunConfigCodec = strictObject({
   ...runConfigProps,
   outputDir: optionalNull(nonEmptyString),
   training: withDefault(rawTrainingCodec, {}),
+  generation: withDefault(rawGenerationCodec, {}),
 }, "runConfig");

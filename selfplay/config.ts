@@ -29,6 +29,9 @@ import { alphaSpinRefusal } from "../losses/alpha-spin.ts";
 import type { AnyLoss } from "../losses/types.ts";
 import { rawRunConfigCodec, resolvedRunConfigCodec, runConfigDefaults } from "./config-codecs.ts";
 import type { RunConfig } from "./config-types.ts";
+import { engineIssues, resolveSeeding } from "./config-engines.ts";
+import { listwiseIssues } from "./listwise.ts";
+import { sppoBeta, sppoIssues, withMethodDefaults } from "./sppo-config.ts";
 
 export type * from "./config-types.ts";
 export { historyLength, runConfigDefaults } from "./config-codecs.ts";
@@ -104,12 +107,13 @@ const crossFieldIssues = (c: RawRunConfig, options: RunConfigOptions): CheckIssu
       message: 'needs a number of pairsPerMember (with "all", every member gets every example)',
     });
   }
-  if (c.geometricSampling.enabled && c.reference !== "geometric") {
+  if (c.geometricSampling.enabled && c.reference.mixture !== "geometric") {
     issues.push({
       path: ["geometricSampling", "enabled"],
-      message: `needs reference "geometric" (got reference "${c.reference}")`,
+      message: `needs reference "geometric" (got reference "${c.reference.mixture}")`,
     });
   }
+  issues.push(...engineIssues(c), ...sppoIssues(c), ...listwiseIssues(c));
   return issues.filter((i): i is CheckIssue => i !== undefined);
 };
 
@@ -140,6 +144,7 @@ const resolveDefaults = (c: RawRunConfig): RunConfig => ({
     ...c.training,
     lr: c.training.lr ?? (c.finetune === "lora" ? runConfigDefaults.lrLora : runConfigDefaults.lrFull),
   },
+  generation: { ...c.generation, seeding: resolveSeeding(c.generation) },
 });
 
 /**
@@ -158,7 +163,7 @@ export const runConfigCodec = (options: RunConfigOptions = {}): t.Type<RunConfig
   const resolved = new t.Type<RunConfig, unknown, unknown>(
     "RunConfig",
     (u): u is RunConfig => resolvedRunConfigCodec.is(u) && checked.is(u),
-    (u, c) => either.map(resolveDefaults)(checked.validate(u, c)),
+    (u, c) => either.map(resolveDefaults)(checked.validate(withMethodDefaults(u), c)),
     t.identity,
   );
   return withChecks(resolved, (c) => referenceIssues(c, options));
@@ -229,7 +234,7 @@ export const iterationParams = (config: RunConfig, t: number): IterationParams =
   }
   return {
     alpha: perIterationAt(config.alpha ?? runConfigDefaults.alpha, t),
-    beta: perIterationAt(config.beta ?? runConfigDefaults.beta, t),
+    beta: sppoBeta(config.sppo, perIterationAt(config.beta ?? runConfigDefaults.beta, t)),
     lr,
     epochs,
   };

@@ -17,8 +17,8 @@
 import type { MetricsRow } from "../train/checkpoint.ts";
 import type { IterationParams } from "./config.ts";
 
-/** The three phases of an iteration. */
-export type Phase = "generate" | "reference" | "train";
+/** The phases of an iteration that report progress ("preferences": the SPPO loop's oracle queries). */
+export type Phase = "generate" | "preferences" | "reference" | "train";
 
 /** One member of the opponent window as recorded. */
 export interface WindowMember {

@@ -109,6 +109,8 @@ export const configFingerprint = (
   config: RunConfig,
   ignore: readonly string[] = fingerprintIgnoredKeys,
 ): string => {
-  const kept = Object.fromEntries(Object.entries(config).filter(([k]) => !ignore.includes(k)));
+  // A SPIN run leaves the SPPO keys (and listwise when off) out, so run folders made before they existed still resume.
+  const spinOnly = config.method === "spin" ? ["method", "sppo", ...(config.listwise ? [] : ["listwise"])] : [];
+  const kept = Object.fromEntries(Object.entries(config).filter(([k]) => !ignore.includes(k) && !spinOnly.includes(k)));
   return sha256Hex(stableStringify(kept));
 };

@@ -7,7 +7,10 @@
  *
  * Every batch draws from its own stream forkRng(root, "<iterate>/<batch>") of the iteration's
  * generation stream, and is written to the work folder when done, so a killed run resumes at the
- * first missing batch and produces exactly the same losers.
+ * first missing batch and produces exactly the same losers. With `generation.seeding: "example"`
+ * each row instead samples from the stream of its own integer seed {@link exampleSeed} — the seed
+ * the openai engine sends with that example (generation-openai.ts), so both engines give the same
+ * losers whatever the batch size.
  *
  * @example
  * ```ts
@@ -19,7 +22,7 @@
  * @module
  */
 import { join } from "node:path";
-import { forkRng, type Rng } from "../core/rng.ts";
+import { forkRng, nextUint32, type Rng } from "../core/rng.ts";
 import type { Policy } from "../models/policy.ts";
 import type { Tokenizer } from "../models/tokenizer.ts";
 import { resampleGeometric } from "../samplers/geometric.ts";
@@ -65,6 +68,20 @@ export interface GenerationRow {
  */
 export const samplerKey = (geometric: GeometricSamplingConfig | null, alpha = 1): string =>
   geometric === null || !geometric.enabled ? "plain" : `geometric(alpha=${alpha},K=${geometric.candidates},${geometric.resample})`;
+
+/**
+ * The seed of one (iterate, example) loser with `generation.seeding: "example"`: a uint32 drawn
+ * from the iteration's generation stream forked by iterate and example, so it depends on neither
+ * the batch nor the engine.
+ *
+ * @example
+ * ```ts
+ * import { forkRng, rngFromSeed } from "../core/rng.ts";
+ * exampleSeed(forkRng(rngFromSeed(42), "generate-2"), "iter-1", 17); // an integer in [0, 2^32)
+ * ```
+ */
+export const exampleSeed = (rng: Rng, iterateId: string, exampleIndex: number): number =>
+  nextUint32(forkRng(rng, `${iterateId}/example-${exampleIndex}`))[0];
 
 /** A loaded iterate policy and how to free it. */
 export interface LoadedPolicy {
@@ -163,7 +180,7 @@ export const generateLosers = async (o: GenerateLosersOptions): Promise<Generati
         for (let b = next(); b !== undefined; b = next()) {
           throwIfAborted();
           if (!ready) await setup(), ready = true;
-          const request = batchRequest(o, batches[b], forkRng(o.rng, `${group.iterate.id}/${b}`), settings);
+          const request = batchRequest(o, group.iterate, batches[b], forkRng(o.rng, `${group.iterate.id}/${b}`), settings);
           await finish(b, rowsOf(o, group.iterate, request, await decode(request), settings));
         }
       } catch (e) {
@@ -210,6 +227,7 @@ interface BatchRequest {
 
 const batchRequest = (
   o: GenerateLosersOptions,
+  iterate: Iterate,
   exampleIds: readonly string[],
   rng: Rng,
   s: { k: number; eos: number[] },
@@ -235,6 +253,7 @@ const batchRequest = (
       maxNewTokens,
       eosTokenIds: s.eos,
       rng: forkRng(rng, "sample"),
+      ...(o.generation.seeding === "example" ? { rowSeeds: examples.map((e) => exampleSeed(o.rng, iterate.id, e.index)) } : {}),
       ...(s.k > 1 || o.geometric?.enabled ? { mixtureAlpha: o.alpha } : {}),
     },
     resampleRng: forkRng(rng, "resample"),

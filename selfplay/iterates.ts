@@ -96,7 +96,21 @@ export class RunIterates {
    */
   async load(iterate: Iterate): Promise<LoadedPolicy> {
     const dir = this.dirOf(iterate);
-    if (dir === null) return { policy: this.basePolicy, dispose: () => {} };
+    return dir === null ? { policy: this.basePolicy, dispose: () => {} } : await this.loadDir(dir);
+  }
+
+  /**
+   * Parameters saved by the run in `dir` (an adapter/ or model/ folder) as a policy, e.g. the SPPO
+   * loop's reward model.
+   *
+   * @example
+   * ```ts
+   * declare const iterates: RunIterates;
+   * const loaded = await iterates.loadDir("runs/x/iter-1/reward-model/adapter");
+   * loaded.dispose();
+   * ```
+   */
+  async loadDir(dir: string): Promise<LoadedPolicy> {
     if (this.ready.spec.finetune === "full") {
       const model = await loadHfModel(dir, { trainable: false });
       return { policy: new TransformerPolicy(model), dispose: () => model.dispose() };

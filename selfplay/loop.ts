@@ -12,6 +12,9 @@
  *    h = (lp_θ(y_w) − lp_ref(y_w)) − (lp_θ(y_l) − lp_ref(y_l)) (train/);
  * 5. commit: π_t, its metrics and exports to `runs/<name>/iter-<t>/`, the completion marker last.
  *
+ * With `method: "sppo"` each iteration is SPPO's instead (sppo-loop.ts): K samples per prompt from
+ * π_{t−1}, an oracle's preferences, win rates, and the `sppo` loss.
+ *
  * Every random stream is derived from (seed, t, phase), and every phase is resumable
  * (phases/resumable.ts): a resumed iteration repeats exactly what an uninterrupted one does.
  *
@@ -34,14 +37,16 @@
 import { join } from "node:path";
 import { rngFromSeed } from "../core/rng.ts";
 import type { MetricsRow } from "../train/checkpoint.ts";
-import { iterationParams, type RunConfig } from "./config.ts";
+import type { RunConfig } from "./config.ts";
 import type { SelfPlayEventHandler } from "./events.ts";
 import { RunIterates } from "./iterates.ts";
-import { commitPhase } from "./phases/commit.ts";
+import { commitPhase, spinRecords } from "./phases/commit.ts";
 import { losersPhase } from "./phases/losers.ts";
 import { opponentsPhase } from "./phases/opponents.ts";
 import { referencesPhase } from "./phases/references.ts";
-import type { IterationStart, RunContext } from "./phases/state.ts";
+import { startIteration } from "./phases/start.ts";
+import type { RunContext } from "./phases/state.ts";
+import { runSppoIteration } from "./sppo-loop.ts";
 import { trainPhase } from "./phases/train.ts";
 import { acquireRunLock } from "./run-lock.ts";
 import { prepareRun, type PrepareRunOptions } from "./setup.ts";
@@ -78,27 +83,6 @@ export interface SelfPlayResult {
   readonly iterateDirs: readonly string[];
 }
 
-/** Iteration t's settings, announced and recorded in `iter-<t>/config.json`. */
-const startIteration = async (ctx: RunContext, t: number): Promise<IterationStart> => {
-  const ready = ctx.iterates.ready, { config } = ready;
-  const params = iterationParams(config, t);
-  const it = { t, params, dir: ctx.store.iterDir(t), work: ctx.store.workDir(t) };
-  await ctx.emit({ type: "iteration-start", iteration: t, params });
-  await ctx.store.writeJson(join(it.dir, "config.json"), {
-    iteration: t,
-    ...params,
-    backend: ready.backend,
-    loss: config.loss,
-    reference: config.reference,
-    opponent: config.opponent,
-    h: config.h,
-    assignment: config.assignment,
-    finetune: config.finetune,
-    run: config,
-  });
-  return it;
-};
-
 /**
  * Iteration t of Algorithm 2 (see the module doc); resolves to its metrics.
  *
@@ -115,7 +99,8 @@ export const runIteration = async (ctx: RunContext, t: number): Promise<MetricsR
   const losers = await losersPhase(ctx, it, opponents); //                 y_l ∼ π_j(·|x)
   const references = await referencesPhase(ctx, it, opponents, losers); // lp_ref = α_t·lp_{t−1} + (1 − α_t)·lp_base
   const trained = await trainPhase(ctx, it, losers, references); //        π_t ← argmin_θ E ℓ(β_t·h_θ), from π_{t−1}
-  await commitPhase(ctx, it, { losers, references, trained }); //          π_t → iter-<t>/, COMPLETE.json last
+  const records = spinRecords(losers, references);
+  await commitPhase(ctx, it, { records, references, trained }); //         π_t → iter-<t>/, COMPLETE.json last
   return [...trained.metrics];
 };
 
@@ -164,7 +149,8 @@ export const runSelfPlay = async (options: RunSelfPlayOptions): Promise<SelfPlay
       workerImports: [...(options.workerImports ?? []), ...ready.imports],
       previousMetrics,
     };
-    for (let t = done + 1; t <= config.iterations; t++) await runIteration(context, t);
+    const iteration = config.method === "sppo" ? runSppoIteration : runIteration;
+    for (let t = done + 1; t <= config.iterations; t++) await iteration(context, t);
     await emit({ type: "run-complete", runDir: store.root, iterations: config.iterations });
     const iterateDirs = Array.from(
       { length: config.iterations },

@@ -55,3 +55,8 @@ export {
   type ScoringModel,
 } from "./reference.ts";
 export { folderFingerprint, modelFingerprint } from "./fingerprint.ts";
+export { runSppoIteration } from "./sppo-loop.ts";
+export { type BtOracleConfig, type OracleSetting, type SppoConfig, sppoBeta } from "./sppo-config.ts";
+export { askOracle, exactPreference, loadOracle, type OracleAnswer, type PreferenceOracle, type PreferenceQuery } from "./oracle.ts";
+export { type SampledPair, samplePairs, sppoPairs, upperIndex, winRates } from "./win-rates.ts";
+export { listsByPrompt } from "./listwise.ts";

@@ -68,6 +68,11 @@ export interface ScoringModel {
   /** Fingerprint of the model (the cache key includes it). */
   readonly id: string;
   readonly load: () => Promise<{ readonly policy: Policy; dispose(): void }>;
+  /**
+   * Score on a server instead of loading the policy (`reference.engine: "openai"`): Σ log p of
+   * each completion after its prompt, in order.
+   */
+  readonly score?: (prompts: readonly (readonly number[])[], completions: readonly (readonly number[])[]) => Promise<number[]>;
 }
 
 /** Options of {@link computeReferences}. */
@@ -172,6 +177,9 @@ export const computeReferences = async (o: ComputeReferencesOptions): Promise<{ 
         let part: number[];
         if (stored !== null && stored.fingerprint === fingerprint && stored.model === model.id && stored.values.length === end - start) {
           part = stored.values;
+        } else if (model.score !== undefined) {
+          part = await model.score(prompts.slice(start, end), completions.slice(start, end));
+          await o.writeJson(chunkPath, { fingerprint, model: model.id, values: part });
         } else {
           loaded ??= await model.load();
           part = (await loaded.policy.sequenceLogProbs(prompts.slice(start, end), completions.slice(start, end), {

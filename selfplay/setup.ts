@@ -31,12 +31,14 @@ import type { Transformer } from "../models/transformer.ts";
 import { configFingerprint, fingerprintIgnoredKeys, iterationParams, resolveRunConfig, type RunConfig } from "./config.ts";
 import { checkTokenizerFits, examplesFingerprint, type PreparedExample, prepareExamples } from "./examples.ts";
 import { folderFingerprint, modelFingerprint } from "./fingerprint.ts";
+import { fingerprintView } from "./config-engines.ts";
 import { isPackagedModel, packagedModelDir } from "../models/embedded.ts";
 import type { FinetuneSpec } from "../train/params.ts";
 import { importRunModules } from "./imports.ts";
 import { preflightRun } from "./preflight.ts";
 import type { RunFingerprints } from "./store.ts";
-import { selfPlayLossInputs } from "../train/train.ts";
+import { selfPlayLossInputs, sppoLossInputs } from "../train/train.ts";
+import { loadOracle, type PreferenceOracle } from "./oracle.ts";
 
 /** What {@link prepareRun} takes (the inputs of `runSelfPlay`). */
 export interface PrepareRunOptions {
@@ -80,6 +82,8 @@ export interface PreparedRun {
   readonly warnings: readonly string[];
   /** The URLs of the config's `imports`, imported here (the gradient workers import them too). */
   readonly imports: readonly string[];
+  /** Method "sppo": the preference oracle (null for "bt", which the run trains; and for "spin"). */
+  readonly oracle: PreferenceOracle | null;
 }
 
 /** The finetune spec of a config (LoRA target "auto" = PEFT's per-architecture default). */
@@ -99,11 +103,13 @@ export const finetuneSpec = (config: RunConfig): FinetuneSpec => ({
  */
 const checkLoss = (config: RunConfig, registry: LossRegistry): AnyLoss => {
   const loss = registry.get(config.loss.name);
-  const missing = (loss.requires ?? []).filter((name) => !selfPlayLossInputs.includes(name));
+  const provided = config.method === "sppo" ? [...selfPlayLossInputs, ...sppoLossInputs] : selfPlayLossInputs;
+  const missing = (loss.requires ?? []).filter((name) => !provided.includes(name));
   if (missing.length > 0) {
     throw new RangeError(
-      `loss "${loss.name}" needs inputs self-play does not provide (${missing.join(", ")}); ` +
-        `self-play provides ${selfPlayLossInputs.join(", ")}`,
+      `loss "${loss.name}" needs inputs ${config.method === "sppo" ? "SPPO" : "self-play"} does not provide (${missing.join(", ")}); ` +
+        `it provides ${provided.join(", ")}` +
+        (config.method === "spin" && sppoLossInputs.some((n) => missing.includes(n)) ? '; win rates come with "method": "sppo"' : ""),
     );
   }
   for (let t = 1; t <= config.iterations; t++) {
@@ -134,12 +140,12 @@ const resolveModelDir = async (config: RunConfig, resolve: PrepareRunOptions["re
  * const ready = await prepareRun({ config: raw, backend: "cpu" });
  * ```
  */
-export const prepareRun = async (o: PrepareRunOptions): Promise<PreparedRun> => {
-  const registry = o.lossRegistry ?? defaultRegistry;
-  const imports = await importRunModules(o.config); // may register the config's loss
-  const config = resolveRunConfig(o.config, { knownLosses: registry.names(), lossRegistry: registry });
+export const prepareRun = async (options: PrepareRunOptions): Promise<PreparedRun> => {
+  const registry = options.lossRegistry ?? defaultRegistry;
+  const imports = await importRunModules(options.config); // may register the config's loss
+  const config = resolveRunConfig(options.config, { knownLosses: registry.names(), lossRegistry: registry });
   const loss = checkLoss(config, registry);
-  const backendName = o.backend ?? config.backend;
+  const backendName = options.backend ?? config.backend;
   if (backendName !== "current") await loadBackend(backendName, config.threads === null ? {} : { threads: config.threads });
   const backend = tf.getBackend();
   const warnings: string[] = [];
@@ -147,11 +153,11 @@ export const prepareRun = async (o: PrepareRunOptions): Promise<PreparedRun> => 
   let modelDir: string | null = null;
   let base: Transformer;
   let ownsBase = false;
-  if (o.model !== undefined) {
-    base = o.model;
-    modelDir = o.modelDir ?? null;
+  if (options.model !== undefined) {
+    base = options.model;
+    modelDir = options.modelDir ?? null;
   } else {
-    modelDir = await resolveModelDir(config, o.resolveModel);
+    modelDir = await resolveModelDir(config, options.resolveModel);
     base = await loadHfModel(modelDir, { trainable: false });
     ownsBase = true;
   }
@@ -159,7 +165,7 @@ export const prepareRun = async (o: PrepareRunOptions): Promise<PreparedRun> => 
     const tokenizerDir = config.tokenizer ?? modelDir ??
       (isPackagedModel(config.model) ? packagedModelDir(config.model) : (await pathExists(config.model)) ? config.model : null);
     let tokenizer: Tokenizer;
-    if (o.tokenizer !== undefined) tokenizer = o.tokenizer;
+    if (options.tokenizer !== undefined) tokenizer = options.tokenizer;
     else if (tokenizerDir === null) throw new Error('no tokenizer: pass one, or set "tokenizer" in the run config to a folder');
     else tokenizer = await loadTokenizer(tokenizerDir);
     checkTokenizerFits(tokenizer, base.config.vocabSize);
@@ -168,7 +174,7 @@ export const prepareRun = async (o: PrepareRunOptions): Promise<PreparedRun> => 
       messages: readonly { role: string; content: string }[],
       addGenerationPrompt: boolean,
     ) => applyChatTemplate(tokenizer, messages, { addGenerationPrompt });
-    const sft = o.data ?? await loadSftExamples(config.data.train, {
+    const sft = options.data ?? await loadSftExamples(config.data.train, {
       schema: config.data.schema,
       turns: config.data.turns,
       format: config.data.format,
@@ -192,7 +198,7 @@ export const prepareRun = async (o: PrepareRunOptions): Promise<PreparedRun> => 
       warnings.push(`${prepared.completionsTruncated} answer(s) were cut to fit maxLength ${config.maxLength}`);
     }
     const fingerprints: RunFingerprints = {
-      config: configFingerprint(config, [...fingerprintIgnoredKeys, "backend", "workers", "threads", "imports"]),
+      config: configFingerprint(fingerprintView(config) as unknown as RunConfig, [...fingerprintIgnoredKeys, "backend", "workers", "threads", "imports"]),
       data: examplesFingerprint(prepared.examples),
       model: modelDir !== null ? await folderFingerprint(modelDir) : await modelFingerprint(base),
     };
@@ -210,6 +216,7 @@ export const prepareRun = async (o: PrepareRunOptions): Promise<PreparedRun> => 
       backend,
       warnings,
       imports,
+      oracle: config.method === "sppo" ? await loadOracle(config.sppo.oracle, prepared.examples) : null,
     };
   } catch (e) {
     if (ownsBase) base.dispose();

@@ -81,21 +81,21 @@ export const chatCompletions = async (body: Body, models: ModelRegistry, reply: 
   if (!wantLogprobs && topLogprobs > 0) {
     throw ApiError.badParam("top_logprobs", "top_logprobs needs logprobs: true");
   }
-  const params = samplingParams(body, Math.max(1, models.maxPositions - prompt.length));
-  if (params.stream && wantLogprobs) {
+  const settings = samplingParams(body, Math.max(1, models.maxPositions - prompt.length));
+  if (settings.stream && wantLogprobs) {
     throw ApiError.badParam("stream", "stream is not supported together with logprobs");
   }
-  checkContext(prompt.length, params.maxTokens, models.maxPositions, "messages");
+  checkContext(prompt.length, settings.maxTokens, models.maxPositions, "messages");
 
   const id = responseId("chatcmpl"), created = Math.floor(Date.now() / 1000);
-  if (params.stream) {
+  if (settings.stream) {
     const events = reply.events();
     const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) =>
       events.send({ id, object: "chat.completion.chunk", created, model: model.name, choices, ...extra });
-    for (let row = 0; row < params.n; row++) {
+    for (let row = 0; row < settings.n; row++) {
       chunk([{ index: row, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }]);
     }
-    const sampled = await sampleChoices(model, models, [prompt], params, {
+    const sampled = await sampleChoices(model, models, [prompt], settings, {
       onText: (row, text) =>
         chunk([{ index: row, delta: { content: text }, logprobs: null, finish_reason: null }]),
       aborted: () => events.closed,
@@ -103,11 +103,11 @@ export const chatCompletions = async (body: Body, models: ModelRegistry, reply: 
     sampled.forEach((c, row) =>
       chunk([{ index: row, delta: {}, logprobs: null, finish_reason: c.finishReason }])
     );
-    if (params.streamUsage) chunk([], { usage: usageOf([prompt], sampled) });
+    if (settings.streamUsage) chunk([], { usage: usageOf([prompt], sampled) });
     events.end();
     return;
   }
-  const sampled = await sampleChoices(model, models, [prompt], params, { aborted: () => reply.closed });
+  const sampled = await sampleChoices(model, models, [prompt], settings, { aborted: () => reply.closed });
   const choices = [];
   for (const [row, c] of sampled.entries()) {
     let logprobs = null;

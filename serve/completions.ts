@@ -154,33 +154,33 @@ export const completions = async (body: Body, models: ModelRegistry, reply: Repl
   if (body.suffix !== undefined && body.suffix !== null) {
     throw ApiError.badParam("suffix", "suffix is not supported");
   }
-  const params = samplingParams(body, 16, echo);
-  if (params.stream && (echo || logprobs !== null || promptLogprobs !== null)) {
+  const settings = samplingParams(body, 16, echo);
+  if (settings.stream && (echo || logprobs !== null || promptLogprobs !== null)) {
     throw ApiError.badParam(
       "stream",
       "stream is not supported together with echo, logprobs or prompt_logprobs",
     );
   }
   const { ids, texts } = encodePrompts(models, body);
-  for (const p of ids) checkContext(p.length, params.maxTokens, models.maxPositions, "prompt");
+  for (const p of ids) checkContext(p.length, settings.maxTokens, models.maxPositions, "prompt");
 
   const id = responseId("cmpl"), created = Math.floor(Date.now() / 1000);
-  if (params.stream) {
+  if (settings.stream) {
     const events = reply.events();
     const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) =>
       events.send({ id, object: "text_completion", created, model: model.name, choices, ...extra });
-    const sampled = await sampleChoices(model, models, ids, params, {
+    const sampled = await sampleChoices(model, models, ids, settings, {
       onText: (row, text) => chunk([{ index: row, text, logprobs: null, finish_reason: null }]),
       aborted: () => events.closed,
     });
     sampled.forEach((c, row) =>
       chunk([{ index: row, text: "", logprobs: null, finish_reason: c.finishReason }])
     );
-    if (params.streamUsage) chunk([], { usage: usageOf(ids, sampled) });
+    if (settings.streamUsage) chunk([], { usage: usageOf(ids, sampled) });
     events.end();
     return;
   }
-  const sampled = await sampleChoices(model, models, ids, params, { aborted: () => reply.closed });
+  const sampled = await sampleChoices(model, models, ids, settings, { aborted: () => reply.closed });
   const choices = [];
   for (const [row, c] of sampled.entries()) {
     const prompt = ids[c.prompt];

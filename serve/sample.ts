@@ -61,16 +61,16 @@ export const sampleChoices = async (
   model: ServedModel,
   models: ModelRegistry,
   prompts: readonly (readonly number[])[],
-  params: SamplingParams,
+  settings: SamplingParams,
   hooks: SampleHooks = {},
 ): Promise<SampledChoice[]> => {
-  const rows = prompts.flatMap((p) => Array.from({ length: params.n }, () => p));
+  const rows = prompts.flatMap((p) => Array.from({ length: settings.n }, () => p));
   const decode = (ids: readonly number[]): string =>
     models.tokenizer.decode(ids, { skipSpecialTokens: true });
-  const texts = rows.map(() => new StopText(decode, params.stop));
-  if (params.maxTokens === 0) {
+  const texts = rows.map(() => new StopText(decode, settings.stop));
+  if (settings.maxTokens === 0) {
     return rows.map((_, r) => ({
-      prompt: Math.floor(r / params.n),
+      prompt: Math.floor(r / settings.n),
       ids: [],
       text: "",
       finishReason: "length",
@@ -79,10 +79,10 @@ export const sampleChoices = async (
   const eos = models.eosIds;
   const ended = new Array<boolean>(rows.length).fill(false);
   await model.policy.generate(rows, {
-    ...params.sampling,
-    maxNewTokens: params.maxTokens,
+    ...settings.sampling,
+    maxNewTokens: settings.maxTokens,
     eosTokenIds: eos,
-    seed: params.seed,
+    seed: settings.seed,
     onToken: (row, id) => {
       if (eos.includes(id)) {
         ended[row] = true;
@@ -97,7 +97,7 @@ export const sampleChoices = async (
     const rest = texts[r].take(true);
     if (rest !== "") hooks.onText?.(r, rest);
     return {
-      prompt: Math.floor(r / params.n),
+      prompt: Math.floor(r / settings.n),
       ids: texts[r].ids,
       text: texts[r].text,
       finishReason: ended[r] ? "stop" : "length",

@@ -48,7 +48,7 @@ test("alpha-spin backends --json gives the statuses; bad options exit 2 or throw
   assert.equal((await capture(() => backendsCommand(["--frobnicate"]))).code, 2);
   const zero = await capture(() => backendsCommand(["--size", "0"]));
   assert.equal(zero.code, 2);
-  assert.match(zero.out, /--size must be a positive integer \(got 0\)/);
+  assert.match(zero.out, /--size must be an integer >= 1 \(got 0\)/);
   const help = await capture(() => backendsCommand(["--help"]));
   assert.equal(help.code, 0);
   assert.match(help.out, /usage: alpha-spin backends/);

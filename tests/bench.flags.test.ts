@@ -126,9 +126,9 @@ const flagsOf = (argv: string[], json: string): BenchFlags => ({
   json,
 });
 
-const fakeDeps = (o: Partial<BenchDeps> & { calls?: string[][] } = {}): BenchDeps => ({
+const fakeDeps = (overrides: Partial<BenchDeps> & { calls?: string[][] } = {}): BenchDeps => ({
   runCase: (args) => {
-    o.calls?.push([...args]);
+    overrides.calls?.push([...args]);
     if (args[0] === "matmul") {
       const software = args[1] === "webgpu";
       return Promise.resolve({
@@ -155,7 +155,7 @@ const fakeDeps = (o: Partial<BenchDeps> & { calls?: string[][] } = {}): BenchDep
   log: () => {},
   writeJson: writeFileAtomic,
   command: "test",
-  ...o,
+  ...overrides,
 });
 
 const readReport = (path: string): BenchReport => JSON.parse(readFileSync(path, "utf8"));

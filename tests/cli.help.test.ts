@@ -82,7 +82,7 @@ test("every alpha-spin command refuses an unknown flag with exit 2, naming it, a
 });
 
 test("spin: the window is --history (n, all, inf, ∞); --h is refused pointing to it; -h is help", async () => {
-  assert.equal(parseArgs(spinCommandSpec, ["--history", "3"]).flags.history, "3");
+  assert.equal(parseArgs(spinCommandSpec, ["--history", "3"]).flags.history, 3);
   const renamed = await cli(["spin", "--h", "2"]);
   assert.equal(renamed.code, 2);
   assert.match(renamed.err, /--h was renamed: use --history/);
@@ -94,7 +94,7 @@ test("spin: the window is --history (n, all, inf, ∞); --h is refused pointing 
   assert.match(help.out, /--history <n\|all>/);
   const bad = await cli(["spin", "--history", "0", "--quiet"]);
   assert.equal(bad.code, 2);
-  assert.match(bad.err, /--history must be an integer >= 1 or "all" \(got "0"\)/);
+  assert.match(bad.err, /--history must be an integer >= 1 or "all" \(got 0\)/);
   const oneDash = await cli(["spin", "-history", "2"]);
   assert.equal(oneDash.code, 2);
   assert.match(oneDash.err, /unknown option -history \(did you mean --history\?\)/);

@@ -45,7 +45,7 @@ test("a minimal config resolves with the documented defaults", () => {
   assert.equal(c.klWeights, null);
   assert.equal(c.h, 1);
   assert.equal(c.assignment, "equal-share");
-  assert.equal(c.reference, "geometric");
+  assert.deepEqual(c.reference, { mixture: "geometric", engine: "local", openai: null, logprobs: "echo" });
   assert.deepEqual(c.loss, { name: "sigmoid", params: {} });
   assert.equal(c.finetune, "lora");
   assert.deepEqual(c.lora, { r: 16, alpha: 16, dropout: 0.05, targetModules: "auto" });
@@ -60,6 +60,9 @@ test("a minimal config resolves with the documented defaults", () => {
     topP: 1,
     minP: 0,
     batchSize: 8,
+    engine: "local",
+    seeding: "batch",
+    openai: null,
   });
 });
 

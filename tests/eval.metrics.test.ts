@@ -9,7 +9,7 @@ import {
   exactMatchRate,
   extractLastNumber,
   extractWithRegex,
-  gsm8kReference,
+  gsm8kAnswer,
   klDataToModel,
   klDataToModelAsync,
   klDataToModelDetails,
@@ -28,14 +28,14 @@ test("extractLastNumber: the last number, commas dropped, decimals and signs kep
   assert.equal(extractLastNumber("no digits here"), null);
 });
 
-test("extractWithRegex and gsm8kReference", () => {
+test("extractWithRegex and gsm8kAnswer", () => {
   assert.equal(extractWithRegex("#### 72", /####\s*(-?\d+)/), "72");
   assert.equal(extractWithRegex("a1 b2 c3", /[a-z](\d)/), "1");
   assert.equal(extractWithRegex("a1 b2 c3", /[a-z](\d)/, "last"), "3");
   assert.equal(extractWithRegex("a1 b2", "[a-z]\\d"), "a1");
   assert.equal(extractWithRegex("nothing", /(\d)/), null);
-  assert.equal(gsm8kReference("She has 6 + 66 = <<6+66=72>>72 apples.\n#### 1,072"), "1072");
-  assert.equal(gsm8kReference(" 5 "), "5");
+  assert.equal(gsm8kAnswer("She has 6 + 66 = <<6+66=72>>72 apples.\n#### 1,072"), "1072");
+  assert.equal(gsm8kAnswer(" 5 "), "5");
 });
 
 test("exactMatch: numbers compared as numbers, regex and function extractors, case option", () => {

@@ -134,7 +134,7 @@ test("greedyCompletions and exactMatchEval follow the hand argmax decoding", asy
   assert.ok(hand.some((h) => h.length > 0), "the random model generates something before EOS");
   assert.deepEqual(await greedyCompletions(evalModel, prompts, { maxNewTokens: 6 }), hand);
   // Reference = the model's own greedy answer for the first two prompts: exactly those two match.
-  const items = prompts.map((prompt, i) => ({ prompt, reference: i < 2 ? hand[i] : hand[i] + "x", weight: i === 0 ? 2 : 1 }));
+  const items = prompts.map((prompt, i) => ({ prompt, answer: i < 2 ? hand[i] : hand[i] + "x", weight: i === 0 ? 2 : 1 }));
   const r = await exactMatchEval(evalModel, items, { maxNewTokens: 6, isCorrect: (_p, g, ref) => g === ref });
   assert.deepEqual(r.predictions.map((p) => p.correct), [true, true, false]);
   assertClose([r.accuracy], [3 / 4], { atol: 1e-12 });

@@ -21,7 +21,7 @@ test("parseVariants: h, all, alpha, beta, seed and combinations; unknown setting
   assert.deepEqual(v.map((x) => x.dirName), ["h-1", "h-2", "h-all", "alpha-0.5", "h-2_alpha-1"]);
   assert.throws(() => parseVariants("gamma=1", common), /unknown setting "gamma=1"/);
   assert.throws(() => parseVariants("h=0", common), /integer >= 1/);
-  assert.throws(() => parseVariants("alpha=x", common), /needs a number/);
+  assert.throws(() => parseVariants("alpha=x", common), /--variants: alpha=x: must be in \[0, 1\] \(got "x"\)/);
   assert.throws(() => parseVariants("h=1,h=1", common), /twice/);
 });
 

@@ -1,6 +1,6 @@
 /**
  * Generation: greedy decoding with the cache equals argmax over full recomputation (both families,
- * both padding sides); EOS stops a row; a seed fixes the samples; the returned log-probs agree with
+ * both padding sides); EOS stops a row; a seed fixes the samples, and per-row seeds reproduce one call per prompt; the returned log-probs agree with
  * the policy's scoring; the geometric-mixture decoder returns Σ log Z_t consistent with both
  * models' scores; a generate-and-train loop leaks no tensor.
  */
@@ -96,6 +96,21 @@ test("generate: a seed fixes the samples; chaining the returned rng continues th
     a.samplingLogProbs.every((x, i) => x !== a.modelLogProbs[i]),
     "top-k and temperature change the sampling law",
   );
+  model.dispose();
+});
+
+test("generate: rowSeeds give each row the samples of a call with that prompt alone and that seed, whatever the batch", async () => {
+  const model = createTransformer(configs.gpt2, { seed: 23, initStd: 0.4 });
+  const policy = new TransformerPolicy(model);
+  const options = { maxNewTokens: 8, temperature: 1.1, eosTokenIds: [] as number[] };
+  const seeds = [11, 4_000_000_000, 11];
+  const alone = await Promise.all(prompts.map(async (p, i) => (await generate(policy, [p], { ...options, seed: seeds[i] })).completions[0]));
+  const batched = await generate(policy, prompts, { ...options, seed: 99, rowSeeds: seeds });
+  assert.deepEqual(batched.completions, alone);
+  const split = await generate(policy, prompts, { ...options, rowSeeds: seeds, batchSize: 2, paddingSide: "right" as const });
+  assert.deepEqual(split.completions, alone);
+  assert.notDeepEqual((await generate(policy, prompts, { ...options, seed: 99 })).completions, alone, "without rowSeeds: other streams");
+  await assert.rejects(generate(policy, prompts, { ...options, rowSeeds: [1] }), /1 rowSeeds for 3 prompts/);
   model.dispose();
 });
 

@@ -203,21 +203,21 @@ test("malformed input names file:line and the field; usage errors exit 2", async
   assert.throws(parse("[1]"), /in\.jsonl:1: expected a JSON object/);
   assert.throws(
     parse('{"prompt": "a", "completion": 5}'),
-    /in\.jsonl:1: "completion" must be a string, found 5/,
+    /in\.jsonl:1: completion: must be a string \(got 5\)/,
   );
-  assert.throws(parse('{"prompt": 5, "completion": "x"}'), /in\.jsonl:1: "prompt" must be a string/);
+  assert.throws(parse('{"prompt": 5, "completion": "x"}'), /in\.jsonl:1: prompt: must be a string \(got 5\)/);
   assert.throws(
     parse('{"prompt_ids": [1, -2], "completion_ids": [3]}'),
-    /in\.jsonl:1: "prompt_ids"\[1\] = -2 is not a token id/,
+    /in\.jsonl:1: prompt_ids\[1\]: must be an integer >= 0 \(got -2\)/,
   );
   assert.throws(
     parse('{"prompt_ids": [1], "completion_ids": "3"}'),
-    /in\.jsonl:1: "completion_ids" must be a list of token ids/,
+    /in\.jsonl:1: completion_ids: must be a list \(got "3"\)/,
   );
   assert.throws(parse('{"text": "x"}'), /in\.jsonl:1: expected "prompt" and "completion"/);
   assert.throws(
     parse('{"prompt": [{"role": "user"}], "completion": []}'),
-    /in\.jsonl:1: "prompt"\[0\] must be a message/,
+    /in\.jsonl:1: prompt\[0\]\.content: must be a string \(got nothing\)/,
   );
   assert.equal(parse('\n{"prompt_ids": [1], "completion_ids": [2]}\n\n')().length, 1);
 
@@ -232,7 +232,7 @@ test("malformed input names file:line and the field; usage errors exit 2", async
   );
   await assert.rejects(
     runScore([{ prompt_ids: [1], completion_ids: [2] }, { prompt: "x" }], gpt2),
-    /data\.jsonl:2: "completion" must be a string, found undefined/,
+    /data\.jsonl:2: completion: must be a string \(got nothing\)/,
   );
   await assert.rejects(
     runScore([{ prompt: "a", completion: "b" }], ["--model", fixture("hf-tiny-llama")]),
@@ -250,7 +250,7 @@ test("malformed input names file:line and the field; usage errors exit 2", async
 
   const usage = await runScore([], ["--batch-size", "0", ...gpt2]);
   assert.equal(usage.code, 2);
-  assert.match(usage.warnings[0], /--batch-size needs a positive integer/);
+  assert.match(usage.warnings[0], /--batch-size must be an integer >= 1 \(got 0\)/);
   assert.equal((await runScore([], ["--model"])).code, 2);
   assert.throws(() => parseScoreArgs(["--data", "x"]), /--model/);
   assert.equal(parseScoreArgs(["--help"]), "help");

@@ -131,7 +131,7 @@ test("(a) along whole runs: every Newton iterate equals the closed form of its o
   for (const h of [1, 2, "all"] as const) {
     for (const alpha of [1, 0.9, 0.5]) {
       for (const bp of [0.5, 1, 2]) {
-        const run = runTabularSpin(problem, { alpha, betaPrime: bp, h }, { iterations: 6 });
+        const run = runTabularSpin(problem, { alpha, betaPrime: bp, windowSize: h }, { iterations: 6 });
         const it = run.iterates.map(rows);
         for (let t = 1; t <= 6; t++) {
           assert.ok(run.records[t - 1].converged);
@@ -162,12 +162,12 @@ test("(b) h = 1: the iteration reaches p^w·π_base^(1−w), and that table is a
   const problem = makeTabularProblem({ seed: 8, prompts: 3, answers: 5 });
   for (const [alpha, bp] of [[0.9, 2], [0.5, 1], [0.5, 2], [0.9, 1], [0.7, 0.8]]) {
     const star = fixedPointOf(problem, alpha, bp);
-    const run = runTabularSpin(problem, { alpha, betaPrime: bp, h: 1 }, { iterations: 60 });
+    const run = runTabularSpin(problem, { alpha, betaPrime: bp, windowSize: 1 }, { iterations: 60 });
     assert.ok(run.records.every((r) => r.converged));
     const gap = maxCentredDiff(rows(run.iterates[60]), star);
     assert.ok(gap < 1e-6, `α=${alpha} β'=${bp}: gap ${gap}`);
     const starTable = star.map((r) => Float64Array.from(r));
-    const { next } = tabularSpinStep(problem, { alpha, betaPrime: bp, h: 1 }, [problem.logBase, starTable]);
+    const { next } = tabularSpinStep(problem, { alpha, betaPrime: bp, windowSize: 1 }, [problem.logBase, starTable]);
     assert.ok(maxCentredDiff(rows(next), star) < 1e-6, `one step from π* stays at π* (α=${alpha}, β'=${bp})`);
   }
 });
@@ -185,7 +185,7 @@ test("(c) the log-deviation from π* is multiplied by a = α − 1/β' each iter
     assertClose([contractionFactor(alpha, bp)], [a], { atol: 1e-12 });
     assert.equal(spinConverges(alpha, bp), Math.abs(a) < 1);
     const star = fixedPointOf(problem, alpha, bp);
-    const run = runTabularSpin(problem, { alpha, betaPrime: bp, h: 1 }, { iterations: steps });
+    const run = runTabularSpin(problem, { alpha, betaPrime: bp, windowSize: 1 }, { iterations: steps });
     assert.ok(run.records.every((r) => r.converged), `Newton converged (α=${alpha}, β'=${bp})`);
     const dev = run.iterates.map((t) =>
       rows(t).flatMap((row, x) => centre(row.map((v, y) => v - star[x][y])))
@@ -203,7 +203,7 @@ test("(c) the log-deviation from π* is multiplied by a = α − 1/β' each iter
     if (Math.abs(a) > 1) assert.ok(ratio > 1.7, "diverging");
   }
   // Divergence continues: with the closed-form solver the deviation keeps growing as 1.5^t.
-  const far = runTabularSpin(problem, { alpha: 0.5, betaPrime: 0.5, h: 1 }, {
+  const far = runTabularSpin(problem, { alpha: 0.5, betaPrime: 0.5, windowSize: 1 }, {
     iterations: 40,
     solver: "closed-form",
   });
@@ -217,7 +217,7 @@ test("(d) p_data is a fixed point of SPIN (α = 1, h = 1) for every β' — attr
   const problem: TabularProblem = { ...source, logBase: source.logData }; // start at p_data
   for (const bp of [0.1, 0.5, 1, 3]) {
     for (const h of [1, 2, "all"] as const) {
-      const run = runTabularSpin(problem, { alpha: 1, betaPrime: bp, h }, { iterations: 3 });
+      const run = runTabularSpin(problem, { alpha: 1, betaPrime: bp, windowSize: h }, { iterations: 3 });
       for (const t of [1, 2, 3]) {
         assert.ok(
           maxCentredDiff(rows(run.iterates[t]), rows(problem.logData)) < 1e-6,
@@ -234,13 +234,13 @@ test("(d) p_data is a fixed point of SPIN (α = 1, h = 1) for every β' — attr
         Float64Array.from(normalize(Array.from(r, (v, y) => v + (y === 0 ? eps : 0))))
       ),
     };
-    const run = runTabularSpin(perturbed, { alpha: 1, betaPrime: bp, h: 1 }, { iterations: 1 });
+    const run = runTabularSpin(perturbed, { alpha: 1, betaPrime: bp, windowSize: 1 }, { iterations: 1 });
     const before = maxCentredDiff(rows(perturbed.logBase), rows(source.logData));
     const after = maxCentredDiff(rows(run.iterates[1]), rows(source.logData));
     assertClose([after], [Math.abs(1 - 1 / bp) * before], { atol: 1e-7, message: `β'=${bp}` });
   }
   // With α < 1 and π_base ≠ p_data, p_data is not a fixed point: one step from p_data moves away.
-  const { next } = tabularSpinStep(source, { alpha: 0.5, betaPrime: 1, h: 1 }, [
+  const { next } = tabularSpinStep(source, { alpha: 0.5, betaPrime: 1, windowSize: 1 }, [
     source.logBase,
     source.logData,
   ]);

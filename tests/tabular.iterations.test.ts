@@ -76,7 +76,7 @@ test("opponent windows: h = 1 uses π_{t−1}, h = 2 the mean of π_{t−2}, π_
   };
   const past = [base, p1, p2];
   const expectOpponent = (h: 1 | 2 | "all", q: number[]) => {
-    const { next } = tabularSpinStep(problem, { alpha: 1, betaPrime: 2, h }, past, { solver: "closed-form" });
+    const { next } = tabularSpinStep(problem, { alpha: 1, betaPrime: 2, windowSize: h }, past, { solver: "closed-form" });
     // α = 1: m = π_2, so π_3 ∝ π_2·(p/q)^(1/2).
     const want = normalizeLogRow([0, 1, 2].map((y) => p2[0][y] + 0.5 * (problem.logData[0][y] - L(q[y]))));
     assertClose(next[0], want, { atol: 1e-14, message: `h=${h}` });
@@ -84,10 +84,10 @@ test("opponent windows: h = 1 uses π_{t−1}, h = 2 the mean of π_{t−2}, π_
   expectOpponent(1, [0.1, 0.6, 0.3]);
   expectOpponent(2, [0.3, 0.425, 0.275]);
   expectOpponent("all", [0.85 / 3, 1.1 / 3, 1.05 / 3]);
-  assert.throws(() => tabularSpinStep(problem, { alpha: 1, betaPrime: 2, h: 0 }, past), RangeError);
-  assert.throws(() => tabularSpinStep(problem, { alpha: 1, betaPrime: 2, h: 1 }, []), RangeError);
+  assert.throws(() => tabularSpinStep(problem, { alpha: 1, betaPrime: 2, windowSize: 0 }, past), RangeError);
+  assert.throws(() => tabularSpinStep(problem, { alpha: 1, betaPrime: 2, windowSize: 1 }, []), RangeError);
   assert.throws(
-    () => runTabularSpin(problem, { alpha: 1, betaPrime: 2, h: 1 }, { iterations: -1 }),
+    () => runTabularSpin(problem, { alpha: 1, betaPrime: 2, windowSize: 1 }, { iterations: -1 }),
     RangeError,
   );
 });
@@ -128,13 +128,13 @@ test("comparison report: rows per variant, Newton fallback flagged, numbers matc
   });
   assert.equal(comparison.rows.length, 8);
   const spinSmallBeta = comparison.rows.find((r) =>
-    r.variant.betaPrime === 0.1 && r.variant.h === 1 && r.variant.alpha === 1
+    r.variant.betaPrime === 0.1 && r.variant.windowSize === 1 && r.variant.alpha === 1
   )!;
   assert.equal(spinSmallBeta.solver, "closed-form");
   assert.equal(spinSmallBeta.contraction, -9);
   assert.ok(spinSmallBeta.newtonFailedAt !== null && spinSmallBeta.newtonFailedAt >= 2);
   const fp = comparison.rows.find((r) =>
-    r.variant.betaPrime === 1 && r.variant.h === "all" && r.variant.alpha === 0.5
+    r.variant.betaPrime === 1 && r.variant.windowSize === "all" && r.variant.alpha === 0.5
   )!;
   assert.equal(fp.solver, "newton");
   const direct = runTabularSpin(makeTabularProblem({ seed: 1, prompts: 4, answers: 5 }), fp.variant, {

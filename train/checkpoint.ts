@@ -8,11 +8,11 @@
  * ```ts
  * import type { AdamWState } from "./optim.ts";
  * import type { ParamSnapshot } from "./params.ts";
- * declare const params: ParamSnapshot;
+ * declare const weights: ParamSnapshot;
  * declare const optimizer: AdamWState;
  * declare const metrics: MetricsRow[];
  * const dir = "runs/demo/iter-1/work/train";
- * await writeTrainCheckpoint(dir, { epochsDone: 1, params, optimizer, ema: null, metrics });
+ * await writeTrainCheckpoint(dir, { epochsDone: 1, weights, optimizer, ema: null, metrics });
  * const back = await readTrainCheckpoint(dir); // null when there is none
  * ```
  *
@@ -33,7 +33,7 @@ export type MetricsRow = Readonly<Record<string, number>>;
 export interface TrainCheckpoint {
   /** Completed epochs. */
   readonly epochsDone: number;
-  readonly params: ParamSnapshot;
+  readonly weights: ParamSnapshot;
   readonly optimizer: AdamWState;
   /** The EMA of the parameters, or null when not kept. */
   readonly ema: ParamSnapshot | null;
@@ -66,9 +66,9 @@ export const writeTrainCheckpoint = async (dir: string, c: TrainCheckpoint): Pro
   await mkdir(dir, { recursive: true });
   const file = `state-${c.epochsDone}.safetensors`;
   const tensors = new Map<string, TensorToWrite>();
-  c.params.names.forEach((name, i) => {
-    const shape = [...c.params.shapes[i]];
-    tensors.set(`param/${name}`, { shape, data: c.params.values[i] });
+  c.weights.names.forEach((name, i) => {
+    const shape = [...c.weights.shapes[i]];
+    tensors.set(`param/${name}`, { shape, data: c.weights.values[i] });
     tensors.set(`adam_m/${name}`, { shape, data: c.optimizer.m[i] });
     tensors.set(`adam_v/${name}`, { shape, data: c.optimizer.v[i] });
     if (c.ema !== null) tensors.set(`ema/${name}`, { shape, data: c.ema.values[i] });
@@ -77,7 +77,7 @@ export const writeTrainCheckpoint = async (dir: string, c: TrainCheckpoint): Pro
   const index: CheckpointIndex = {
     epochsDone: c.epochsDone,
     file,
-    names: c.params.names,
+    names: c.weights.names,
     step: c.optimizer.step,
     hasEma: c.ema !== null,
     metrics: c.metrics,
@@ -120,7 +120,7 @@ export const readTrainCheckpoint = async (dir: string): Promise<TrainCheckpoint 
   };
   return {
     epochsDone: index.epochsDone,
-    params: snapshot("param"),
+    weights: snapshot("param"),
     optimizer: { step: index.step, m: snapshot("adam_m").values, v: snapshot("adam_v").values },
     ema: index.hasEma ? snapshot("ema") : null,
     metrics: index.metrics,

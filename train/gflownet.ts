@@ -192,10 +192,10 @@ const remember = (buffer: Map<number, Replayed[]>, prompt: number, entry: Replay
 };
 
 /** Fresh answers from the sampler at the exploration temperature, cut at L, EOS removed. */
-const explore = async (o: GFlowNetFitOptions, prompts: number[], eos: number, rng: Rng): Promise<{ answers: number[][]; rng: Rng }> => {
-  const out = await generate(o.sampler, prompts.map((i) => o.prompts[i]), {
-    maxNewTokens: o.maxNewTokens,
-    temperature: o.explorationTemperature ?? 1.5,
+const explore = async (options: GFlowNetFitOptions, prompts: number[], eos: number, rng: Rng): Promise<{ answers: number[][]; rng: Rng }> => {
+  const out = await generate(options.sampler, prompts.map((i) => options.prompts[i]), {
+    maxNewTokens: options.maxNewTokens,
+    temperature: options.explorationTemperature ?? 1.5,
     eosTokenIds: eos,
     rng,
   });
@@ -215,27 +215,27 @@ const explore = async (o: GFlowNetFitOptions, prompts: number[], eos: number, rn
  * const { losses } = await fitGFlowNetSampler({ sampler, prev, base, alpha: 0.5, prompts: [[4]], maxNewTokens: 3, steps: 100 });
  * ```
  */
-export const fitGFlowNetSampler = async (o: GFlowNetFitOptions): Promise<GFlowNetFitReport> => {
-  if (!(o.alpha >= 0 && o.alpha <= 1)) throw new RangeError(`fitGFlowNetSampler: alpha must be in [0, 1], got ${o.alpha}`);
-  if (o.prompts.length === 0) throw new RangeError("fitGFlowNetSampler: no prompts");
-  const eos = o.eosTokenId ?? o.sampler.config.eosTokenIds[0];
+export const fitGFlowNetSampler = async (options: GFlowNetFitOptions): Promise<GFlowNetFitReport> => {
+  if (!(options.alpha >= 0 && options.alpha <= 1)) throw new RangeError(`fitGFlowNetSampler: alpha must be in [0, 1], got ${options.alpha}`);
+  if (options.prompts.length === 0) throw new RangeError("fitGFlowNetSampler: no prompts");
+  const eos = options.eosTokenId ?? options.sampler.config.eosTokenIds[0];
   if (eos === undefined) throw new RangeError("fitGFlowNetSampler: the sampler's config has no EOS id; pass eosTokenId");
-  const batch = o.batchSize ?? 16, replayShare = o.replayFraction ?? 0.5, perPrompt = o.replayPerPrompt ?? 32;
-  const optimizer = tf.train.adam(o.lr ?? 1e-3);
-  const variables = o.sampler.trainableVariables();
+  const batch = options.batchSize ?? 16, replayShare = options.replayFraction ?? 0.5, perPrompt = options.replayPerPrompt ?? 32;
+  const optimizer = tf.train.adam(options.lr ?? 1e-3);
+  const variables = options.sampler.trainableVariables();
   const buffer = new Map<number, Replayed[]>();
   const losses: number[] = [];
   let forwardTokens = 0;
-  let rng = forkRng(rngFromSeed(o.seed ?? 0), "gflownet");
-  for (let step = 0; step < o.steps; step++) {
+  let rng = forkRng(rngFromSeed(options.seed ?? 0), "gflownet");
+  for (let step = 0; step < options.steps; step++) {
     const replayCount = buffer.size > 0 ? Math.round(batch * replayShare) : 0;
     const chosen: number[] = [];
     for (let k = 0; k < batch; k++) {
-      const [i, next] = nextIndex(rng, o.prompts.length);
+      const [i, next] = nextIndex(rng, options.prompts.length);
       chosen.push(i);
       rng = next;
     }
-    const fresh = await explore(o, chosen.slice(replayCount), eos, rng);
+    const fresh = await explore(options, chosen.slice(replayCount), eos, rng);
     rng = fresh.rng;
     const answers = chosen.map((prompt, k) => {
       if (k >= replayCount) return fresh.answers[k - replayCount];
@@ -245,20 +245,20 @@ export const fitGFlowNetSampler = async (o: GFlowNetFitOptions): Promise<GFlowNe
       rng = next;
       return kept[j].answer;
     });
-    const prompts = chosen.map((i) => o.prompts[i]);
-    const logReward = mixtureRewards(o.prev, o.base, o.alpha, prompts, answers, eos, o.maxNewTokens);
+    const prompts = chosen.map((i) => options.prompts[i]);
+    const logReward = mixtureRewards(options.prev, options.base, options.alpha, prompts, answers, eos, options.maxNewTokens);
     const { value, grads } = tf.variableGrads(() => {
-      const q = prefixTerms(o.sampler, prompts, answers, eos, o.maxNewTokens);
-      return subTrajectoryBalance(tfjsOps)({ logReward, logStop: q.logStop, logPrefix: q.logPrefix, mask: q.mask }, { lambda: o.lambda }) as tf.Scalar;
+      const q = prefixTerms(options.sampler, prompts, answers, eos, options.maxNewTokens);
+      return subTrajectoryBalance(tfjsOps)({ logReward, logStop: q.logStop, logPrefix: q.logPrefix, mask: q.mask }, { lambda: options.lambda }) as tf.Scalar;
     }, variables);
     optimizer.applyGradients(Object.entries(grads).map(([name, tensor]) => ({ name, tensor })));
     losses.push((await value.data())[0]);
     const rewards = await logReward.array();
     answers.forEach((answer, k) => remember(buffer, chosen[k], { answer, logReward: rewards[k][answer.length] }, perPrompt));
     tf.dispose([value, logReward, ...Object.values(grads)]);
-    const perRow = prompts.map((p) => p.length + o.maxNewTokens);
+    const perRow = prompts.map((p) => p.length + options.maxNewTokens);
     forwardTokens += perRow.slice(replayCount).reduce((a, b) => a + b, 0) + 5 * perRow.reduce((a, b) => a + b, 0);
-    await o.onStep?.(step + 1, losses[step], forwardTokens);
+    await options.onStep?.(step + 1, losses[step], forwardTokens);
   }
   optimizer.dispose();
   return { losses, forwardTokens };

@@ -30,7 +30,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { tfjsOps } from "../backends/tfjs.ts";
-import type { AnyLoss } from "../losses/types.ts";
+import type { AnyLoss, LossOutput } from "../losses/types.ts";
+import { isListBatch, listLossOutput } from "./list-step.ts";
 import type { TransformerPolicy } from "../models/policy.ts";
 import type { AdamW, GradientAccumulator } from "./optim.ts";
 
@@ -43,6 +44,15 @@ export interface TrainingPair {
   readonly lpRefChosen: number;
   /** lp_ref(y_l). */
   readonly lpRefRejected: number;
+  /** SPPO: P̂(y_w ≻ π_{t−1}), the chosen response's estimated win rate (losses that ask for it). */
+  readonly winRateChosen?: number;
+  /** SPPO: P̂(y_l ≻ π_{t−1}). */
+  readonly winRateRejected?: number;
+  /**
+   * Further losers of the same prompt with their lp_ref (list-step.ts): the pair is then the list
+   * [y_w, y_l, …moreRejected], trained with the list form of the loss.
+   */
+  readonly moreRejected?: readonly { readonly ids: readonly number[]; readonly lpRef: number }[];
 }
 
 /** What the gradient of a micro-batch depends on besides the pairs and the policy. */
@@ -64,6 +74,39 @@ export interface MicroBatchGradients {
 /** Extra inputs `loss` asks for that a self-play batch can give. */
 const wantedInputs = (loss: AnyLoss): ReadonlySet<string> => new Set([...(loss.requires ?? []), ...(loss.accepts ?? [])]);
 
+/** The pairwise loss of a batch inside a gradient tape: the 2B rows prompt ++ chosen and prompt ++ rejected in one forward. */
+const pairLossOutput = (
+  spec: StepSpec,
+  policy: TransformerPolicy,
+  batch: readonly TrainingPair[],
+  wants: ReadonlySet<string>,
+): LossOutput<tf.Tensor> => {
+  const b = batch.length;
+  const prompts = batch.map((p) => p.promptIds);
+  const scores = policy.sequenceLogProbsTensor([...prompts, ...prompts], [
+    ...batch.map((p) => p.chosenIds),
+    ...batch.map((p) => p.rejectedIds),
+  ], { training: true });
+  const policyChosen = tf.slice(scores.logProbs, [0], [b]);
+  const policyRejected = tf.slice(scores.logProbs, [b], [b]);
+  const column = (f: (p: TrainingPair) => number): tf.Tensor1D => tf.tensor1d(batch.map(f));
+  const chosenTokens = column((p) => p.chosenIds.length), rejectedTokens = column((p) => p.rejectedIds.length);
+  const extras: Record<string, tf.Tensor> = {};
+  if (wants.has("chosenTokens")) extras.chosenTokens = chosenTokens;
+  if (wants.has("rejectedTokens")) extras.rejectedTokens = rejectedTokens;
+  if (wants.has("sftNll")) extras.sftNll = tf.div(tf.neg(policyChosen), chosenTokens);
+  for (const name of ["winRateChosen", "winRateRejected"] as const) {
+    if (wants.has(name) && batch.every((p) => p[name] !== undefined)) extras[name] = column((p) => p[name]!);
+  }
+  return spec.loss.compute(tfjsOps)({
+    ...extras,
+    policyChosen,
+    policyRejected,
+    refChosen: tfjsOps.stopGradient(column((p) => p.lpRefChosen)),
+    refRejected: tfjsOps.stopGradient(column((p) => p.lpRefRejected)),
+  }, spec.lossParams as never);
+};
+
 /**
  * The gradient of the mean α-SPIN loss over `batch` (see the module doc).
  *
@@ -84,31 +127,12 @@ export const alphaSpinGradients = (
   variables: readonly tf.Variable[],
   batch: readonly TrainingPair[],
 ): MicroBatchGradients => {
-  const b = batch.length;
   const wants = wantedInputs(spec.loss);
   let pack: tf.Tensor1D | null = null;
   let names: string[] = [];
+  const list = isListBatch(batch);
   const { value, grads } = tf.variableGrads(() => {
-    const prompts = batch.map((p) => p.promptIds);
-    const scores = policy.sequenceLogProbsTensor([...prompts, ...prompts], [
-      ...batch.map((p) => p.chosenIds),
-      ...batch.map((p) => p.rejectedIds),
-    ], { training: true });
-    const policyChosen = tf.slice(scores.logProbs, [0], [b]);
-    const policyRejected = tf.slice(scores.logProbs, [b], [b]);
-    const column = (f: (p: TrainingPair) => number): tf.Tensor1D => tf.tensor1d(batch.map(f));
-    const chosenTokens = column((p) => p.chosenIds.length), rejectedTokens = column((p) => p.rejectedIds.length);
-    const extras: Record<string, tf.Tensor> = {};
-    if (wants.has("chosenTokens")) extras.chosenTokens = chosenTokens;
-    if (wants.has("rejectedTokens")) extras.rejectedTokens = rejectedTokens;
-    if (wants.has("sftNll")) extras.sftNll = tf.div(tf.neg(policyChosen), chosenTokens);
-    const out = spec.loss.compute(tfjsOps)({
-      ...extras,
-      policyChosen,
-      policyRejected,
-      refChosen: tfjsOps.stopGradient(column((p) => p.lpRefChosen)),
-      refRejected: tfjsOps.stopGradient(column((p) => p.lpRefRejected)),
-    }, spec.lossParams as never);
+    const out = list ? listLossOutput(spec.loss, spec.lossParams, policy, batch) : pairLossOutput(spec, policy, batch, wants);
     const lossMean = tf.mean(out.loss) as tf.Scalar;
     names = Object.keys(out.metrics).sort();
     pack = tf.keep(tf.stack([lossMean, ...names.map((k) => tf.mean(out.metrics[k]))]) as tf.Tensor1D);

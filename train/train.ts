@@ -67,6 +67,8 @@ export class NonFiniteLossError extends Error {
 
 /** The inputs a self-play batch can give a loss (others must come from the user). */
 export const selfPlayLossInputs: readonly string[] = ["chosenTokens", "rejectedTokens", "sftNll"];
+/** The inputs the SPPO loop adds: each response's estimated win rate against π_{t−1} (selfplay/win-rates.ts). */
+export const sppoLossInputs: readonly string[] = ["winRateChosen", "winRateRejected"];
 
 /** Optimizer, schedule and batching of one iteration's training (the run config's `training`). */
 export interface TrainingSettings {
@@ -140,7 +142,7 @@ const seedOf = (rng: Rng): number => nextUint32(rng)[0] >>> 1;
 
 /** Where an iteration's training stands: the last segment's results, or the start. */
 interface Progress {
-  params: ParamSnapshot;
+  weights: ParamSnapshot;
   ema: ParamSnapshot | null;
   optimizer: AdamWState | null;
   metrics: MetricsRow[];
@@ -148,18 +150,18 @@ interface Progress {
 }
 
 /** The start, or the checkpoint in `o.checkpointDir` when there is one. */
-const startingPoint = async (o: TrainIterationOptions): Promise<Progress> => {
-  const saved: TrainCheckpoint | null = await readTrainCheckpoint(o.checkpointDir);
-  if (saved === null || saved.epochsDone > o.epochs) {
-    return { params: o.init, ema: o.ema?.init ?? null, optimizer: null, metrics: [], epochsDone: 0 };
+const startingPoint = async (options: TrainIterationOptions): Promise<Progress> => {
+  const saved: TrainCheckpoint | null = await readTrainCheckpoint(options.checkpointDir);
+  if (saved === null || saved.epochsDone > options.epochs) {
+    return { weights: options.init, ema: options.ema?.init ?? null, optimizer: null, metrics: [], epochsDone: 0 };
   }
-  await o.onResume?.(saved.epochsDone, saved.optimizer.step);
-  return { params: saved.params, ema: saved.ema, optimizer: saved.optimizer, metrics: [...saved.metrics], epochsDone: saved.epochsDone };
+  await options.onResume?.(saved.epochsDone, saved.optimizer.step);
+  return { weights: saved.weights, ema: saved.ema, optimizer: saved.optimizer, metrics: [...saved.metrics], epochsDone: saved.epochsDone };
 };
 
 /** What every epoch of an iteration shares. */
 interface Plan {
-  readonly o: TrainIterationOptions;
+  readonly options: TrainIterationOptions;
   readonly step: StepSpec;
   readonly schedule: LrSchedule;
   readonly microPerEpoch: number;
@@ -177,36 +179,36 @@ interface Plan {
  * const { params, metrics } = await trainIteration(options);
  * ```
  */
-export const trainIteration = async (o: TrainIterationOptions): Promise<TrainIterationResult> => {
-  const { training } = o;
-  const n = o.pairs.length;
-  if (n === 0) throw new RangeError(`iteration ${o.iteration}: no training pairs`);
+export const trainIteration = async (options: TrainIterationOptions): Promise<TrainIterationResult> => {
+  const { training } = options;
+  const n = options.pairs.length;
+  if (n === 0) throw new RangeError(`iteration ${options.iteration}: no training pairs`);
   const microPerEpoch = Math.ceil(n / training.batchSize);
-  const totalSteps = Math.ceil(microPerEpoch / training.gradientAccumulation) * o.epochs;
-  const schedule = makeSchedule({ kind: training.schedule, peakLr: o.lr, totalSteps, warmupRatio: training.warmupRatio });
-  const lossParams: Record<string, unknown> = { ...o.lossParams, ...("beta" in o.loss.defaults ? { beta: o.beta } : {}) };
-  const step: StepSpec = { loss: o.loss, lossParams };
-  let progress = await startingPoint(o);
-  const pool = (o.workers ?? 1) > 1 && progress.epochsDone < o.epochs
-    ? await (await import("./pool.ts")).createWorkerPool({ threads: o.workers!, base: o.base, spec: o.spec, workerImports: o.workerImports ?? [] })
+  const totalSteps = Math.ceil(microPerEpoch / training.gradientAccumulation) * options.epochs;
+  const schedule = makeSchedule({ kind: training.schedule, peakLr: options.lr, totalSteps, warmupRatio: training.warmupRatio });
+  const lossParams: Record<string, unknown> = { ...options.lossParams, ...("beta" in options.loss.defaults ? { beta: options.beta } : {}) };
+  const step: StepSpec = { loss: options.loss, lossParams };
+  let progress = await startingPoint(options);
+  const pool = (options.workers ?? 1) > 1 && progress.epochsDone < options.epochs
+    ? await (await import("./pool.ts")).createWorkerPool({ threads: options.workers!, base: options.base, spec: options.spec, workerImports: options.workerImports ?? [] })
     : null;
-  const plan: Plan = { o, step, schedule, microPerEpoch, totalSteps, pool };
+  const plan: Plan = { options, step, schedule, microPerEpoch, totalSteps, pool };
   try {
-    for (let epoch = progress.epochsDone; epoch < o.epochs; epoch++) {
+    for (let epoch = progress.epochsDone; epoch < options.epochs; epoch++) {
       progress = await trainEpoch(plan, progress, epoch);
-      const { params, optimizer, ema, metrics } = progress;
-      await writeTrainCheckpoint(o.checkpointDir, { epochsDone: epoch + 1, params, optimizer: optimizer!, ema, metrics });
+      const { weights, optimizer, ema, metrics } = progress;
+      await writeTrainCheckpoint(options.checkpointDir, { epochsDone: epoch + 1, weights, optimizer: optimizer!, ema, metrics });
     }
   } finally {
     await pool?.close();
   }
-  return { params: progress.params, ema: progress.ema, metrics: progress.metrics };
+  return { params: progress.weights, ema: progress.ema, metrics: progress.metrics };
 };
 
 /** The trainable policy, its optimizer (state restored) and the EMA variables of one epoch. */
 const epochState = (plan: Plan, progress: Progress, dropoutSeed: number) => {
-  const { o } = plan, { training } = o;
-  const trainable = buildTrainable(o.base, o.spec, progress.params, dropoutSeed);
+  const { options } = plan, { training } = options;
+  const trainable = buildTrainable(options.base, options.spec, progress.weights, dropoutSeed);
   const optimizer = new AdamW(trainable.variables, {
     beta1: training.adamBeta1,
     beta2: training.adamBeta2,
@@ -229,7 +231,7 @@ const epochState = (plan: Plan, progress: Progress, dropoutSeed: number) => {
   try {
     const st = progress.optimizer;
     if (st !== null) {
-      optimizer.loadState({ step: st.step, m: alignTo(trainable.names, progress.params, st.m), v: alignTo(trainable.names, progress.params, st.v) });
+      optimizer.loadState({ step: st.step, m: alignTo(trainable.names, progress.weights, st.m), v: alignTo(trainable.names, progress.weights, st.v) });
     }
   } catch (e) {
     dispose();
@@ -240,8 +242,8 @@ const epochState = (plan: Plan, progress: Progress, dropoutSeed: number) => {
 
 /** One epoch: a segment from `progress`'s snapshot to the next; see the module doc. */
 const trainEpoch = async (plan: Plan, progress: Progress, epoch: number): Promise<Progress> => {
-  const { o, pool } = plan;
-  const epochRng = forkRng(o.rng, `epoch-${epoch}`);
+  const { options, pool } = plan;
+  const epochRng = forkRng(options.rng, `epoch-${epoch}`);
   const state = epochState(plan, progress, seedOf(forkRng(epochRng, "dropout")));
   const { trainable, optimizer, emaVars } = state;
   const metrics = [...progress.metrics];
@@ -250,15 +252,15 @@ const trainEpoch = async (plan: Plan, progress: Progress, epoch: number): Promis
     const source: GradientSource = pool === null
       ? localGradients(plan.step, trainable)
       : { gradients: (pairs) => pool.gradients(pairs, trainable), weightsChanged: () => pool.weightsChanged() };
-    const [order] = shuffleArray(forkRng(epochRng, "order"), Array.from({ length: o.pairs.length }, (_, i) => i));
+    const [order] = shuffleArray(forkRng(epochRng, "order"), Array.from({ length: options.pairs.length }, (_, i) => i));
     for (const group of stepGroups(plan, order)) {
       const row = await trainStep(plan, source, state, group, epoch);
-      if (o.ema !== null) updateEma(emaVars, trainable, o.ema.decay);
+      if (options.ema !== null) updateEma(emaVars, trainable, options.ema.decay);
       metrics.push(row);
-      await o.onStep?.(row, plan.totalSteps);
+      await options.onStep?.(row, plan.totalSteps);
     }
     return {
-      params: await trainable.snapshot(),
+      weights: await trainable.snapshot(),
       optimizer: await optimizer.exportState(),
       ema: progress.ema === null ? null : await snapshotOf(trainable.names, emaVars),
       metrics,
@@ -271,13 +273,13 @@ const trainEpoch = async (plan: Plan, progress: Progress, epoch: number): Promis
 
 /** The epoch's optimizer steps: each a list of micro-batches (of pairs) and where the last one ends. */
 const stepGroups = (plan: Plan, order: readonly number[]): { batches: TrainingPair[][]; microDone: number }[] => {
-  const { batchSize, gradientAccumulation } = plan.o.training;
+  const { batchSize, gradientAccumulation } = plan.options.training;
   const groups: { batches: TrainingPair[][]; microDone: number }[] = [];
   for (let start = 0; start < plan.microPerEpoch; start += gradientAccumulation) {
     const end = Math.min(plan.microPerEpoch, start + gradientAccumulation);
     const batches = [];
     for (let micro = start; micro < end; micro++) {
-      batches.push(order.slice(micro * batchSize, (micro + 1) * batchSize).map((i) => plan.o.pairs[i]));
+      batches.push(order.slice(micro * batchSize, (micro + 1) * batchSize).map((i) => plan.options.pairs[i]));
     }
     groups.push({ batches, microDone: end });
   }
@@ -292,12 +294,12 @@ const trainStep = async (
   group: { readonly batches: readonly TrainingPair[][]; readonly microDone: number },
   epoch: number,
 ): Promise<MetricsRow> => {
-  const { o } = plan;
+  const { options } = plan;
   const step = state.optimizer.stepCount; // 0-based index of this update
   const lr = learningRateAt(plan.schedule, step);
-  const out = await optimizerStep(source, group.batches, state.accumulator, state.optimizer, lr, o.signal);
+  const out = await optimizerStep(source, group.batches, state.accumulator, state.optimizer, lr, options.signal);
   const row: Record<string, number> = {
-    iteration: o.iteration,
+    iteration: options.iteration,
     step: step + 1,
     epoch: epoch + group.microDone / plan.microPerEpoch,
     loss: out.loss,
@@ -305,8 +307,8 @@ const trainStep = async (
     learning_rate: lr,
     ...out.metrics,
   };
-  if (!Number.isFinite(row.loss)) throw new NonFiniteLossError(o.iteration, step + 1, "loss", row.loss);
-  if (!Number.isFinite(row.grad_norm)) throw new NonFiniteLossError(o.iteration, step + 1, "gradient norm", row.grad_norm);
+  if (!Number.isFinite(row.loss)) throw new NonFiniteLossError(options.iteration, step + 1, "loss", row.loss);
+  if (!Number.isFinite(row.grad_norm)) throw new NonFiniteLossError(options.iteration, step + 1, "gradient norm", row.grad_norm);
   return row;
 };
 

@@ -12,7 +12,7 @@
  * declare const losers: Losers;
  * declare const references: References;
  * declare const trained: Trained;
- * await commitPhase(context, start, { losers, references, trained });
+ * await commitPhase(context, start, { records: spinRecords(losers, references), references, trained });
  * ```
  *
  * @module
@@ -24,10 +24,19 @@ import { iterateParamsDir } from "../iterates.ts";
 import { lpRefFileName } from "./references.ts";
 import type { IterationStart, Losers, References, RunContext, Trained } from "./state.ts";
 
-/** The exports of the pairs: prompt, winner, loser and the reference log-probs the loss used. */
-const writeExports = async (ctx: RunContext, it: IterationStart, losers: Losers, references: References): Promise<string[]> => {
-  const { exports } = ctx.iterates.ready.config;
-  const records: PreferenceRecord[] = losers.pairs.map((p, i) => ({
+/**
+ * The SPIN loop's export records: prompt, winner, loser and the reference log-probs the loss used.
+ *
+ * @example
+ * ```ts
+ * import type { Losers, References } from "./state.ts";
+ * declare const losers: Losers;
+ * declare const references: References;
+ * spinRecords(losers, references)[0].rejected; // the first pair's loser
+ * ```
+ */
+export const spinRecords = (losers: Losers, references: References): PreferenceRecord[] =>
+  losers.pairs.map((p, i) => ({
     id: p.example.id,
     prompt: p.example.prompt,
     promptMessages: p.example.promptMessages,
@@ -36,6 +45,10 @@ const writeExports = async (ctx: RunContext, it: IterationStart, losers: Losers,
     refChosenLogp: references.lpRef[i].lpRefChosen,
     refRejectedLogp: references.lpRef[i].lpRefRejected,
   }));
+
+/** The exports of the pairs (TRL DPO and SPIN JSON lines), as configured. */
+const writeExports = async (ctx: RunContext, it: IterationStart, records: readonly PreferenceRecord[]): Promise<string[]> => {
+  const { exports } = ctx.iterates.ready.config;
   const files: string[] = [];
   if (exports.trlDpo) {
     await writeTrlDpoJsonl(join(it.dir, "pairs.dpo.jsonl"), records);
@@ -59,18 +72,24 @@ const writeExports = async (ctx: RunContext, it: IterationStart, losers: Losers,
  * declare const losers: Losers;
  * declare const references: References;
  * declare const trained: Trained;
- * await commitPhase(context, start, { losers, references, trained });
+ * await commitPhase(context, start, { records: spinRecords(losers, references), references, trained });
  * ```
  */
 export const commitPhase = async (
   ctx: RunContext,
   it: IterationStart,
-  { losers, references, trained }: { readonly losers: Losers; readonly references: References; readonly trained: Trained },
+  { records, references, trained, files: extra = [] }: {
+    readonly records: readonly PreferenceRecord[];
+    readonly references: References;
+    readonly trained: Trained;
+    /** Files of the iteration folder the SPIN loop does not write (the SPPO loop's preferences). */
+    readonly files?: readonly string[];
+  },
 ): Promise<void> => {
   const { store } = ctx;
   const ready = ctx.iterates.ready;
   const { spec, base, config } = ready;
-  const files: string[] = ["config.json", "window.json", "generations.jsonl", "metrics.jsonl"];
+  const files: string[] = ["config.json", "window.json", "generations.jsonl", "metrics.jsonl", ...extra];
   const saveOptions = { baseModel: ready.modelDir ?? config.model, tokenizerDir: ready.tokenizerDir };
   await saveIterate(iterateParamsDir(store, it.t, spec.finetune), base, spec, trained.params, saveOptions);
   files.push(spec.finetune === "lora" ? "adapter" : "model");
@@ -79,7 +98,7 @@ export const commitPhase = async (
     files.push("ema");
   }
   await store.writeJsonl(join(it.dir, "metrics.jsonl"), trained.metrics);
-  files.push(...await writeExports(ctx, it, losers, references));
+  files.push(...await writeExports(ctx, it, records));
   ctx.previousMetrics.push(...trained.metrics);
   await store.writeJsonl(join(store.root, "metrics.jsonl"), ctx.previousMetrics);
   files.push(`reference/${references.cacheFile}`, `reference/${lpRefFileName}`);

@@ -3,7 +3,9 @@
  * from its assigned window member (generation.ts; optionally from the geometric-mixture sampler),
  * or one reused from an earlier iteration that generated it with the same sampler. Kept in
  * `iter-<t>/generations.jsonl`, which a resumed iteration reads back; with `workers` > 1 the
- * pool's workers decode whole batches next to this thread.
+ * pool's workers decode whole batches next to this thread. With `generation.engine: "openai"` the
+ * losers come from an OpenAI-compatible server instead, one request per (iterate, example)
+ * (generation-openai.ts).
  *
  * @example
  * ```ts
@@ -18,10 +20,14 @@
  * @module
  */
 import { join } from "node:path";
+import process from "node:process";
+import { OpenAiGenerationEngine } from "../../engines/openai-generation.ts";
 import { forkRng } from "../../core/rng.ts";
 import { type Iterate, planGenerations } from "../../samplers/history.ts";
 import { truncateLoser } from "../examples.ts";
-import { generateLosers, type GenerationRow, samplerKey } from "../generation.ts";
+import { generateLosers, type GenerateLosersOptions, type GenerationRow, samplerKey } from "../generation.ts";
+import { generateLosersOpenAi } from "../generation-openai.ts";
+import { ServedIterates } from "../served-iterates.ts";
 import { jsonLines, resumable } from "./resumable.ts";
 import type { IterationStart, Losers, Opponents, RunContext } from "./state.ts";
 
@@ -42,9 +48,65 @@ const storedGenerations = async (ctx: RunContext, t: number): Promise<Map<string
   return index;
 };
 
+/** What both engines are given: the plan and the iteration's settings. */
+type Common = Pick<GenerateLosersOptions, "iteration" | "groups" | "examples" | "tokenizer" | "generation" | "maxLength" | "rng" | "onProgress" | "signal">;
+
+const common = (ctx: RunContext, it: IterationStart, groups: Common["groups"]): Common => {
+  const { config, examples, tokenizer } = ctx.iterates.ready;
+  return {
+    iteration: it.t,
+    groups,
+    examples,
+    tokenizer,
+    generation: config.generation,
+    maxLength: config.maxLength,
+    rng: forkRng(ctx.root, `generate-${it.t}`),
+    onProgress: (done, total) => ctx.emit({ type: "progress", iteration: it.t, phase: "generate", done, total }),
+    signal: ctx.signal,
+  };
+};
+
+/** The local engine: this thread, and with `workers` > 1 the pool's workers decoding whole batches next to it. */
+const locally = async (ctx: RunContext, it: IterationStart, groups: Common["groups"]): Promise<GenerationRow[]> => {
+  const { config, base, spec } = ctx.iterates.ready;
+  const count = groups.reduce((s, g) => s + g.exampleIds.length, 0);
+  const geometric = config.geometricSampling.enabled ? config.geometricSampling : null;
+  // Worth it only with more than one batch to decode.
+  const pool = config.workers > 1 && count > config.generation.batchSize
+    ? await (await import("../../train/pool.ts")).createWorkerPool({ threads: config.workers, base, spec })
+    : null;
+  return await generateLosers({
+    ...common(ctx, it, groups),
+    ...(pool === null ? {} : { pool: { workers: pool, dirOf: (iterate: Iterate) => ctx.iterates.dirOf(iterate) } }),
+    loadPolicy: (iterate) => ctx.iterates.load(iterate),
+    basePolicy: ctx.iterates.basePolicy,
+    geometric,
+    alpha: it.params.alpha,
+    workDir: join(it.work, "generate"),
+    readBatch: async (path) => (await ctx.store.readJson(path)) as GenerationRow[] | null,
+    writeBatch: (path, rows) => ctx.store.writeCompactJson(path, rows),
+  }).finally(() => pool?.close());
+};
+
+/** The openai engine: one request per (iterate, example) to the server of `generation.openai`. */
+const onServer = async (ctx: RunContext, it: IterationStart, groups: Common["groups"]): Promise<GenerationRow[]> => {
+  const { config, base } = ctx.iterates.ready;
+  const server = config.generation.openai!;
+  const served = new ServedIterates(server, process.env, ctx.iterates);
+  return await generateLosersOpenAi({
+    ...common(ctx, it, groups),
+    engine: new OpenAiGenerationEngine(server, process.env),
+    servedName: (iterate) => served.name(iterate),
+    maxPositions: base.config.family === "gpt2" ? base.config.maxPositions : null,
+    workDir: join(it.work, "generate"),
+    readRow: async (path) => (await ctx.store.readJson(path)) as GenerationRow | null,
+    writeRow: (path, row) => ctx.store.writeCompactJson(path, row),
+  });
+};
+
 /** Decode the losers not stored yet, and return every assigned pair's loser (each once). */
 const generate = async (ctx: RunContext, it: IterationStart, opponents: Opponents): Promise<GenerationRow[]> => {
-  const { config, examples, tokenizer, base, spec } = ctx.iterates.ready;
+  const { config } = ctx.iterates.ready;
   const geometric = config.geometricSampling.enabled ? config.geometricSampling : null;
   const sampler = samplerKey(geometric, it.params.alpha);
   const stored = config.reuseGenerations ? await storedGenerations(ctx, it.t) : new Map<string, Map<number, GenerationRow>>();
@@ -56,30 +118,7 @@ const generate = async (ctx: RunContext, it: IterationStart, opponents: Opponent
   const plan = planGenerations(opponents.assigned, storedIds, { reuse: config.reuseGenerations });
   const note = plan.reuse.length > 0 ? `${plan.reuse.length} loser(s) reused from earlier iterations` : undefined;
   await ctx.emit({ type: "phase-start", iteration: it.t, phase: "generate", total: plan.generateCount, note });
-  // Two or more threads: the pool's workers decode whole batches next to this thread (worth it
-  // only with more than one batch to decode).
-  const pool = config.workers > 1 && plan.generateCount > config.generation.batchSize
-    ? await (await import("../../train/pool.ts")).createWorkerPool({ threads: config.workers, base, spec })
-    : null;
-  const fresh = await generateLosers({
-    ...(pool === null ? {} : { pool: { workers: pool, dirOf: (iterate: Iterate) => ctx.iterates.dirOf(iterate) } }),
-    iteration: it.t,
-    groups: plan.generate,
-    examples,
-    loadPolicy: (iterate) => ctx.iterates.load(iterate),
-    basePolicy: ctx.iterates.basePolicy,
-    tokenizer,
-    generation: config.generation,
-    maxLength: config.maxLength,
-    geometric,
-    alpha: it.params.alpha,
-    rng: forkRng(ctx.root, `generate-${it.t}`),
-    workDir: join(it.work, "generate"),
-    readBatch: async (path) => (await ctx.store.readJson(path)) as GenerationRow[] | null,
-    writeBatch: (path, rows) => ctx.store.writeCompactJson(path, rows),
-    onProgress: (done, total) => ctx.emit({ type: "progress", iteration: it.t, phase: "generate", done, total }),
-    signal: ctx.signal,
-  }).finally(() => pool?.close());
+  const fresh = await (config.generation.engine === "openai" ? onServer : locally)(ctx, it, plan.generate);
   const freshBy = new Map(fresh.map((r) => [`${r.iterateId}|${r.exampleIndex}`, r]));
   const used = new Map<string, GenerationRow>();
   for (const p of opponents.assigned) {

@@ -23,6 +23,7 @@ import { freshLoraSnapshot, loadIterateSnapshot, modelSnapshot, type ParamSnapsh
 import type { TrainingPair } from "../../train/step.ts";
 import { trainIteration } from "../../train/train.ts";
 import { iterateParamsDir } from "../iterates.ts";
+import { listsByPrompt } from "../listwise.ts";
 import type { IterationStart, Losers, References, RunContext, Trained } from "./state.ts";
 
 const seedOf = (rng: Rng): number => nextUint32(rng)[0] >>> 1;
@@ -34,7 +35,7 @@ const startingPoint = async (ctx: RunContext, t: number): Promise<{ init: ParamS
   const init: ParamSnapshot = t === 1
     ? (spec.finetune === "lora" ? await freshLoraSnapshot(base, spec.lora, seedOf(forkRng(ctx.root, "lora-init"))) : await modelSnapshot(base))
     : await loadIterateSnapshot(iterateParamsDir(store, t - 1, spec.finetune), base, spec);
-  const needsEma = config.opponent === "ema" || config.reference === "ema";
+  const needsEma = config.opponent === "ema" || config.reference.mixture === "ema";
   const emaInit = !needsEma ? null : t === 1 ? init : await loadIterateSnapshot(join(store.iterDir(t - 1), "ema"), base, spec);
   return { init, emaInit };
 };
@@ -57,7 +58,8 @@ const checkWarmup = async (ctx: RunContext, it: IterationStart, pairs: number): 
 };
 
 /**
- * Train π_t (see the module doc).
+ * Train π_t (see the module doc) on the iteration's pairs (winner, loser and lp_ref), or, with
+ * `listwise`, on one list per prompt (listwise.ts).
  *
  * @example
  * ```ts
@@ -69,20 +71,38 @@ const checkWarmup = async (ctx: RunContext, it: IterationStart, pairs: number): 
  * const { params, ema, metrics } = await trainPhase(context, start, losers, references);
  * ```
  */
-export const trainPhase = async (ctx: RunContext, it: IterationStart, losers: Losers, references: References): Promise<Trained> => {
-  const { config, spec, base, loss } = ctx.iterates.ready;
-  const { init, emaInit } = await startingPoint(ctx, it.t);
+export const trainPhase = (ctx: RunContext, it: IterationStart, losers: Losers, references: References): Promise<Trained> => {
   const pairs: TrainingPair[] = losers.pairs.map((p, i) => ({
     promptIds: p.example.promptIds,
     chosenIds: p.example.chosenIds,
     rejectedIds: p.rejectedIds,
     ...references.lpRef[i],
   }));
+  const listwise = ctx.iterates.ready.config.listwise;
+  return trainOnPairs(ctx, it, listwise ? listsByPrompt(pairs, losers.pairs.map((p) => p.example.index)) : pairs);
+};
+
+/**
+ * Train π_t on any list of training pairs (the SPPO loop's pairs of samples, with their win rates).
+ *
+ * @example
+ * ```ts
+ * import type { RunContext, IterationStart } from "./state.ts";
+ * import type { TrainingPair } from "../../train/step.ts";
+ * declare const context: RunContext;
+ * declare const start: IterationStart;
+ * declare const pairs: TrainingPair[];
+ * const trained = await trainOnPairs(context, start, pairs);
+ * ```
+ */
+export const trainOnPairs = async (ctx: RunContext, it: IterationStart, pairs: readonly TrainingPair[]): Promise<Trained> => {
+  const { config, spec, base, loss } = ctx.iterates.ready;
+  const { init, emaInit } = await startingPoint(ctx, it.t);
   const updates = await checkWarmup(ctx, it, pairs.length);
   await ctx.emit({ type: "phase-start", iteration: it.t, phase: "train", total: updates });
   const trained = await trainIteration({
     iteration: it.t,
-    pairs,
+    pairs: [...pairs],
     base,
     spec,
     init,
