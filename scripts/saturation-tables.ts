@@ -109,7 +109,7 @@ export const tabularPrediction = (variants: readonly SaturationVariant[], iterat
   variants.map((v) => {
     const problems = [1, 2, 3, 4, 5].map((seed) => makeTabularProblem({ seed, prompts: 4, answers: 5, baseFidelity: 0.8, baseNoise: 0.5 }));
     const ratios = problems.map((p) => {
-      const run = runTabularSpin(p, { alpha: v.alpha, betaPrime: v.betaPrime, h: v.h }, { iterations, solver: "closed-form" });
+      const run = runTabularSpin(p, { alpha: v.alpha, betaPrime: v.betaPrime, windowSize: v.h }, { iterations, solver: "closed-form" });
       const kl0 = tableKl(p, p.logBase);
       return { t: run.records.map((r) => r.klToData / kl0), limit: tableKl(p, spinFixedPoint(p, v.alpha, v.betaPrime)) / kl0 };
     });
