@@ -150,7 +150,7 @@ export const markdownTables = (summary: readonly VariantSummary[], prediction: r
   );
   const measured = new Map(summary.map((s) => [s.variant, s.cells.kl.map((x) => x.mean / s.cells.kl[0].mean)]));
   const pred = table(
-    ["variant", "a = α − 1/β'", "|a| < 1", "w", ...ts.slice(1).map((t) => `tabular KL_${t}/KL_0`), "tabular KL(p‖π*)/KL_0", ...ts.slice(1).map((t) => `measured KL_${t}/KL_0`)],
+    ["variant", "a = α − 1/β'", "converges (−1 < a < 1)", "w", ...ts.slice(1).map((t) => `tabular KL_${t}/KL_0`), "tabular KL(p‖π*)/KL_0", ...ts.slice(1).map((t) => `measured KL_${t}/KL_0`)],
     prediction.map((p) => [
       p.variant,
       formatMetric(p.a),
