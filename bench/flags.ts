@@ -11,6 +11,8 @@
  *
  * @module
  */
+import { either } from "fp-ts";
+import { decodeText, positiveInt } from "../core/config.ts";
 import { backendNames } from "../backends/types.ts";
 import { type BenchConfigName, benchConfigs } from "./configs.ts";
 
@@ -108,12 +110,11 @@ const listOf = (flag: string, value: string): string[] => {
   return items;
 };
 
-const positiveInt = (flag: string, value: string): number => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) {
-    throw new BenchFlagError(`${flag}: expected a positive integer, got "${value}"`);
-  }
-  return n;
+/** A count flag, decoded by the run config's own codec (core/config.ts). */
+const countFlag = (flag: string, value: string): number => {
+  const result = decodeText(positiveInt, value);
+  if (either.isLeft(result)) throw new BenchFlagError(`${flag}: ${result.left}`);
+  return result.right;
 };
 
 /**
@@ -177,7 +178,7 @@ export const parseBenchFlags = (
     help: values.has("--help"),
     backends: backends ?? defaultBackends(options.deno, knownBackends),
     backendsExplicit: backends !== null,
-    threads: values.has("--threads") ? positiveInt("--threads", values.get("--threads")!) : 1,
+    threads: values.has("--threads") ? countFlag("--threads", values.get("--threads")!) : 1,
     configs: configs as BenchConfigName[],
     peer: peer === "torch" ? "torch" : null,
     json: json ?? null,
@@ -185,7 +186,7 @@ export const parseBenchFlags = (
     workers: !values.has("--no-workers"),
     stockKernels: values.has("--stock-kernels"),
     caseTimeoutS: values.has("--case-timeout")
-      ? positiveInt("--case-timeout", values.get("--case-timeout")!)
+      ? countFlag("--case-timeout", values.get("--case-timeout")!)
       : null,
   };
 };

@@ -25,7 +25,7 @@
  */
 import type * as t from "io-ts";
 import { either } from "fp-ts";
-import { didYouMean, issuesOf } from "../core/config.ts";
+import { decodeText, didYouMean } from "../core/config.ts";
 
 /** The value type of a flag. */
 export type FlagType = "string" | "number" | "boolean";
@@ -146,10 +146,9 @@ export const kebabCase = (name: string): string => name.replace(/([a-z0-9])([A-Z
  * ```
  */
 export const decodeFlagText = <A>(codec: t.Decoder<unknown, A>, text: string, where: string, command: string): A => {
-  const x = text.trim() === "" ? NaN : Number(text);
-  const result = codec.decode(Number.isNaN(x) ? text : x);
+  const result = decodeText(codec, text);
   if (either.isRight(result)) return result.right;
-  throw new ArgsError(command, `${where} ${issuesOf(result.left).map((i) => i.message).join("; ")}`);
+  throw new ArgsError(command, `${where} ${result.left}`);
 };
 
 const TRUE = ["true", "1", "yes", "on"];

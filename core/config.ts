@@ -149,6 +149,23 @@ export const decodeOrThrow = <A, O>(codec: t.Type<A, O, unknown>, value: unknown
   return result.right;
 };
 
+/**
+ * Decode a value given as text (a command-line flag): as a number when the text reads as one
+ * (`"2"`, `"1e-3"`, `"Infinity"`), else as the text itself (`"all"`, `"∞"`), so that a flag takes the
+ * spellings the config's JSON takes. Right with the value, or Left with the rule(s) broken.
+ *
+ * @example
+ * ```ts
+ * import { positiveInt } from "./config-values.ts";
+ * decodeText(positiveInt, "0"); // Left("must be an integer >= 1 (got 0)")
+ * ```
+ */
+export const decodeText = <A>(codec: t.Decoder<unknown, A>, text: string): either.Either<string, A> => {
+  const x = text.trim() === "" ? NaN : Number(text);
+  const result = codec.decode(Number.isNaN(x) ? text : x);
+  return either.isRight(result) ? result : either.left(issuesOf(result.left).map((i) => i.message).join("; "));
+};
+
 // ---- optional values and defaults ---------------------------------------------------------------
 
 /**

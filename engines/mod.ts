@@ -16,6 +16,7 @@
  * @module
  */
 export * from "./openai-config.ts";
+export * from "./openai-client.ts";
 export * from "./retry.ts";
 export * from "./openai-generation.ts";
 export * from "./openai-reference.ts";

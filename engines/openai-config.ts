@@ -3,19 +3,18 @@
  * `alpha-spin serve`, llama.cpp's server, TGI), the served model name, the name of the environment
  * variable that holds the API key (the key itself is never part of a config, so it is never written
  * to a run folder), and the limits: requests in flight, per-request timeout, retries with
- * exponential backoff.
+ * exponential backoff. No dependency beyond the language, so the run config can check an
+ * `openai` block without loading the `openai` package (the client is made in openai-client.ts).
  *
  * @example
  * ```ts
- * import { checkOpenAiEngineConfig, openAiClient } from "./openai-config.ts";
+ * import { checkOpenAiEngineConfig } from "./openai-config.ts";
  * const config = checkOpenAiEngineConfig({ baseUrl: "http://127.0.0.1:8000/v1", model: "gemma-2b", apiKeyEnv: "VLLM_API_KEY" }, "run.json: generation");
- * const client = openAiClient(config, process.env);
+ * config.concurrency; // 8
  * ```
  *
  * @module
  */
-import OpenAI from "openai";
-
 /** The settings of an `openai` engine. */
 export interface OpenAiEngineConfig {
   /** The server's OpenAI base URL, ending in `/v1` (e.g. `http://127.0.0.1:8000/v1`). */
@@ -105,38 +104,4 @@ export const checkOpenAiEngineConfig = (value: unknown, where: string): OpenAiEn
     backoffMs: int("backoffMs", 0),
     maxBackoffMs: int("maxBackoffMs", 0),
   };
-};
-
-/**
- * The `openai` client of a config: the key read from `env[apiKeyEnv]` (an error naming the variable
- * when it is unset), the timeout, and no retries of its own (engines retry themselves, see
- * retry.ts). `fetch` replaces the transport (tests record the requests with it).
- *
- * @example
- * ```ts
- * import type { OpenAiEngineConfig } from "./openai-config.ts";
- * declare const config: OpenAiEngineConfig;
- * const client = openAiClient(config, process.env);
- * ```
- */
-export const openAiClient = (
-  config: OpenAiEngineConfig,
-  env: Readonly<Record<string, string | undefined>>,
-  fetch?: typeof globalThis.fetch,
-): OpenAI => {
-  let apiKey = "EMPTY";
-  if (config.apiKeyEnv !== undefined) {
-    const value = env[config.apiKeyEnv];
-    if (value === undefined || value === "") {
-      throw new Error(`the API key variable ${config.apiKeyEnv} (apiKeyEnv) is not set`);
-    }
-    apiKey = value;
-  }
-  return new OpenAI({
-    baseURL: config.baseUrl,
-    apiKey,
-    timeout: config.timeoutMs,
-    maxRetries: 0,
-    ...(fetch === undefined ? {} : { fetch }),
-  });
 };

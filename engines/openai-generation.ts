@@ -4,7 +4,7 @@
  * then scores are exactly those the server sampled (no re-tokenization drift).
  *
  * The request (vLLM's documented completions API):
- * `{"model", "prompt": [ids], "max_tokens", "temperature", "top_p", ["top_k"], "seed", "n": 1,
+ * `{"model", "prompt": [ids], "max_tokens", "temperature", "top_p", ["top_k"], ["min_p"], "seed", "n": 1,
  * "logprobs": 0, "return_tokens_as_token_ids": true}` — `logprobs: 0` makes vLLM list the sampled
  * tokens, and `return_tokens_as_token_ids` writes each as `token_id:<id>`. A server that cannot
  * return ids this way (OpenAI itself, servers without the vLLM extension) fails with an error that
@@ -35,7 +35,8 @@
  * @module
  */
 import type OpenAI from "openai";
-import { openAiClient, type OpenAiEngineConfig } from "./openai-config.ts";
+import { openAiClient } from "./openai-client.ts";
+import type { OpenAiEngineConfig } from "./openai-config.ts";
 import { EngineRequestError, limitConcurrency, withRetries } from "./retry.ts";
 
 /** One example to answer. */

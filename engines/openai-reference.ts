@@ -29,7 +29,8 @@
  * @module
  */
 import type OpenAI from "openai";
-import { openAiClient, type OpenAiEngineConfig } from "./openai-config.ts";
+import { openAiClient } from "./openai-client.ts";
+import type { OpenAiEngineConfig } from "./openai-config.ts";
 import { parseTokenIds } from "./openai-generation.ts";
 import { EngineRequestError, limitConcurrency, withRetries } from "./retry.ts";
 

@@ -163,8 +163,11 @@ export const engineIssues = (c: EngineKeys): CheckIssue[] => {
   if (g.engine === "openai" && g.openai === null) {
     issues.push({ path: ["generation", "openai"], message: 'is required with generation.engine "openai" (at least { "baseUrl", "model" })' });
   }
-  if (r.engine === "openai" && r.openai === null) {
-    issues.push({ path: ["reference", "openai"], message: 'is required with reference.engine "openai" (at least { "baseUrl", "model" })' });
+  if (r.engine === "openai" && r.openai === null && g.openai === null) {
+    issues.push({
+      path: ["reference", "openai"],
+      message: 'is required with reference.engine "openai" (at least { "baseUrl", "model" }), unless generation.openai names the server',
+    });
   }
   if (g.engine === "openai" && c.geometricSampling.enabled) {
     issues.push({
@@ -193,6 +196,19 @@ export const engineIssues = (c: EngineKeys): CheckIssue[] => {
   }
   return issues;
 };
+
+/**
+ * `reference.openai` filled in: absent with the openai engine, the server of `generation.openai`
+ * (one server usually does both).
+ *
+ * @example
+ * ```ts
+ * const server = { baseUrl: "http://h:8000/v1", model: "m", concurrency: 8, timeoutMs: 600000, maxRetries: 5, backoffMs: 500, maxBackoffMs: 30000 };
+ * resolveReferenceServer({ mixture: "geometric", engine: "openai", openai: null, logprobs: "echo" }, server).openai; // server
+ * ```
+ */
+export const resolveReferenceServer = (r: ReferenceConfig, generationServer: OpenAiEngineConfig | null): ReferenceConfig =>
+  r.engine === "openai" && r.openai === null ? { ...r, openai: generationServer } : r;
 
 /**
  * `generation.seeding` filled in: "example" with the openai engine, else "batch".

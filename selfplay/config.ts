@@ -29,7 +29,7 @@ import { alphaSpinRefusal } from "../losses/alpha-spin.ts";
 import type { AnyLoss } from "../losses/types.ts";
 import { rawRunConfigCodec, resolvedRunConfigCodec, runConfigDefaults } from "./config-codecs.ts";
 import type { RunConfig } from "./config-types.ts";
-import { engineIssues, resolveSeeding } from "./config-engines.ts";
+import { engineIssues, resolveReferenceServer, resolveSeeding } from "./config-engines.ts";
 import { listwiseIssues } from "./listwise.ts";
 import { sppoBeta, sppoIssues, withMethodDefaults } from "./sppo-config.ts";
 
@@ -145,6 +145,7 @@ const resolveDefaults = (c: RawRunConfig): RunConfig => ({
     lr: c.training.lr ?? (c.finetune === "lora" ? runConfigDefaults.lrLora : runConfigDefaults.lrFull),
   },
   generation: { ...c.generation, seeding: resolveSeeding(c.generation) },
+  reference: resolveReferenceServer(c.reference, c.generation.openai),
 });
 
 /**

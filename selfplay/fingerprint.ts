@@ -20,6 +20,7 @@ import { sha256Hex, stableStringify } from "../core/hash.ts";
 import { configToHf } from "../models/hf-config.ts";
 import type { Transformer } from "../models/transformer.ts";
 import type { RunConfig } from "./config-types.ts";
+import { fingerprintView } from "./config-engines.ts";
 
 const WHOLE_LIMIT = 4 << 20;
 const EDGE = 64 << 10;
@@ -94,8 +95,9 @@ export const modelFingerprint = async (model: Transformer): Promise<string> => {
 export const fingerprintIgnoredKeys: readonly string[] = ["name", "outputDir"];
 
 /**
- * SHA-256 (hex) of the config's stable JSON (keys sorted), without the top-level keys in `ignore`:
- * the same for any key order, different when any setting that changes the results changes.
+ * SHA-256 (hex) of the config's stable JSON (keys sorted), without the top-level keys in `ignore`
+ * and without where the phases run (config-engines.ts's `fingerprintView`): the same for any key
+ * order, different when any setting that changes the results changes.
  *
  * @example
  * ```ts
@@ -111,6 +113,6 @@ export const configFingerprint = (
 ): string => {
   // A SPIN run leaves the SPPO keys (and listwise when off) out, so run folders made before they existed still resume.
   const spinOnly = config.method === "spin" ? ["method", "sppo", ...(config.listwise ? [] : ["listwise"])] : [];
-  const kept = Object.fromEntries(Object.entries(config).filter(([k]) => !ignore.includes(k) && !spinOnly.includes(k)));
+  const kept = Object.fromEntries(Object.entries(fingerprintView(config)).filter(([k]) => !ignore.includes(k) && !spinOnly.includes(k)));
   return sha256Hex(stableStringify(kept));
 };

@@ -87,8 +87,6 @@ export const generateLosersOpenAi = async (o: OpenAiLosersOptions): Promise<Gene
       pending.push({ request, iterate: group.iterate, example, path });
     }
   }
-  const names = new Map<string, string>();
-  for (const p of pending) if (!names.has(p.iterate.id)) names.set(p.iterate.id, await o.servedName(p.iterate));
   const byId = new Map(pending.map((p) => [p.request.id, p]));
   const store = async (result: GenerationResult): Promise<void> => {
     const p = byId.get(result.id)!;
@@ -111,6 +109,8 @@ export const generateLosersOpenAi = async (o: OpenAiLosersOptions): Promise<Gene
   };
   if (o.signal?.aborted) throw o.signal.reason instanceof Error ? o.signal.reason : new Error("aborted");
   try {
+    const names = new Map<string, string>();
+    for (const p of pending) if (!names.has(p.iterate.id)) names.set(p.iterate.id, await o.servedName(p.iterate));
     await o.engine.generate(pending.map((p) => ({ ...p.request, model: names.get(p.iterate.id)! })), store);
   } catch (e) {
     if (o.signal?.aborted) throw e;

@@ -75,7 +75,15 @@ export class ServedIterates {
     if (pending === undefined) {
       pending = (async () => {
         const name = `${iterate.id}-${(await this.iterates.fingerprint(iterate)).slice(0, 16)}`;
-        await this.#engine.loadAdapter(name, resolve(dir));
+        try {
+          await this.#engine.loadAdapter(name, resolve(dir));
+        } catch (e) {
+          throw new Error(
+            `${(e as Error).message} (the server must load LoRA adapters at run time: vLLM with --enable-lora and ` +
+              "VLLM_ALLOW_RUNTIME_LORA_UPDATING=True, alpha-spin serve with --allow-adapter-loading; and it must read the run folder at this path)",
+            { cause: e },
+          );
+        }
         return name;
       })();
       pending.catch(() => this.#loaded.delete(iterate.id));

@@ -1,7 +1,8 @@
 /**
  * The SPPO part of the run config: `method` ("spin", the default, or "sppo") and the `sppo` block
- * (docs/sppo.md). config.ts joins these keys into the run config; this file holds their codecs,
- * their types and their cross-field rules, so the SPPO settings read in one place.
+ * (docs/sppo.md). config-codecs.ts joins these keys into the run config and config.ts calls their
+ * rules; this file holds their codecs, their types and their cross-field rules, so the SPPO settings
+ * read in one place.
  *
  * - `sppo.samples`: K ≥ 2 answers sampled per prompt from π_{t−1} at every iteration.
  * - `sppo.oracle`: who says P(y ≻ y' | x): `"exact"` (the synthetic task's known p_data),

@@ -25,7 +25,7 @@ interface GradCase {
   readonly name: string;
   readonly arb: fc.Arbitrary<{ inputs: Data[]; extra?: number[] }>;
   readonly diff: readonly number[];
-  readonly op: <T>(o: TensorOps<T>, xs: T[], extra: number[] | undefined) => T;
+  readonly op: <T>(ops: TensorOps<T>, xs: T[], extra: number[] | undefined) => T;
 }
 
 /** Fixed, varied weights for the output (so every output element matters differently). */
@@ -85,62 +85,62 @@ const separated = (inputs: Data[]): boolean => {
 
 const cases: GradCase[] = [
   ...([
-    ["neg", (o, x) => o.neg(x), extremeValue],
-    ["exp", (o, x) => o.exp(x), f32(-20, 20)],
-    ["log", (o, x) => o.log(x), f32(0.1, 100)],
-    ["log1p", (o, x) => o.log1p(x), f32(-0.9, 100)],
-    ["softplus", (o, x) => o.softplus(x), extremeValue],
-    ["sigmoid", (o, x) => o.sigmoid(x), extremeValue],
-    ["logSigmoid", (o, x) => o.logSigmoid(x), extremeValue],
-    ["square", (o, x) => o.square(x), moderate],
-    ["sqrt", (o, x) => o.sqrt(x), f32(0.1, 100)],
-    ["abs", (o, x) => o.abs(x), awayFromZero],
-    ["relu", (o, x) => o.relu(x), awayFromZero],
-    ["tanh", (o, x) => o.tanh(x), fc.oneof(f32(-5, 5), fc.constantFrom(1000, -1000))],
-  ] as Array<[string, <T>(o: TensorOps<T>, x: T) => T, fc.Arbitrary<number>]>).map((
+    ["neg", (ops, x) => ops.neg(x), extremeValue],
+    ["exp", (ops, x) => ops.exp(x), f32(-20, 20)],
+    ["log", (ops, x) => ops.log(x), f32(0.1, 100)],
+    ["log1p", (ops, x) => ops.log1p(x), f32(-0.9, 100)],
+    ["softplus", (ops, x) => ops.softplus(x), extremeValue],
+    ["sigmoid", (ops, x) => ops.sigmoid(x), extremeValue],
+    ["logSigmoid", (ops, x) => ops.logSigmoid(x), extremeValue],
+    ["square", (ops, x) => ops.square(x), moderate],
+    ["sqrt", (ops, x) => ops.sqrt(x), f32(0.1, 100)],
+    ["abs", (ops, x) => ops.abs(x), awayFromZero],
+    ["relu", (ops, x) => ops.relu(x), awayFromZero],
+    ["tanh", (ops, x) => ops.tanh(x), fc.oneof(f32(-5, 5), fc.constantFrom(1000, -1000))],
+  ] as Array<[string, <T>(ops: TensorOps<T>, x: T) => T, fc.Arbitrary<number>]>).map((
     [name, f, value],
   ): GradCase => ({
     name,
     arb: single(value),
     diff: [0],
-    op: (o, [x]) => f(o, x),
+    op: (ops, [x]) => f(ops, x),
   })),
   ...([
-    ["add", (o, a, b) => o.add(a, b), extremeValue],
-    ["sub", (o, a, b) => o.sub(a, b), extremeValue],
-    ["mul", (o, a, b) => o.mul(a, b), moderate],
-    ["minimum", (o, a, b) => o.minimum(a, b), moderate],
-    ["maximum", (o, a, b) => o.maximum(a, b), moderate],
-    ["greater (zero gradient)", (o, a, b) => o.greater(a, b), moderate],
-    ["less (zero gradient)", (o, a, b) => o.less(a, b), moderate],
-    ["equal (zero gradient)", (o, a, b) => o.equal(a, b), moderate],
-  ] as Array<[string, <T>(o: TensorOps<T>, a: T, b: T) => T, fc.Arbitrary<number>]>).map((
+    ["add", (ops, a, b) => ops.add(a, b), extremeValue],
+    ["sub", (ops, a, b) => ops.sub(a, b), extremeValue],
+    ["mul", (ops, a, b) => ops.mul(a, b), moderate],
+    ["minimum", (ops, a, b) => ops.minimum(a, b), moderate],
+    ["maximum", (ops, a, b) => ops.maximum(a, b), moderate],
+    ["greater (zero gradient)", (ops, a, b) => ops.greater(a, b), moderate],
+    ["less (zero gradient)", (ops, a, b) => ops.less(a, b), moderate],
+    ["equal (zero gradient)", (ops, a, b) => ops.equal(a, b), moderate],
+  ] as Array<[string, <T>(ops: TensorOps<T>, a: T, b: T) => T, fc.Arbitrary<number>]>).map((
     [name, f, value],
   ): GradCase => ({
     name,
     arb: broadcastingArb([value, value]).filter(separated).map((inputs) => ({ inputs })),
     diff: [0, 1],
-    op: (o, [a, b]) => f(o, a, b),
+    op: (ops, [a, b]) => f(ops, a, b),
   })),
   {
     name: "div",
     arb: broadcastingArb([moderate, fc.oneof(f32(0.5, 10), f32(-10, -0.5))]).map((inputs) => ({ inputs })),
     diff: [0, 1],
-    op: (o, [a, b]) => o.div(a, b),
+    op: (ops, [a, b]) => ops.div(a, b),
   },
   {
     name: "where (condition computed from x)",
     arb: broadcastingArb([awayFromZero, extremeValue, extremeValue]).map((inputs) => ({ inputs })),
     diff: [0, 1, 2],
     // The condition depends on the differentiated x: its comparison must not break tf.grad.
-    op: (o, [x, a, b]) => o.where(o.greater(x, o.scalar(0)), o.mul(a, x), b),
+    op: (ops, [x, a, b]) => ops.where(ops.greater(x, ops.scalar(0)), ops.mul(a, x), b),
   },
   ...([
-    ["sum", (o, x, a, k) => o.sum(x, a, k), extremeValue],
-    ["mean", (o, x, a, k) => o.mean(x, a, k), extremeValue],
-    ["max", (o, x, a, k) => o.max(x, a, k), moderate],
-    ["logSumExp", (o, x, a, k) => o.logSumExp(x, a, k), extremeValue],
-  ] as Array<[string, <T>(o: TensorOps<T>, x: T, axis?: number, keep?: boolean) => T, fc.Arbitrary<number>]>)
+    ["sum", (ops, x, a, k) => ops.sum(x, a, k), extremeValue],
+    ["mean", (ops, x, a, k) => ops.mean(x, a, k), extremeValue],
+    ["max", (ops, x, a, k) => ops.max(x, a, k), moderate],
+    ["logSumExp", (ops, x, a, k) => ops.logSumExp(x, a, k), extremeValue],
+  ] as Array<[string, <T>(ops: TensorOps<T>, x: T, axis?: number, keep?: boolean) => T, fc.Arbitrary<number>]>)
     .map(
       ([name, f, value]): GradCase => ({
         name,
@@ -151,7 +151,7 @@ const cases: GradCase[] = [
           }))
         ),
         diff: [0],
-        op: (o, [x], extra) => f(o, x, Number.isNaN(extra![0]) ? undefined : extra![0], extra![1] === 1),
+        op: (ops, [x], extra) => f(ops, x, Number.isNaN(extra![0]) ? undefined : extra![0], extra![1] === 1),
       }),
     ),
   {
@@ -164,7 +164,7 @@ const cases: GradCase[] = [
         .map(([values, ids]) => ({ inputs: [{ shape: [...lead, vocab], values }], extra: ids }))
     ),
     diff: [0],
-    op: (o, [x], ids) => o.gatherLast(x, o.fromInts(ids!, o.shape(x).slice(0, -1))),
+    op: (ops, [x], ids) => ops.gatherLast(x, ops.fromInts(ids!, ops.shape(x).slice(0, -1))),
   },
   {
     name: "slice",
@@ -175,13 +175,13 @@ const cases: GradCase[] = [
       }))
     ),
     diff: [0],
-    op: (o, [x], begin) => o.slice(x, begin!, begin!.map(() => -1)),
+    op: (ops, [x], begin) => ops.slice(x, begin!, begin!.map(() => -1)),
   },
   {
     name: "reshape",
     arb: tensorArb(extremeValue).map((d) => ({ inputs: [d] })),
     diff: [0],
-    op: (o, [x]) => o.reshape(x, [-1, 1]),
+    op: (ops, [x]) => ops.reshape(x, [-1, 1]),
   },
   {
     name: "concat",
@@ -191,7 +191,7 @@ const cases: GradCase[] = [
       }))
     ),
     diff: [0, 1],
-    op: (o, [a, b]) => o.concat([a, b], -1),
+    op: (ops, [a, b]) => ops.concat([a, b], -1),
   },
 ];
 

@@ -24,7 +24,7 @@ import {
   valuesFor,
 } from "./backends.support.ts";
 
-type Op<T> = (o: TensorOps<T>, xs: T[]) => T;
+type Op<T> = (ops: TensorOps<T>, xs: T[]) => T;
 
 /**
  * Tolerance for ops that only move data: exact, except that GPUs may flush float32 subnormals
@@ -35,7 +35,7 @@ const SUBNORMAL = 2 ** -126;
 /** Compare `op` on both backends for inputs `data`; tolerance atol·(1 + max|input|)·scale + rtol·|expected|. */
 const agree = async (
   name: string,
-  op: <T>(o: TensorOps<T>, xs: T[]) => T,
+  op: <T>(ops: TensorOps<T>, xs: T[]) => T,
   data: Data[],
   { rtol = 2e-5, atol = 2e-6, scale = 1 }: { rtol?: number; atol?: number; scale?: number } = {},
 ): Promise<void> => {
@@ -90,12 +90,12 @@ for (const backend of backends) {
     assert.equal(ops.name, `tfjs-${name}`);
   });
 
-  const binaries: Array<[string, <T>(o: TensorOps<T>, xs: T[]) => T, fc.Arbitrary<number>]> = [
-    ["add", (o, [a, b]) => o.add(a, b), extremeValue],
-    ["sub", (o, [a, b]) => o.sub(a, b), extremeValue],
-    ["mul", (o, [a, b]) => o.mul(a, b), extremeValue],
-    ["minimum", (o, [a, b]) => o.minimum(a, b), extremeValue],
-    ["maximum", (o, [a, b]) => o.maximum(a, b), extremeValue],
+  const binaries: Array<[string, <T>(ops: TensorOps<T>, xs: T[]) => T, fc.Arbitrary<number>]> = [
+    ["add", (ops, [a, b]) => ops.add(a, b), extremeValue],
+    ["sub", (ops, [a, b]) => ops.sub(a, b), extremeValue],
+    ["mul", (ops, [a, b]) => ops.mul(a, b), extremeValue],
+    ["minimum", (ops, [a, b]) => ops.minimum(a, b), extremeValue],
+    ["maximum", (ops, [a, b]) => ops.maximum(a, b), extremeValue],
   ];
   on("binary ops with broadcasting (add, sub, mul, div, minimum, maximum)", async () => {
     for (const [opName, op, value] of binaries) {
@@ -111,7 +111,7 @@ for (const backend of backends) {
     await fc.assert(
       fc.asyncProperty(
         broadcastingArb([extremeValue, denominator]),
-        (data) => agree("div", (o, [a, b]) => o.div(a, b), data),
+        (data) => agree("div", (ops, [a, b]) => ops.div(a, b), data),
       ),
       params(3),
     );
@@ -119,10 +119,10 @@ for (const backend of backends) {
 
   on("comparisons and where (ties included)", async () => {
     const small = fc.integer({ min: -2, max: 2 });
-    const cmp: Array<[string, <T>(o: TensorOps<T>, xs: T[]) => T]> = [
-      ["greater", (o, [a, b]) => o.greater(a, b)],
-      ["less", (o, [a, b]) => o.less(a, b)],
-      ["equal", (o, [a, b]) => o.equal(a, b)],
+    const cmp: Array<[string, <T>(ops: TensorOps<T>, xs: T[]) => T]> = [
+      ["greater", (ops, [a, b]) => ops.greater(a, b)],
+      ["less", (ops, [a, b]) => ops.less(a, b)],
+      ["equal", (ops, [a, b]) => ops.equal(a, b)],
     ];
     for (const [opName, op] of cmp) {
       await fc.assert(
@@ -133,33 +133,33 @@ for (const backend of backends) {
     await fc.assert(
       fc.asyncProperty(
         broadcastingArb([fc.constantFrom(0, 1, 2, -1), extremeValue, extremeValue]),
-        (data) => agree("where", (o, [c, a, b]) => o.where(c, a, b), data),
+        (data) => agree("where", (ops, [c, a, b]) => ops.where(c, a, b), data),
       ),
       params(5),
     );
   });
 
-  const unaries: Array<[string, <T>(o: TensorOps<T>, x: T) => T, fc.Arbitrary<number>]> = [
-    ["neg", (o, x) => o.neg(x), extremeValue],
-    ["exp", (o, x) => o.exp(x), f32(-80, 80)],
-    ["log", (o, x) => o.log(x), f32(1e-6, 1000)],
-    ["log1p", (o, x) => o.log1p(x), fc.oneof(f32(-0.99, 1000), f32(-1e-4, 1e-4))],
-    ["softplus", (o, x) => o.softplus(x), extremeValue],
-    ["sigmoid", (o, x) => o.sigmoid(x), extremeValue],
-    ["logSigmoid", (o, x) => o.logSigmoid(x), extremeValue],
-    ["square", (o, x) => o.square(x), extremeValue],
-    ["sqrt", (o, x) => o.sqrt(x), f32(0, 1000)],
-    ["abs", (o, x) => o.abs(x), extremeValue],
-    ["relu", (o, x) => o.relu(x), extremeValue],
-    ["tanh", (o, x) => o.tanh(x), extremeValue],
-    ["stopGradient", (o, x) => o.stopGradient(x), extremeValue],
+  const unaries: Array<[string, <T>(ops: TensorOps<T>, x: T) => T, fc.Arbitrary<number>]> = [
+    ["neg", (ops, x) => ops.neg(x), extremeValue],
+    ["exp", (ops, x) => ops.exp(x), f32(-80, 80)],
+    ["log", (ops, x) => ops.log(x), f32(1e-6, 1000)],
+    ["log1p", (ops, x) => ops.log1p(x), fc.oneof(f32(-0.99, 1000), f32(-1e-4, 1e-4))],
+    ["softplus", (ops, x) => ops.softplus(x), extremeValue],
+    ["sigmoid", (ops, x) => ops.sigmoid(x), extremeValue],
+    ["logSigmoid", (ops, x) => ops.logSigmoid(x), extremeValue],
+    ["square", (ops, x) => ops.square(x), extremeValue],
+    ["sqrt", (ops, x) => ops.sqrt(x), f32(0, 1000)],
+    ["abs", (ops, x) => ops.abs(x), extremeValue],
+    ["relu", (ops, x) => ops.relu(x), extremeValue],
+    ["tanh", (ops, x) => ops.tanh(x), extremeValue],
+    ["stopGradient", (ops, x) => ops.stopGradient(x), extremeValue],
   ];
   on("unary ops, including softplus / logSigmoid / sigmoid at ±1e3", async () => {
     for (const [opName, op, value] of unaries) {
       await fc.assert(
         fc.asyncProperty(
           tensorArb(value),
-          (d) => agree(opName, (o, [x]) => op(o, x), [d], { atol: 1e-6, rtol: 1e-5 }),
+          (d) => agree(opName, (ops, [x]) => op(ops, x), [d], { atol: 1e-6, rtol: 1e-5 }),
         ),
         params(6),
       );
@@ -171,11 +171,11 @@ for (const backend of backends) {
     }
   });
 
-  const reductions: Array<[string, <T>(o: TensorOps<T>, x: T, axis?: number, keep?: boolean) => T]> = [
-    ["sum", (o, x, a, k) => o.sum(x, a, k)],
-    ["mean", (o, x, a, k) => o.mean(x, a, k)],
-    ["max", (o, x, a, k) => o.max(x, a, k)],
-    ["logSumExp", (o, x, a, k) => o.logSumExp(x, a, k)],
+  const reductions: Array<[string, <T>(ops: TensorOps<T>, x: T, axis?: number, keep?: boolean) => T]> = [
+    ["sum", (ops, x, a, k) => ops.sum(x, a, k)],
+    ["mean", (ops, x, a, k) => ops.mean(x, a, k)],
+    ["max", (ops, x, a, k) => ops.max(x, a, k)],
+    ["logSumExp", (ops, x, a, k) => ops.logSumExp(x, a, k)],
   ];
   on("reductions with negative axes and keepDims (sum, mean, max, logSumExp)", async () => {
     const withMinusInf = fc.oneof({ arbitrary: extremeValue, weight: 5 }, {
@@ -191,7 +191,7 @@ for (const backend of backends) {
         fc.asyncProperty(
           arb,
           ([d, axis, keep]) =>
-            agree(`${opName}(axis ${axis}, keepDims ${keep})`, (o, [x]) => op(o, x, axis, keep), [d], {
+            agree(`${opName}(axis ${axis}, keepDims ${keep})`, (ops, [x]) => op(ops, x, axis, keep), [d], {
               scale: Math.max(1, d.values.length / 4),
             }),
         ),
@@ -252,7 +252,7 @@ for (const backend of backends) {
     await fc.assert(
       fc.asyncProperty(sliceArb, ([d, ranges]) => {
         const begin = ranges.map((r) => r[0]), size = ranges.map((r) => r[1]);
-        return agree(`slice(${begin}; ${size})`, (o, [x]) => o.slice(x, begin, size), [d], {
+        return agree(`slice(${begin}; ${size})`, (ops, [x]) => ops.slice(x, begin, size), [d], {
           atol: SUBNORMAL,
         });
       }),
@@ -268,7 +268,7 @@ for (const backend of backends) {
     await fc.assert(
       fc.asyncProperty(reshapeArb, ([d, permuted, infer]) => {
         const target = infer && permuted.length > 0 ? [-1, ...permuted.slice(1)] : [...permuted, 1];
-        return agree(`reshape to ${target}`, (o, [x]) => o.reshape(x, target), [d], { atol: SUBNORMAL });
+        return agree(`reshape to ${target}`, (ops, [x]) => ops.reshape(x, target), [d], { atol: SUBNORMAL });
       }),
       params(10),
     );
@@ -291,7 +291,7 @@ for (const backend of backends) {
       fc.asyncProperty(
         concatArb,
         ([axis, parts]) =>
-          agree(`concat(axis ${axis})`, (o, xs) => o.concat(xs, axis), parts, { atol: SUBNORMAL }),
+          agree(`concat(axis ${axis})`, (ops, xs) => ops.concat(xs, axis), parts, { atol: SUBNORMAL }),
       ),
       params(11),
     );

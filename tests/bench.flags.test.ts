@@ -80,7 +80,7 @@ test("bench flags: the default backend list takes any further backend of backend
 test("bench flags: unknown flags and bad values are refused, naming the flag", () => {
   assert.match(flagError(["--bogus"]), /unknown flag "--bogus"/);
   assert.match(flagError(["-h"]), /did you mean --help/);
-  assert.match(flagError(["--threads", "0"]), /--threads: expected a positive integer, got "0"/);
+  assert.match(flagError(["--threads", "0"]), /--threads: must be an integer >= 1 \(got 0\)/);
   assert.match(flagError(["--threads=two"]), /--threads/);
   assert.match(flagError(["--threads"]), /--threads needs a value/);
   assert.match(flagError(["--backends", "tpu"]), /--backends: unknown backend "tpu"/);

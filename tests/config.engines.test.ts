@@ -5,7 +5,6 @@ import { either } from "fp-ts";
 import { withEngineFlags } from "../cli/engine-flags.ts";
 import { ConfigError } from "../core/config.ts";
 import { configFingerprint, decodeRunConfig, resolveRunConfig } from "../selfplay/config.ts";
-import { fingerprintView } from "../selfplay/config-engines.ts";
 import { assert, test } from "./harness.ts";
 
 const minimal = { name: "demo", data: { train: "data/train.jsonl" } };
@@ -43,6 +42,10 @@ test("config engines: the string form of reference resolves to the object with t
     maxBackoffMs: 30000,
   });
   assert.equal(c.reference.openai?.model, "google/gemma-2b");
+  // One server for both: reference.openai defaults to generation.openai.
+  const shared = resolveRunConfig({ ...minimal, generation: { engine: "openai", openai: server }, reference: { engine: "openai" } });
+  assert.deepEqual(shared.reference.openai, shared.generation.openai);
+  assert.equal(resolveRunConfig({ ...minimal, generation: { engine: "openai", openai: server } }).reference.openai, null);
   // The resolved config (as the run folder's config.json writes it) decodes to itself.
   assert.deepEqual(resolveRunConfig(JSON.parse(JSON.stringify(c))), c);
 });
@@ -51,7 +54,7 @@ test("config engines: every refusal names its key", () => {
   const cases: [unknown, RegExp][] = [
     [{ generation: { engine: "vllm" } }, /^generation\.engine: must be one of "local", "openai"/],
     [{ generation: { engine: "openai" } }, /^generation\.openai: is required with generation\.engine "openai"/],
-    [{ reference: { engine: "openai" } }, /^reference\.openai: is required with reference\.engine "openai"/],
+    [{ reference: { engine: "openai" } }, /^reference\.openai: is required with reference\.engine "openai" .*unless generation\.openai/],
     [{ generation: { engine: "openai", openai: { ...server, apiKey: "sk-1" } } }, /^generation\.openai: "apiKey" may not be written in a config/],
     [{ generation: { engine: "openai", openai: { ...server, baseUrl: "localhost:8000" } } }, /^generation\.openai: baseUrl must be an http\(s\) URL/],
     [{ reference: { engine: "openai", openai: { ...server, concurrency: 0 } } }, /^reference\.openai: concurrency must be an integer >= 1/],
@@ -78,7 +81,7 @@ test("config engines: every refusal names its key", () => {
 });
 
 test("config engines: the fingerprint leaves out where the phases run, and is unchanged for configs without the new keys", () => {
-  const fingerprint = (raw: Record<string, unknown>): string => configFingerprint(fingerprintView(resolveRunConfig(raw)) as never);
+  const fingerprint = (raw: Record<string, unknown>): string => configFingerprint(resolveRunConfig(raw));
   const plain = { name: "x", data: { train: "a.jsonl" }, reference: "arithmetic", h: 2 };
   // The value configFingerprint gave this config before the engine keys existed (commit 3d8461d).
   assert.equal(fingerprint(plain), "13c442d9332e700d11690f9bf8d29bf09b0336abc274276332b64ccdbcc197ca");

@@ -94,7 +94,7 @@ test("engines: the generation request body is vLLM's /v1/completions with token-
     body: vllmCompletion("iter-1", [5, 6, 7, 8], "length"),
   }]);
   const engine = new OpenAiGenerationEngine(config({ concurrency: 1 }), env, { fetch: fake.fetch });
-  const out = await engine.generate([request, { ...request, id: "p1#1", model: "iter-1", topK: 50 }]);
+  const out = await engine.generate([request, { ...request, id: "p1#1", model: "iter-1", topK: 50, minP: 0.05 }]);
   assert.deepEqual(fake.recorded.map((r) => [r.method, r.url, r.authorization]), [
     ["POST", "http://vllm:8000/v1/completions", "Bearer sk-secret"],
     ["POST", "http://vllm:8000/v1/completions", "Bearer sk-secret"],
@@ -114,6 +114,7 @@ test("engines: the generation request body is vLLM's /v1/completions with token-
     ...(fake.recorded[0].body as object),
     model: "iter-1",
     top_k: 50,
+    min_p: 0.05, // vLLM's SamplingParams.min_p, an extra body field of its completions API
   });
   assert.deepEqual(out.map((r) => [r.id, r.tokenIds, r.finishReason]), [["p1#0", [10, 11, 1], "stop"], [
     "p1#1",

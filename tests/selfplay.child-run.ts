@@ -1,8 +1,8 @@
 /**
- * A child process for tests/selfplay.resume.test.ts: runs (or resumes) the run config given as the
- * first argument on the cpu backend, prints `STEP <iteration> <step>` after each training step, and
- * after the step named by the second argument (`<iteration>:<step>`) stops in place (as a long
- * computation would) so the parent can kill it with SIGKILL mid-training.
+ * A child process for the resume tests (selfplay.resume, selfplay.sppo): runs (or resumes) the run
+ * config given as the first argument on the cpu backend, prints `STEP <iteration> <step>` after each
+ * training step, and after the step named by the second argument (`<iteration>:<step>`) stops in
+ * place (as a long computation would) so the parent can kill it with SIGKILL mid-training.
  */
 import * as tf from "@tensorflow/tfjs";
 import { readFile } from "node:fs/promises";

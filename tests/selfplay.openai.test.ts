@@ -17,8 +17,9 @@ import { setupFixture, smallConfig } from "./selfplay.support.ts";
 const fixture = await setupFixture();
 
 /** `alpha-spin serve --model embedded` with runtime adapter loading, on `port` (0: a free one). */
-const serve = async (port = 0) => {
-  const server = await startServe(["--model", "embedded", "--port", String(port), "--backend", "cpu", "--quiet", "--allow-adapter-loading"]);
+const serve = async (port = 0, loading = true) => {
+  const args = ["--model", "embedded", "--port", String(port), "--backend", "cpu", "--quiet"];
+  const server = await startServe(loading ? [...args, "--allow-adapter-loading"] : args);
   if (typeof server === "number") throw new Error(`serve exited with ${server}`);
   return server;
 };
@@ -114,20 +115,24 @@ test("selfplay openai: the server stopped during generation; the run fails namin
   let server = await serve();
   const port = server.port;
   const configPath = join(fixture.dir, "killed.json");
-  await writeFile(configPath, JSON.stringify(configFor("killed", server.url, { limits: { concurrency: 1, maxRetries: 0 } })));
+  // The config has the limits; the command-line flags pick the engines and the server.
+  const config = configFor("killed", null);
+  const limits = { concurrency: 1, maxRetries: 0, backoffMs: 10 };
+  await writeFile(configPath, JSON.stringify({ ...config, generation: { maxNewTokens: 6, batchSize: 4, openai: limits } }));
+  const flags = ["--generation-engine", "openai", "--reference-engine", "openai", "--openai-base-url", server.url, "--openai-model", "embedded"];
   // Stop the server before the 3rd generation request of iteration 1 is sent.
   const counter = countRequests(async (n) => {
     if (n === 3) await server.close();
   });
   try {
-    await assert.rejects(trainCommand(["--config", configPath, "--quiet"]), (e: Error) => {
+    await assert.rejects(trainCommand(["--config", configPath, "--quiet", ...flags]), (e: Error) => {
       assert.match(e.message, /^generation\.openai \(http:\/\/127\.0\.0\.1:\d+\/v1\): base\/example 2 \(p3\): .*2 of 4 answers are stored in .*--resume/, e.message);
       return true;
     });
     const stored = await readdir(join(fixture.dir, "runs", "killed", "iter-1", "work", "generate", "base"));
     assert.deepEqual(stored.sort(), ["0.json", "1.json"]);
     server = await serve(port);
-    assert.equal(await trainCommand(["--config", configPath, "--resume", "--quiet"]), 0);
+    assert.equal(await trainCommand(["--config", configPath, "--resume", "--quiet", ...flags]), 0);
     assertSameAsLocal(await outcome(join(fixture.dir, "runs", "killed")));
     // 8 (iterate, example) losers, each answered once; the one cut off was asked again.
     assert.equal(counter.answered.size, 8);
@@ -151,6 +156,20 @@ test("selfplay openai: the arithmetic reference over a window of two, scored on 
     assert.equal(counter.asked.length, 8);
   } finally {
     counter.restore();
+    await server.close();
+  }
+});
+
+test("selfplay openai: a server that cannot load adapters fails the run at π_1 with what the server needs", async () => {
+  const server = await serve(0, false);
+  try {
+    await assert.rejects(runSelfPlay({ config: configFor("no-loading", server.url) }), (e: Error) => {
+      assert.match(e.message, /^generation\.openai \(.*\): load adapter iter-1-[0-9a-f]{16}: .*404.*--allow-adapter-loading/s, e.message);
+      return true;
+    });
+    // Iteration 1 (π_base only) completed; iteration 2 stopped before any generation request.
+    assert.ok((await readdir(join(fixture.dir, "runs", "no-loading", "iter-1"))).includes("COMPLETE.json"));
+  } finally {
     await server.close();
   }
 });

@@ -2,11 +2,14 @@
 // preference matrix, the exact oracle against its closed form σ(log p_data(a) − log p_data(b)),
 // the pairing of ranked samples, the config's decode errors (each naming its key), an SPPO run of
 // 2 iterations on the embedded model and the synthetic task whose stored preferences and win rates
-// are recomputed here, a kill and --resume equal to the uninterrupted run, a user-module oracle that
-// is called, and the Bradley–Terry reward-model oracle.
-import { readFile, writeFile } from "node:fs/promises";
+// are recomputed here, kills (a throwing handler, SIGKILL of a child process) and --resume equal to
+// the uninterrupted run, a user-module oracle that
+// is called, and the Bradley–Terry reward-model oracle (resumable too).
+import { spawn } from "node:child_process";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { assert, test } from "./harness.ts";
+import process from "node:process";
+import { assert, isDeno, test } from "./harness.ts";
 import { answerDistribution, makeSyntheticTask } from "../data/synthetic.ts";
 import { decodeRunConfig } from "../selfplay/config.ts";
 import { runSelfPlay } from "../selfplay/loop.ts";
@@ -193,6 +196,28 @@ test("killed during iteration 2's sampling, preferences or training, --resume en
   }
 }, { timeout: 240_000 });
 
+test("a child process running SPPO killed with SIGKILL mid-training resumes to the same results", async () => {
+  const config = sppoConfig("sigkill");
+  const configPath = join(dir, "sigkill.json");
+  await writeFile(configPath, JSON.stringify(config));
+  const script = join(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "selfplay.child-run.ts");
+  const argv = isDeno ? ["run", "-A", script, configPath, "2:3"] : ["--import", "tsx", script, configPath, "2:3"];
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(process.execPath, argv, { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "", err = "";
+    child.stdout.on("data", (chunk) => {
+      out += String(chunk);
+      if (out.includes("STEP 2 3")) child.kill("SIGKILL");
+    });
+    child.stderr.on("data", (chunk) => (err += String(chunk)));
+    child.on("close", (code, signal) => signal === "SIGKILL" ? resolve() : reject(new Error(`the child ended with code ${code}:\n${out}\n${err}`)));
+  });
+  assert.ok(!(await readdir(join(String(config.outputDir), "iter-2"))).includes("COMPLETE.json"));
+  const resumed = await runSelfPlay({ config, resume: true });
+  assert.equal(resumed.startedAt, 2);
+  assert.deepEqual(await outcome(resumed.runDir), await outcome(baseline.runDir));
+}, { timeout: 180_000 });
+
 test("a user-module oracle is imported and called for every pair of samples", async () => {
   const path = join(dir, "shorter-wins.mjs");
   await writeFile(path, [
@@ -220,8 +245,9 @@ test("alpha-spin train takes an oracle module's path from the config file's fold
   assert.deepEqual(oracleModuleFrom({ sppo: { oracle: { module: url } } }, dir), { sppo: { oracle: { module: url } } });
 });
 
-test("the bt oracle: a reward model trained with bt_reward at iteration 1 and reused; preferences are σ(r(a) − r(b))", async () => {
-  const run = await runSelfPlay({ config: sppoConfig("bt", { sppo: { samples: K, oracle: "bt", bt: { epochs: 1, lr: 1e-2 } } }) });
+test("the bt oracle: a reward model trained with bt_reward at iteration 1 and reused; preferences are σ(r(a) − r(b)); resumable", async () => {
+  const btConfig = (name: string) => sppoConfig(name, { sppo: { samples: K, oracle: "bt", bt: { epochs: 2, lr: 1e-2 } } });
+  const run = await runSelfPlay({ config: btConfig("bt") });
   const record = JSON.parse(await readFile(join(run.runDir, "iter-1", "reward-model", "reward-model.json"), "utf8"));
   assert.equal(record.pairs, task.train.length * K, "each SFT answer against each of its K samples from π_base");
   for (const t of [1, 2]) {
@@ -231,7 +257,19 @@ test("the bt oracle: a reward model trained with bt_reward at iteration 1 and re
       assert.ok(Math.abs(row.winRates.reduce((s, w) => s + w, 0) - K / 2) < 1e-9);
     }
   }
-}, { timeout: 180_000 });
+  // Killed in the reward model's second epoch (12 pairs, batch 1: step 14), resumed from its epoch checkpoint.
+  const killed = btConfig("bt-killed");
+  let steps = 0;
+  await assert.rejects(runSelfPlay({
+    config: killed,
+    onEvent: (e) => {
+      if (e.type === "progress" && e.phase === "reward-model" && ++steps === 14) throw new Error("killed");
+    },
+  }), /killed/);
+  const resumed = await runSelfPlay({ config: killed, resume: true });
+  assert.equal(resumed.startedAt, 1);
+  assert.deepEqual(await outcome(resumed.runDir), await outcome(run.runDir));
+}, { timeout: 240_000 });
 
 test("cleanup", async () => {
   await cleanup();

@@ -21,13 +21,11 @@
  */
 import { join } from "node:path";
 import process from "node:process";
-import { OpenAiGenerationEngine } from "../../engines/openai-generation.ts";
 import { forkRng } from "../../core/rng.ts";
 import { type Iterate, planGenerations } from "../../samplers/history.ts";
 import { truncateLoser } from "../examples.ts";
 import { generateLosers, type GenerateLosersOptions, type GenerationRow, samplerKey } from "../generation.ts";
 import { generateLosersOpenAi } from "../generation-openai.ts";
-import { ServedIterates } from "../served-iterates.ts";
 import { jsonLines, resumable } from "./resumable.ts";
 import type { IterationStart, Losers, Opponents, RunContext } from "./state.ts";
 
@@ -92,7 +90,9 @@ const locally = async (ctx: RunContext, it: IterationStart, groups: Common["grou
 const onServer = async (ctx: RunContext, it: IterationStart, groups: Common["groups"]): Promise<GenerationRow[]> => {
   const { config, base } = ctx.iterates.ready;
   const server = config.generation.openai!;
-  const served = new ServedIterates(server, process.env, ctx.iterates);
+  // Loaded here, so that a local run never loads the `openai` package.
+  const { OpenAiGenerationEngine } = await import("../../engines/openai-generation.ts");
+  const served = new (await import("../served-iterates.ts")).ServedIterates(server, process.env, ctx.iterates);
   return await generateLosersOpenAi({
     ...common(ctx, it, groups),
     engine: new OpenAiGenerationEngine(server, process.env),

@@ -22,8 +22,6 @@ import process from "node:process";
 import type { Iterate } from "../../samplers/history.ts";
 import { emaId, iterateId } from "../iterates.ts";
 import { computeReferences, geometricReferences, type PairToScore, type ScoringModel } from "../reference.ts";
-import { OpenAiReferenceEngine } from "../../engines/openai-reference.ts";
-import { ServedIterates } from "../served-iterates.ts";
 import { jsonFile, resumable } from "./resumable.ts";
 import type { IterationStart, Losers, Opponents, References, RunContext } from "./state.ts";
 
@@ -34,9 +32,12 @@ export const lpRefFileName = "lp_ref.json";
  * With `reference.engine: "openai"`: how an iterate's log-probs are asked of the server (its
  * adapter loaded by name first); null with the local engine.
  */
-const serverScoring = (ctx: RunContext): ((m: Iterate) => NonNullable<ScoringModel["score"]>) | null => {
+const serverScoring = async (ctx: RunContext): Promise<((m: Iterate) => NonNullable<ScoringModel["score"]>) | null> => {
   const { reference } = ctx.iterates.ready.config;
   if (reference.engine !== "openai" || reference.openai === null) return null;
+  // Loaded here, so that a local run never loads the `openai` package.
+  const { OpenAiReferenceEngine } = await import("../../engines/openai-reference.ts");
+  const { ServedIterates } = await import("../served-iterates.ts");
   const engine = new OpenAiReferenceEngine(reference.openai, process.env, { mode: reference.logprobs });
   const served = new ServedIterates(reference.openai, process.env, ctx.iterates);
   return (m) => async (prompts, completions) => {
@@ -63,7 +64,7 @@ const compute = async (
     : config.reference.mixture === "arithmetic"
     ? opponents.window.members
     : [{ index: it.t - 1, id: iterateId(it.t - 1) }];
-  const onServer = serverScoring(ctx);
+  const onServer = await serverScoring(ctx);
   const scoring = async (m: Iterate): Promise<ScoringModel> => ({
     id: await ctx.iterates.fingerprint(m), // π_base: the run's model fingerprint
     load: () => ctx.iterates.load(m),

@@ -63,7 +63,7 @@ const trainRewardModel = async (ctx: RunContext, it: IterationStart, samples: Sa
     samples.byExample[i].map((s) => ({ exampleIndex: e.index, promptIds: e.promptIds, chosenIds: e.chosenIds, rejectedIds: s.ids }))
   );
   const baseModel = { id: fingerprints.model, load: () => ctx.iterates.load({ index: 0, id: "base" }) };
-  await ctx.emit({ type: "info", message: `iteration ${it.t}: training the Bradley–Terry reward model on ${toScore.length} pairs` });
+  await ctx.emit({ type: "phase-start", iteration: it.t, phase: "reward-model", total: toScore.length, note: "the Bradley–Terry reward model" });
   const reference = await computeReferences({
     pairs: toScore,
     prev: [baseModel],
@@ -100,11 +100,13 @@ const trainRewardModel = async (ctx: RunContext, it: IterationStart, samples: Sa
     ema: null,
     rng: forkRng(ctx.root, "reward-model-train"),
     checkpointDir: join(it.work, "reward-model", "train"),
+    onStep: (row, total) => ctx.emit({ type: "progress", iteration: it.t, phase: "reward-model", done: row.step, total, payload: { loss: row.loss } }),
     signal: ctx.signal,
     workers: config.workers,
     workerImports: ctx.workerImports ?? [],
   });
   await saveIterate(paramsDir(ctx), base, spec, trained.params, { baseModel: ready.modelDir ?? config.model, tokenizerDir: ready.tokenizerDir });
+  await ctx.emit({ type: "phase-end", iteration: it.t, phase: "reward-model" });
   return { pairs: pairs.length, beta: bt.beta, last: trained.metrics[trained.metrics.length - 1] ?? null };
 };
 
