@@ -14,6 +14,7 @@ import { isPackagedModel, packagedModelDir } from "../models/embedded.ts";
 import { modelFolder } from "../cli/model-input.ts";
 import { loadHfModel } from "../models/hf-load.ts";
 import { resolveRunConfig } from "../selfplay/config.ts";
+import { prepareRun } from "../selfplay/setup.ts";
 
 const close = (a: number, b: number, tol: number, what: string): void =>
   assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${what}: ${a} vs ${b}`);
@@ -122,4 +123,19 @@ test("packaged models: \"embedded-sft\" is a folder under assets/ that loads, an
   // converged: the last `patience` evaluations did not beat the best by more than minDelta
   const tail = curve.slice(-info.earlyStopping.patience);
   assert.ok(tail.every((p) => p.value > best - info.earlyStopping.minDelta));
+});
+
+test("a run config with model \"embedded-sft\" prepares a run on the converged model", async () => {
+  const data = [{ id: "0", where: "test 0", prompt: "add 1 2\n", completion: "3", promptMessages: null }];
+  const ready = await prepareRun({
+    config: { name: "sft-base", model: "embedded-sft", backend: "cpu", data: { train: "unused.jsonl" }, maxLength: 64, maxPromptLength: 32 },
+    data,
+  });
+  try {
+    assert.match(ready.modelDir ?? "", /assets[\\/]embedded-sft$/);
+    assert.match(ready.tokenizerDir ?? "", /assets[\\/]embedded-sft$/);
+    assert.equal(ready.base.config.hiddenSize, 64);
+  } finally {
+    if (ready.ownsBase) ready.base.dispose();
+  }
 });
