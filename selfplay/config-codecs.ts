@@ -73,6 +73,12 @@ const countOrAll = refined<number | "all">(
   'must be an integer >= 1 or "all"',
   (u): u is number | "all" => u === "all" || (typeof u === "number" && Number.isInteger(u) && u >= 1),
 );
+/** `equalShare.pairsPerMember`: a count, "all", or "split" (⌊n/|W|⌋ per member, disjoint). */
+const countAllOrSplit = refined<number | "all" | "split">(
+  "countAllOrSplit",
+  'must be an integer >= 1, "all" or "split"',
+  (u): u is number | "all" | "split" => u === "split" || countOrAll.is(u),
+);
 /**
  * The history length h: an integer >= 1, or "all" (fictitious play: the whole history), which may
  * also be written "inf", "∞" or Infinity. Every spelling of "all" decodes to "all", in a run config
@@ -127,10 +133,11 @@ export const klWeightsCodec = strictObject(
  * How `equal-share` splits the examples among the window (samplers/history's EqualShareOptions):
  * pairsPerMember "all" gives every member every example (|W|·N pairs), a number that many examples
  * per member; disjoint: no example goes to two members (needs a number pairsPerMember with
- * |W|·pairsPerMember ≤ N).
+ * |W|·pairsPerMember ≤ N); "split" gives every member ⌊N/|W|⌋ examples, disjoint, so every iteration
+ * has about N pairs whatever the window's size.
  */
 export const equalShareCodec = strictObject({
-  pairsPerMember: withDefault(countOrAll, "all"),
+  pairsPerMember: withDefault(countAllOrSplit, "all"),
   disjoint: withDefault(bool, false),
 }, "equalShare");
 

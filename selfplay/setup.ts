@@ -32,7 +32,7 @@ import { configFingerprint, fingerprintIgnoredKeys, iterationParams, type RunCon
 import { DecodedRun } from "./decoded-run.ts";
 import { checkTokenizerFits, examplesFingerprint, type PreparedExample, prepareExamples } from "./examples.ts";
 import { folderFingerprint, modelFingerprint } from "./fingerprint.ts";
-import { embeddedModelDir } from "../models/embedded.ts";
+import { isPackagedModel, packagedModelDir } from "../models/embedded.ts";
 import type { FinetuneSpec } from "../train/params.ts";
 import { preflightRun } from "./preflight.ts";
 import { checkTrainingCommand } from "./phases/train-command.ts";
@@ -129,7 +129,7 @@ const checkLoss = (config: RunConfig, registry: LossRegistry): AnyLoss => {
 const resolveModelDir = async (config: RunConfig, resolve: PrepareRunOptions["resolveModel"]): Promise<string> => {
   if (await pathExists(config.model)) return config.model;
   if (resolve !== undefined) return await resolve(config.model);
-  if (config.model === "embedded") return embeddedModelDir();
+  if (isPackagedModel(config.model)) return packagedModelDir(config.model);
   throw new Error(`model folder ${config.model} does not exist (set "model" to a Hugging Face model folder)`);
 };
 
@@ -168,7 +168,7 @@ export const prepareRun = async (options: PrepareRunOptions): Promise<PreparedRu
   }
   try {
     const tokenizerDir = config.tokenizer ?? modelDir ??
-      (config.model === "embedded" ? embeddedModelDir() : (await pathExists(config.model)) ? config.model : null);
+      (isPackagedModel(config.model) ? packagedModelDir(config.model) : (await pathExists(config.model)) ? config.model : null);
     let tokenizer: Tokenizer;
     if (options.tokenizer !== undefined) tokenizer = options.tokenizer;
     else if (tokenizerDir === null) throw new Error('no tokenizer: pass one, or set "tokenizer" in the run config to a folder');
