@@ -16,6 +16,7 @@
 import { writeJsonlAtomic } from "../data/jsonl.ts";
 import { makeSyntheticTask, type SyntheticSplitName } from "../data/synthetic.ts";
 import { embeddedTaskOptions } from "./default-run.ts";
+import { positiveInt } from "../core/config.ts";
 import { type CommandSpec, parseOrExit } from "./args.ts";
 
 const splits: readonly SyntheticSplitName[] = ["train", "heldOut", "test"];
@@ -32,7 +33,7 @@ export const dataCommandSpec = {
   flags: {
     out: { type: "string", short: "o", valueName: "file", description: "the JSONL file to write", required: true },
     split: { type: "string", default: "train", valueName: "name", description: "train, heldOut or test" },
-    count: { type: "number", valueName: "n", description: "the first n examples of the split (default: all of it)" },
+    count: { type: "number", codec: positiveInt, valueName: "n", description: "the first n examples of the split (default: all of it)" },
   },
   positionals: [{ name: "source", description: "what to write: synthetic (the embedded default task)", required: true }],
   examples: [
@@ -61,7 +62,6 @@ export const dataCommand = async (args: string[]): Promise<number> => {
   if (source !== "synthetic") return usage(`unknown source "${source}": the one source is "synthetic"`);
   if (!splits.includes(split as SyntheticSplitName)) return usage(`--split must be one of ${splits.join(", ")} (got "${split}")`);
   const name = split as SyntheticSplitName;
-  if (count !== undefined && !(Number.isSafeInteger(count) && count >= 1)) return usage(`--count must be an integer >= 1 (got ${count})`);
   const n = count ?? splitSize[name];
   const task = makeSyntheticTask({ ...embeddedTaskOptions, nTrain: 0, nHeldOut: 0, nTest: 0, [`n${name[0].toUpperCase()}${name.slice(1)}`]: n });
   const rows = task[name].map((ex) => ({ id: ex.id, prompt: ex.prompt, completion: ex.completion }));

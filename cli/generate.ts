@@ -30,7 +30,7 @@ import { readPeftAdapter } from "../models/peft.ts";
 import { TransformerPolicy } from "../models/policy.ts";
 import type { Tokenizer } from "../models/tokenizer.ts";
 import { checkTokenizerFits } from "../selfplay/examples.ts";
-import { nonNegativeInt, positiveInt } from "../core/config.ts";
+import { nonNegativeInt, positiveInt, safeInteger } from "../core/config.ts";
 import { ArgsError, type CommandSpec, formatHelp, parseArgs } from "./args.ts";
 import { firstNonFiniteWeight, modelFolder } from "./model-input.ts";
 import { startProgress } from "./progress.ts";
@@ -50,7 +50,7 @@ export const generateCommandSpec = {
     topK: { type: "number", codec: nonNegativeInt, valueName: "k", description: "keep the k most likely tokens (0 = all)", default: 0 },
     topP: { type: "number", valueName: "p", description: "nucleus sampling mass", default: 1 },
     minP: { type: "number", valueName: "p", description: "drop tokens below p times the top probability", default: 0 },
-    seed: { type: "number", valueName: "n", description: "sampling seed", default: 0 },
+    seed: { type: "number", codec: safeInteger, valueName: "n", description: "sampling seed", default: 0 },
     batchSize: { type: "number", codec: positiveInt, valueName: "n", description: "prompts per batch", default: 8 },
     maxExamples: { type: "number", codec: positiveInt, valueName: "n", description: "only the first n rows" },
     backend: { type: "string", valueName: "name", description: "tfjs backend", default: "auto" },
@@ -154,9 +154,7 @@ const capNewTokens = (ids: readonly number[][], batchSize: number, maxNewTokens:
 export const generateCommand = async (args: string[]): Promise<number> => {
   let parsed;
   try {
-    parsed = parseArgs(generateCommandSpec, args);
-    const f = parsed.flags;
-    if (!Number.isSafeInteger(f.seed)) throw new ArgsError(generateCommandSpec.name, `--seed needs an integer, got ${f.seed}`);
+    parsed = parseArgs(generateCommandSpec, args); // every count and the seed decoded by the config's codecs
   } catch (e) {
     if (e instanceof ArgsError) {
       console.error(e.message);

@@ -16,11 +16,11 @@ import * as tf from "@tensorflow/tfjs";
 import { pathExists } from "../models/fs.ts";
 import type { LoraAdapter } from "../models/lora.ts";
 import type { Transformer } from "../models/transformer.ts";
-import { embeddedModelDir } from "../models/embedded.ts";
+import { isPackagedModel, packagedModelDir } from "../models/embedded.ts";
 
 /**
- * The folder of a `--model` value: "embedded" is the packaged model (unless a folder of that name
- * exists here), anything else a Hugging Face model folder.
+ * The folder of a `--model` value: "embedded" and "embedded-sft" are the packaged models (unless a
+ * folder of that name exists here), anything else a Hugging Face model folder.
  *
  * @example
  * ```ts
@@ -28,7 +28,7 @@ import { embeddedModelDir } from "../models/embedded.ts";
  * ```
  */
 export const modelFolder = async (model: string): Promise<string> =>
-  model === "embedded" && !(await pathExists(model)) ? embeddedModelDir() : model;
+  isPackagedModel(model) && !(await pathExists(model)) ? packagedModelDir(model) : model;
 
 const allFinite = async (v: tf.Tensor): Promise<boolean> => {
   const flag = tf.tidy(() => tf.all(tf.isFinite(v)));

@@ -46,7 +46,8 @@ import { TransformerPolicy } from "../models/policy.ts";
 import type { Tokenizer } from "../models/tokenizer.ts";
 import type { Transformer } from "../models/transformer.ts";
 import { nonNegativeInt, positive, positiveInt, unitInterval } from "../core/config.ts";
-import { historyLength, resolveRunConfig } from "../selfplay/config.ts";
+import { historyLength } from "../selfplay/config.ts";
+import { DecodedRun } from "../selfplay/decoded-run.ts";
 import {
   defaultEvalHeldOut,
   defaultRunPairs,
@@ -165,7 +166,33 @@ export interface RunSpinVariantOptions {
   /** Threads computing each gradient (the run config's `workers`). Default 1. */
   readonly workers?: number;
   readonly quiet?: boolean;
+  /** The variant's run config, decoded once already (default: {@link spinRunConfig} of these options, decoded here). */
+  readonly run?: DecodedRun;
 }
+
+/**
+ * The raw run config of one variant: the default run with the variant's settings, its folder, the
+ * winners' file in it, and the backend and workers of the command line.
+ *
+ * @example
+ * ```ts
+ * import type { SpinVariant } from "./spin-variants.ts";
+ * declare const variant: SpinVariant;
+ * spinRunConfig({ variant, outputDir: "runs/default", backend: "wasm" }); // { name: "default", outputDir: "runs/default", ... }
+ * ```
+ */
+export const spinRunConfig = (
+  options: Pick<RunSpinVariantOptions, "variant" | "outputDir" | "backend" | "workers">,
+): Record<string, unknown> => ({
+  ...defaultSpinRun({
+    ...options.variant.settings,
+    name: options.variant.dirName ?? "default",
+    outputDir: options.outputDir,
+    train: join(options.outputDir, "train.jsonl"),
+    ...(options.backend === undefined ? {} : { backend: options.backend }),
+  }),
+  ...(options.workers === undefined ? {} : { workers: options.workers }),
+});
 
 /**
  * Run (or continue) one variant of the default run in `outputDir`, evaluate its iterates, and
@@ -182,16 +209,7 @@ export interface RunSpinVariantOptions {
  */
 export const runSpinVariant = async (options: RunSpinVariantOptions): Promise<ReportVariant> => {
   const trainPath = join(options.outputDir, "train.jsonl");
-  const raw = {
-    ...defaultSpinRun({
-      ...options.variant.settings,
-      name: options.variant.dirName ?? "default",
-      outputDir: options.outputDir,
-      train: trainPath,
-      ...(options.backend === undefined ? {} : { backend: options.backend }),
-    }),
-    ...(options.workers === undefined ? {} : { workers: options.workers }),
-  };
+  const run = options.run ?? await DecodedRun.decode(spinRunConfig(options));
   const data: SftExample[] = options.train.map((ex) => ({
     id: ex.id,
     where: `synthetic ${ex.id}`,
@@ -202,7 +220,7 @@ export const runSpinVariant = async (options: RunSpinVariantOptions): Promise<Re
   const resume = await readdir(options.outputDir).then((entries) => entries.includes("run.json"), () => false);
   const print = eventPrinter(options.variant.name, options.quiet ?? false);
   const result = await runSelfPlay({
-    config: raw,
+    config: run,
     model: options.base,
     modelDir: embeddedModelDir(),
     tokenizer: options.tokenizer,
@@ -284,10 +302,14 @@ export const spinCommand = async (args: string[]): Promise<number> => {
     console.error(e instanceof Error ? e.message : String(e));
     return 2;
   }
+  const runs = new Map<SpinVariant, DecodedRun>();
   try {
-    // The checks that need no model, before --fresh removes anything (seed, workers, counts).
-    for (const v of variants) {
-      checkRunBounds(resolveRunConfig({ ...defaultSpinRun({ ...v.settings, train: "train.jsonl" }), workers: f.workers }));
+    // Each variant's config decoded once, and the checks that need no model, before --fresh removes anything.
+    for (const variant of variants) {
+      const outputDir = variant.dirName === null ? f.out : join(f.out, variant.dirName);
+      const run = await DecodedRun.decode(spinRunConfig({ variant, outputDir, backend: f.backend, workers: f.workers }));
+      checkRunBounds(run.config);
+      runs.set(variant, run);
     }
   } catch (e) {
     console.error(`alpha-spin spin: ${e instanceof Error ? e.message : String(e)}`);
@@ -332,6 +354,7 @@ export const spinCommand = async (args: string[]): Promise<number> => {
       const outputDir = variant.dirName === null ? f.out : join(f.out, variant.dirName);
       const result = await runSpinVariant({
         variant,
+        run: runs.get(variant),
         outputDir,
         base,
         tokenizer,

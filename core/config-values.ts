@@ -174,6 +174,13 @@ export const positiveInt: t.Type<number, number, unknown> = safeIntAtLeast("posi
 /** An integer in [0, 2^53 − 1]. @example `decodeOrThrow(nonNegativeInt, 0, "topK") // 0` */
 export const nonNegativeInt: t.Type<number, number, unknown> = safeIntAtLeast("nonNegativeInt", 0);
 
+/** Any integer a double holds exactly (|x| ≤ 2^53 − 1), e.g. a sampling seed. @example `decodeOrThrow(safeInteger, -3, "seed") // -3` */
+export const safeInteger: t.Type<number, number, unknown> = refined<number>(
+  "safeInteger",
+  "must be an integer in [-(2^53 - 1), 2^53 - 1]",
+  (u): u is number => typeof u === "number" && Number.isSafeInteger(u),
+);
+
 /** An integer in [lo, hi] (a port, a byte). @example `decodeOrThrow(integerIn(0, 65535), 8000, "port") // 8000` */
 export const integerIn = (lo: number, hi: number): t.Type<number, number, unknown> =>
   refined<number>(

@@ -1,7 +1,9 @@
 /**
- * Where the embedded base model lives in the package: a small GPT-2-style byte-level model trained
- * on the synthetic task (scripts/train-embedded.ts), loaded for a run config's `model: "embedded"`
- * and by the `alpha-spin spin` demo.
+ * Where the embedded base models live in the package: small GPT-2-style byte-level models trained
+ * on the synthetic task (scripts/train-embedded.ts). `"embedded"` (assets/embedded/) is stopped
+ * early on purpose, and is loaded for a run config's `model: "embedded"` and by the `alpha-spin
+ * spin` demo; `"embedded-sft"` (assets/embedded-sft/) is the same recipe trained until its held-out
+ * NLL stopped improving (`--until-converged`), for a run config's `model: "embedded-sft"`.
  *
  * @example
  * ```ts
@@ -14,9 +16,25 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
-const candidates = (): string[] => [
-  fileURLToPath(new URL("../assets/embedded", import.meta.url)), // source tree (tsx, deno)
-  fileURLToPath(new URL("../../assets/embedded", import.meta.url)), // dist/models/ of the npm package
+/** The names of the packaged models, each the name of its folder under assets/. */
+export const packagedModels = ["embedded", "embedded-sft"] as const;
+/** A packaged model's name. */
+export type PackagedModel = typeof packagedModels[number];
+
+/**
+ * Whether a run config's or command's `model` value names a packaged model.
+ *
+ * @example
+ * ```ts
+ * isPackagedModel("embedded-sft"); // true
+ * isPackagedModel("runs/my-model"); // false
+ * ```
+ */
+export const isPackagedModel = (name: string): name is PackagedModel => (packagedModels as readonly string[]).includes(name);
+
+const candidates = (name: PackagedModel = "embedded"): string[] => [
+  fileURLToPath(new URL(`../assets/${name}`, import.meta.url)), // source tree (tsx, deno)
+  fileURLToPath(new URL(`../../assets/${name}`, import.meta.url)), // dist/models/ of the npm package
 ];
 
 /**
@@ -28,10 +46,21 @@ const candidates = (): string[] => [
  * const dir = embeddedModelDir();
  * ```
  */
-export const embeddedModelDir = (): string => {
-  const found = candidates().find((dir) => existsSync(`${dir}/config.json`));
+export const embeddedModelDir = (): string => packagedModelDir("embedded");
+
+/**
+ * The folder of a packaged model (Hugging Face layout). Throws when the package has none.
+ *
+ * @example
+ * ```ts
+ * const dir = packagedModelDir("embedded-sft"); // ".../assets/embedded-sft"
+ * ```
+ */
+export const packagedModelDir = (name: PackagedModel): string => {
+  const found = candidates(name).find((dir) => existsSync(`${dir}/config.json`));
   if (found === undefined) {
-    throw new Error(`the embedded model is missing (looked in ${candidates().join(", ")}); remake it with "npx tsx scripts/train-embedded.ts"`);
+    const remake = name === "embedded" ? "npx tsx scripts/train-embedded.ts" : "npx tsx scripts/train-embedded.ts --until-converged";
+    throw new Error(`the packaged model "${name}" is missing (looked in ${candidates(name).join(", ")}); remake it with "${remake}"`);
   }
   return found;
 };

@@ -143,10 +143,14 @@ export type AssignmentMode = "per-example" | "equal-share";
  * - `pairsPerMember: N` (1 ≤ N ≤ n): every member gets N distinct examples drawn at random,
  *   |W|·N pairs; with `disjoint: true` no example is given to two members (needs |W|·N ≤ n), so
  *   N = ⌊n/|W|⌋ splits the set equally (the ≤ |W| − 1 left-over examples get no pair).
+ * - `pairsPerMember: "split"`: that equal disjoint split whatever the window's size, N = ⌊n/|W|⌋
+ *   per member and no example given twice, so every iteration trains on about n pairs (exactly n
+ *   when |W| divides n) however many iterates its window holds: h = 2 and h = all then train on as
+ *   many pairs, and generate as many losers, as h = 1.
  */
 export interface EqualShareOptions {
-  /** Pairs each member contributes: "all" (default, N = n) or an integer N in [0, n]. */
-  readonly pairsPerMember?: number | "all";
+  /** Pairs each member contributes: "all" (default, N = n), "split" (N = ⌊n/|W|⌋, disjoint) or an integer N in [0, n]. */
+  readonly pairsPerMember?: number | "all" | "split";
   /** With a number N: never give one example to two members (needs |W|·N <= n). Default false. */
   readonly disjoint?: boolean;
 }
@@ -237,7 +241,8 @@ const equalShare = (
   options: EqualShareOptions,
 ): OpponentAssignment => {
   const n = ids.length;
-  const { pairsPerMember = "all", disjoint = false } = options;
+  const { pairsPerMember = "all" } = options;
+  const disjoint = pairsPerMember === "split" || (options.disjoint ?? false);
   const pairOf = (m: number) => (i: number): OpponentPair => ({
     exampleIndex: i,
     exampleId: ids[i],
@@ -254,7 +259,7 @@ const equalShare = (
     const all = Array.from({ length: n }, (_, i) => i);
     return { pairs: members.flatMap((_, m) => all.map(pairOf(m))), rng };
   }
-  const N = pairsPerMember;
+  const N = pairsPerMember === "split" ? Math.floor(n / members.length) : pairsPerMember;
   if (!Number.isInteger(N) || N < 0 || N > n) {
     throw new RangeError(
       `assignOpponents: pairsPerMember must be "all" or an integer in [0, ${n}] (the example count), got ${N}`,

@@ -3,7 +3,8 @@
  * The types of config-types.ts are derived from them (`t.TypeOf`), so a key's type is written once,
  * here. The resolved codec ({@link resolvedRunConfigCodec}) describes a config after
  * `resolveRunConfig` (every key present); the raw codec ({@link rawRunConfigCodec}) is the same with
- * the keys whose default depends on other keys (outputDir, training.lr, generation.seeding) left optional. The
+ * the keys whose default depends on other keys (outputDir, training.lr, generation.seeding,
+ * generation.sampler) left optional. The
  * cross-field rules and the resolution are in config.ts; every key is documented in docs/config.md.
  *
  * @example
@@ -14,6 +15,7 @@
  * @module
  */
 import * as t from "io-ts";
+import { trainingEngineFields } from "./config-training-engine.ts";
 import {
   bool,
   isPlainObject,
@@ -38,6 +40,7 @@ import type { BackendRequest } from "../backends/types.ts";
 import type { AssignmentMode } from "../samplers/history.ts";
 import type { ResampleMethod } from "../samplers/geometric.ts";
 import { generationEngineProps, rawSeeding, referenceCodec } from "./config-engines.ts";
+import { generationSamplerProps, rawLoserSampler } from "./sampler-config.ts";
 import { listwiseConfigFields } from "./listwise.ts";
 import { sppoConfigFields } from "./sppo-config.ts";
 
@@ -69,6 +72,12 @@ const countOrAll = refined<number | "all">(
   "countOrAll",
   'must be an integer >= 1 or "all"',
   (u): u is number | "all" => u === "all" || (typeof u === "number" && Number.isInteger(u) && u >= 1),
+);
+/** `equalShare.pairsPerMember`: a count, "all", or "split" (⌊n/|W|⌋ per member, disjoint). */
+const countAllOrSplit = refined<number | "all" | "split">(
+  "countAllOrSplit",
+  'must be an integer >= 1, "all" or "split"',
+  (u): u is number | "all" | "split" => u === "split" || countOrAll.is(u),
 );
 /**
  * The history length h: an integer >= 1, or "all" (fictitious play: the whole history), which may
@@ -124,10 +133,11 @@ export const klWeightsCodec = strictObject(
  * How `equal-share` splits the examples among the window (samplers/history's EqualShareOptions):
  * pairsPerMember "all" gives every member every example (|W|·N pairs), a number that many examples
  * per member; disjoint: no example goes to two members (needs a number pairsPerMember with
- * |W|·pairsPerMember ≤ N).
+ * |W|·pairsPerMember ≤ N); "split" gives every member ⌊N/|W|⌋ examples, disjoint, so every iteration
+ * has about N pairs whatever the window's size.
  */
 export const equalShareCodec = strictObject({
-  pairsPerMember: withDefault(countOrAll, "all"),
+  pairsPerMember: withDefault(countAllOrSplit, "all"),
   disjoint: withDefault(bool, false),
 }, "equalShare");
 
@@ -162,6 +172,7 @@ const trainingProps = {
   adamBeta1: withDefault(unitOpen, 0.9),
   adamBeta2: withDefault(unitOpen, 0.999),
   adamEps: withDefault(positive, 1e-8),
+  ...trainingEngineFields, // training.engine and training.command (config-training-engine.ts)
 };
 /** Optimizer, schedule and batching of one iteration's training, resolved (lr set). */
 export const trainingCodec = strictObject(trainingProps, "training");
@@ -184,13 +195,17 @@ const generationProps = {
   minP: withDefault(unitOpen, 0),
   batchSize: withDefault(positiveInt, 8),
   ...generationEngineProps, // engine, seeding, openai (config-engines.ts)
+  ...generationSamplerProps, // sampler, gflownet (sampler-config.ts)
 };
 
 /** How losers are sampled, and where. */
 export const generationCodec = strictObject(generationProps, "generation");
 
-/** As written: `seeding` may be absent (its default depends on `engine`; config-engines.ts). */
-const rawGenerationCodec = strictObject({ ...generationProps, seeding: rawSeeding }, "generation");
+/**
+ * As written: `seeding` may be absent (its default depends on `engine`; config-engines.ts), and so
+ * may `sampler` (its default depends on `geometricSampling`; sampler-config.ts).
+ */
+const rawGenerationCodec = strictObject({ ...generationProps, seeding: rawSeeding, sampler: rawLoserSampler }, "generation");
 
 /** Which exports of each iteration's pairs are written. */
 export const exportsCodec = strictObject(

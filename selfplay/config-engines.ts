@@ -28,6 +28,7 @@ import { either } from "fp-ts";
 import { type CheckIssue, isPlainObject, oneOf, optionalNull, showValue, strictObject, withDefault } from "../core/config.ts";
 import { checkOpenAiEngineConfig, type OpenAiEngineConfig } from "../engines/openai-config.ts";
 import type { RunConfig } from "./config-types.ts";
+import { trainingFingerprintView } from "./config-training-engine.ts";
 
 /** Where a phase runs. */
 export type EngineName = "local" | "openai";
@@ -237,9 +238,9 @@ export const resolveSeeding = (g: { readonly engine: EngineName; readonly seedin
  */
 export const fingerprintView = (config: RunConfig): Record<string, unknown> => {
   const { engine: _engine, openai: _openai, seeding, ...generation } = config.generation;
-  return {
+  return trainingFingerprintView({ // and without training.engine / training.command (config-training-engine.ts)
     ...config,
     generation: seeding === "example" ? { ...generation, seeding } : generation,
     reference: config.reference.mixture,
-  };
+  });
 };

@@ -49,5 +49,7 @@ export type GenerationConfig = Decoded<t.TypeOf<typeof generationCodec>>;
 /** Which exports of each iteration's pairs are written. */
 export type ExportsConfig = Decoded<t.TypeOf<typeof exportsCodec>>;
 
+export type { TrainingCommandConfig, TrainingEngineConfig } from "./config-training-engine.ts";
+
 /** A fully resolved run config: every key present, defaults applied. */
 export type RunConfig = Decoded<t.TypeOf<typeof resolvedRunConfigCodec>>;

@@ -30,8 +30,10 @@ import type { AnyLoss } from "../losses/types.ts";
 import { rawRunConfigCodec, resolvedRunConfigCodec, runConfigDefaults } from "./config-codecs.ts";
 import type { RunConfig } from "./config-types.ts";
 import { engineIssues, resolveReferenceServer, resolveSeeding } from "./config-engines.ts";
+import { resolveLoserSampler, samplerIssues } from "./sampler-config.ts";
 import { listwiseIssues } from "./listwise.ts";
 import { sppoBeta, sppoIssues, withMethodDefaults } from "./sppo-config.ts";
+import { trainingEngineIssues } from "./config-training-engine.ts";
 
 export type * from "./config-types.ts";
 export { historyLength, runConfigDefaults } from "./config-codecs.ts";
@@ -113,7 +115,8 @@ const crossFieldIssues = (c: RawRunConfig, options: RunConfigOptions): CheckIssu
       message: `needs reference "geometric" (got reference "${c.reference.mixture}")`,
     });
   }
-  issues.push(...engineIssues(c), ...sppoIssues(c), ...listwiseIssues(c));
+  issues.push(...engineIssues(c), ...sppoIssues(c), ...listwiseIssues(c), ...trainingEngineIssues(c));
+  issues.push(...samplerIssues(c.generation, c.geometricSampling, c.reference.mixture, c.method));
   return issues.filter((i): i is CheckIssue => i !== undefined);
 };
 
@@ -144,7 +147,11 @@ const resolveDefaults = (c: RawRunConfig): RunConfig => ({
     ...c.training,
     lr: c.training.lr ?? (c.finetune === "lora" ? runConfigDefaults.lrLora : runConfigDefaults.lrFull),
   },
-  generation: { ...c.generation, seeding: resolveSeeding(c.generation) },
+  generation: {
+    ...c.generation,
+    seeding: resolveSeeding(c.generation),
+    sampler: resolveLoserSampler(c.generation.sampler, c.geometricSampling),
+  },
   reference: resolveReferenceServer(c.reference, c.generation.openai),
 });
 

@@ -18,10 +18,11 @@ import type { MetricsRow } from "../train/checkpoint.ts";
 import type { IterationParams } from "./config.ts";
 
 /**
- * The phases of an iteration that report progress ("preferences": the SPPO loop's oracle queries;
- * "reward-model": training its Bradley–Terry reward model, at iteration 1).
+ * The phases of an iteration that report progress ("sampler": the GFlowNet sampler's fit, before
+ * "generate"; "preferences": the SPPO loop's oracle queries; "reward-model": training its
+ * Bradley–Terry reward model, at iteration 1).
  */
-export type Phase = "generate" | "preferences" | "reward-model" | "reference" | "train";
+export type Phase = "sampler" | "generate" | "preferences" | "reward-model" | "reference" | "train";
 
 /** One member of the opponent window as recorded. */
 export interface WindowMember {

@@ -21,6 +21,7 @@ import { configToHf } from "../models/hf-config.ts";
 import type { Transformer } from "../models/transformer.ts";
 import type { RunConfig } from "./config-types.ts";
 import { fingerprintView } from "./config-engines.ts";
+import { samplerFingerprintView } from "./sampler-config.ts";
 
 const WHOLE_LIMIT = 4 << 20;
 const EDGE = 64 << 10;
@@ -96,8 +97,9 @@ export const fingerprintIgnoredKeys: readonly string[] = ["name", "outputDir"];
 
 /**
  * SHA-256 (hex) of the config's stable JSON (keys sorted), without the top-level keys in `ignore`
- * and without where the phases run (config-engines.ts's `fingerprintView`): the same for any key
- * order, different when any setting that changes the results changes.
+ * and without where the phases run (config-engines.ts's `fingerprintView`), the loser sampler's
+ * keys as sampler-config.ts's `samplerFingerprintView` shows them: the same for any key order,
+ * different when any setting that changes the results changes.
  *
  * @example
  * ```ts
@@ -113,6 +115,6 @@ export const configFingerprint = (
 ): string => {
   // A SPIN run leaves the SPPO keys (and listwise when off) out, so run folders made before they existed still resume.
   const spinOnly = config.method === "spin" ? ["method", "sppo", ...(config.listwise ? [] : ["listwise"])] : [];
-  const kept = Object.fromEntries(Object.entries(fingerprintView(config)).filter(([k]) => !ignore.includes(k) && !spinOnly.includes(k)));
+  const kept = Object.fromEntries(Object.entries(samplerFingerprintView(fingerprintView(config))).filter(([k]) => !ignore.includes(k) && !spinOnly.includes(k)));
   return sha256Hex(stableStringify(kept));
 };

@@ -41,7 +41,10 @@ export interface GenerationRow {
   readonly iterate: number;
   /** Its store id: "base", "iter-<i>" or "ema-<i>". */
   readonly iterateId: string;
-  /** How it was sampled ("plain", or the geometric sampler with α, K and the resampling method). */
+  /**
+   * How it was sampled: "plain", the resampling sampler with α, K and the resampling method, or the
+   * GFlowNet sampler with α and its fit settings (gflownet-sampler.ts's gflownetSamplerKey).
+   */
   readonly sampler: string;
   /** The generated ids (the EOS included when one was reached). */
   readonly ids: readonly number[];
@@ -55,6 +58,8 @@ export interface GenerationRow {
   readonly ess?: number;
   /** Geometric sampler: log of the mean importance weight (an estimate of log Z(x)). */
   readonly logMeanWeight?: number;
+  /** GFlowNet sampler: the fingerprint of the fitted adapter that drew it (absent when the target was exact). */
+  readonly samplerFingerprint?: string;
 }
 
 /**
@@ -107,6 +112,11 @@ export interface GenerateLosersOptions {
   readonly geometric: GeometricSamplingConfig | null;
   /** α of this iteration (the geometric sampler's weight of the iterate). */
   readonly alpha: number;
+  /**
+   * Another sampler (the GFlowNet's): the rows' sampler key and extra fields per iterate; the
+   * policy that draws an iterate's losers is then `loadPolicy`'s.
+   */
+  readonly sampler?: { readonly key: string; rowFields(iterate: Iterate): { readonly samplerFingerprint?: string } };
   /** The iteration's generation stream. */
   readonly rng: Rng;
   /** Where finished batches are kept until the iteration completes. */
@@ -142,7 +152,7 @@ export const generateLosers = async (o: GenerateLosersOptions): Promise<Generati
   const total = o.groups.reduce((s, g) => s + g.exampleIds.length, 0);
   const geometric = o.geometric !== null && o.geometric.enabled ? o.geometric : null;
   const k = geometric?.candidates ?? 1;
-  const sampler = samplerKey(geometric, o.alpha);
+  const sampler = o.sampler?.key ?? samplerKey(geometric, o.alpha);
   const eos = [...new Set([...o.basePolicy.config.eosTokenIds, ...(o.tokenizer.eosId === undefined ? [] : [o.tokenizer.eosId])])];
   const settings = { k, sampler, eos };
   const rows: GenerationRow[] = [];
@@ -288,5 +298,6 @@ const rowsOf = (
       finished: out.finished[pick],
       generatedAt: o.iteration,
       ...extra,
+      ...o.sampler?.rowFields(iterate),
     };
   });

@@ -18,6 +18,7 @@ export * from "./config.ts";
 export { runIteration, runSelfPlay, type RunSelfPlayOptions, type SelfPlayResult } from "./loop.ts";
 export type { IterationStart, LoserPair, Losers, Opponents, References, RunContext, Trained } from "./phases/state.ts";
 export { finetuneSpec, prepareRun, type PrepareRunOptions, type PreparedRun } from "./setup.ts";
+export { DecodedRun } from "./decoded-run.ts";
 export type { Phase, SelfPlayEvent, SelfPlayEventHandler, WindowMember } from "./events.ts";
 export {
   differingPaths,
@@ -55,6 +56,20 @@ export {
   type ScoringModel,
 } from "./reference.ts";
 export { folderFingerprint, modelFingerprint } from "./fingerprint.ts";
+export {
+  type GenerationSamplerConfig,
+  type GFlowNetConfig,
+  gflownetDefaults,
+  type LoserSampler,
+  loserSamplers,
+} from "./sampler-config.ts";
+export {
+  exactTarget,
+  type GFlowNetFitRecord,
+  type GFlowNetLoserSampler,
+  gflownetSamplerKey,
+  prepareGFlowNetSampler,
+} from "./gflownet-sampler.ts";
 export { runSppoIteration } from "./sppo-loop.ts";
 export { type BtOracleConfig, type OracleSetting, type SppoConfig, sppoBeta } from "./sppo-config.ts";
 export { askOracle, exactPreference, loadOracle, type OracleAnswer, type PreferenceOracle, type PreferenceQuery } from "./oracle.ts";

@@ -158,7 +158,7 @@ export const checkLengthsFit = (
  */
 export const checkOpponentShares = (config: RunConfig, examples: number): void => {
   const n = config.equalShare.pairsPerMember;
-  if (config.assignment !== "equal-share" || n === "all") return;
+  if (config.assignment !== "equal-share" || n === "all" || n === "split") return;
   if (n > examples) {
     refuse(["equalShare", "pairsPerMember"], `must be at most ${examples}, the number of training examples`, n);
   }

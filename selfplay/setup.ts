@@ -28,20 +28,24 @@ import { loadHfModel } from "../models/hf-load.ts";
 import { loadTokenizer } from "../models/hf-tokenizer.ts";
 import type { Tokenizer } from "../models/tokenizer.ts";
 import type { Transformer } from "../models/transformer.ts";
-import { configFingerprint, fingerprintIgnoredKeys, iterationParams, resolveRunConfig, type RunConfig } from "./config.ts";
+import { configFingerprint, fingerprintIgnoredKeys, iterationParams, type RunConfig } from "./config.ts";
+import { DecodedRun } from "./decoded-run.ts";
 import { checkTokenizerFits, examplesFingerprint, type PreparedExample, prepareExamples } from "./examples.ts";
 import { folderFingerprint, modelFingerprint } from "./fingerprint.ts";
-import { embeddedModelDir } from "../models/embedded.ts";
+import { isPackagedModel, packagedModelDir } from "../models/embedded.ts";
 import type { FinetuneSpec } from "../train/params.ts";
-import { importRunModules } from "./imports.ts";
 import { preflightRun } from "./preflight.ts";
+import { checkTrainingCommand } from "./phases/train-command.ts";
 import type { RunFingerprints } from "./store.ts";
 import { selfPlayLossInputs, sppoLossInputs } from "../train/train.ts";
 import { loadOracle, type PreferenceOracle } from "./oracle.ts";
 
 /** What {@link prepareRun} takes (the inputs of `runSelfPlay`). */
 export interface PrepareRunOptions {
-  /** The run config: raw JSON (decoded and checked here) or an already resolved config. */
+  /**
+   * The run config: raw JSON (decoded and checked here), or a {@link DecodedRun} (decoded once
+   * already, with the same loss registry, and used as it is).
+   */
   readonly config: unknown;
   /** The base model, already loaded (else loaded from `config.model`). */
   readonly model?: Transformer;
@@ -125,7 +129,7 @@ const checkLoss = (config: RunConfig, registry: LossRegistry): AnyLoss => {
 const resolveModelDir = async (config: RunConfig, resolve: PrepareRunOptions["resolveModel"]): Promise<string> => {
   if (await pathExists(config.model)) return config.model;
   if (resolve !== undefined) return await resolve(config.model);
-  if (config.model === "embedded") return embeddedModelDir();
+  if (isPackagedModel(config.model)) return packagedModelDir(config.model);
   throw new Error(`model folder ${config.model} does not exist (set "model" to a Hugging Face model folder)`);
 };
 
@@ -141,9 +145,11 @@ const resolveModelDir = async (config: RunConfig, resolve: PrepareRunOptions["re
  */
 export const prepareRun = async (options: PrepareRunOptions): Promise<PreparedRun> => {
   const registry = options.lossRegistry ?? defaultRegistry;
-  const imports = await importRunModules(options.config); // may register the config's loss
-  const config = resolveRunConfig(options.config, { knownLosses: registry.names(), lossRegistry: registry });
+  const decoded = options.config instanceof DecodedRun ? options.config : await DecodedRun.decode(options.config, registry);
+  if (decoded.registry !== registry) throw new Error("prepareRun: the config was decoded against another loss registry");
+  const { config, imports } = decoded;
   const loss = checkLoss(config, registry);
+  checkTrainingCommand(config); // training.engine "command": the template and its environment
   const backendName = options.backend ?? config.backend;
   if (backendName !== "current") await loadBackend(backendName, config.threads === null ? {} : { threads: config.threads });
   const backend = tf.getBackend();
@@ -162,7 +168,7 @@ export const prepareRun = async (options: PrepareRunOptions): Promise<PreparedRu
   }
   try {
     const tokenizerDir = config.tokenizer ?? modelDir ??
-      (config.model === "embedded" ? embeddedModelDir() : (await pathExists(config.model)) ? config.model : null);
+      (isPackagedModel(config.model) ? packagedModelDir(config.model) : (await pathExists(config.model)) ? config.model : null);
     let tokenizer: Tokenizer;
     if (options.tokenizer !== undefined) tokenizer = options.tokenizer;
     else if (tokenizerDir === null) throw new Error('no tokenizer: pass one, or set "tokenizer" in the run config to a folder');

@@ -8,14 +8,15 @@ import { ArgsError, type CommandSpec, parseArgs } from "../cli/args.ts";
 import { parseVariants, spinCommandSpec } from "../cli/spin.ts";
 import { trainCommandSpec } from "../cli/train.ts";
 import { generateCommandSpec } from "../cli/generate.ts";
+import { dataCommandSpec } from "../cli/data.ts";
 import { decodeRunConfig } from "../selfplay/config.ts";
 
 const minimal = { name: "demo", data: { train: "data/train.jsonl" } };
 
 /** The flag's decoded value, or the rule of its error (the text after the flag as written). */
-const fromCli = (spec: CommandSpec, flag: string, text: string, key: string): unknown => {
+const fromCli = (spec: CommandSpec, flag: string, text: string, key: string, required: string[] = []): unknown => {
   try {
-    return parseArgs(spec, [`${flag}=${text}`]).flags[key];
+    return parseArgs(spec, [...required, `${flag}=${text}`]).flags[key];
   } catch (e) {
     assert.ok(e instanceof ArgsError, String(e));
     const first = (e as Error).message.split("\n")[0];
@@ -94,4 +95,12 @@ test("a codec flag's error is an ArgsError naming the flag as written, and the d
   assert.equal(f.history, 1);
   assert.equal(f.workers, 1);
   assert.equal(f.threads, undefined);
+});
+
+test("flags without a config key use the same toolkit: generate --seed any safe integer, data --count >= 1", () => {
+  const generateNeeds = ["--model", "m", "--data", "d", "--out", "o"];
+  assert.equal(fromCli(generateCommandSpec, "--seed", "-3", "seed", generateNeeds), -3);
+  assert.deepEqual(fromCli(generateCommandSpec, "--seed", "1.5", "seed", generateNeeds), { refused: "must be an integer in [-(2^53 - 1), 2^53 - 1] (got 1.5)" });
+  assert.equal(fromCli(dataCommandSpec, "--count", "64", "count", ["synthetic", "--out", "o"]), 64);
+  assert.deepEqual(fromCli(dataCommandSpec, "--count", "0", "count", ["synthetic", "--out", "o"]), { refused: "must be an integer >= 1 (got 0)" });
 });

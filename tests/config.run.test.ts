@@ -12,6 +12,7 @@ import {
   type RunConfig,
 } from "../selfplay/config.ts";
 import { ConfigError } from "../core/config.ts";
+import { gflownetDefaults } from "../selfplay/sampler-config.ts";
 
 const root = join(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "..");
 const minimal = { name: "demo", data: { train: "data/train.jsonl" } };
@@ -63,6 +64,8 @@ test("a minimal config resolves with the documented defaults", () => {
     engine: "local",
     seeding: "batch",
     openai: null,
+    sampler: "plain",
+    gflownet: gflownetDefaults,
   });
 });
 

@@ -110,7 +110,7 @@ test("generate: bad rows are reported with file:line and field; bad numbers are 
   );
   const usage = await captured(() => generateCommand(["--model", "m", "--data", "d", "--out", "o", "--max-new-tokens", "0"]));
   assert.equal(usage.code, 2);
-  assert.match(usage.err, /--max-new-tokens needs an integer >= 1/);
+  assert.match(usage.err, /--max-new-tokens must be an integer >= 1 \(got 0\)/);
 });
 
 test("cleanup", async () => {

@@ -21,7 +21,7 @@ test("serve cli: bad arguments exit 2 with a message naming the flag; --help exi
       [["--model", "m", "--adapter", "noequals"], /--adapter needs NAME=DIR, got "noequals"/],
       [["--model", "m", "--adapter", "a=x", "--adapter=a=y"], /--adapter a is given twice/],
       [["--model", "m", "--adapter"], /--adapter needs a value/],
-      [["--model", "m", "--port", "70000"], /--port needs an integer in \[0, 65535\]/],
+      [["--model", "m", "--port", "70000"], /--port must be an integer in \[0, 65535\] \(got 70000\)/],
       [["--modle", "m"], /modle/],
     ] as const
   ) {

@@ -16,6 +16,8 @@
  * | `{output_dir}`     | where the command must save the new adapter (empty or absent before)  |
  * | `{beta}`, `{iteration}`, `{seed}` | β_t, t, and the iteration's seed                       |
  * | `{alpha}`, `{learning_rate}`, `{epochs}`, `{lora_r}`, `{lora_alpha}`, `{lora_targets}` | when the caller gives them (targets comma-separated) |
+ * | `{lora_dropout}`, `{batch_size}`, `{gradient_accumulation}`, `{warmup_ratio}`, `{schedule}`, `{weight_decay}`, `{max_grad_norm}`, `{max_length}`, `{loss}` | when the caller gives them |
+ * | `{run_config}`     | when given: a JSON file with the iteration's settings and the whole run config |
  *
  * A placeholder the template uses but the caller gave no value for is an error before anything runs;
  * `${NAME}` (shell variables) is left alone. The command inherits the environment, runs in `cwd`,
@@ -46,8 +48,8 @@ import { spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { mkdir, readdir, readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { type PreferenceRecord, writeTrlDpoJsonl, writeTrlDpoParquet } from "../data/export.ts";
-import { DataError, type DataProblem } from "../data/jsonl.ts";
+import { type PreferenceRecord, toTrlDpoRow, writeTrlDpoJsonl, writeTrlDpoParquet } from "../data/export.ts";
+import { DataError, type DataProblem, writeJsonlAtomic } from "../data/jsonl.ts";
 import { writePeftAdapter } from "../models/peft.ts";
 import { type AdapterExpectations, importTrainedAdapter } from "./import-adapter.ts";
 
@@ -68,6 +70,18 @@ export interface TrainCommandValues {
   readonly loraR?: number;
   readonly loraAlpha?: number;
   readonly loraTargets?: readonly string[] | "all-linear";
+  readonly loraDropout?: number;
+  readonly batchSize?: number;
+  readonly gradientAccumulation?: number;
+  readonly warmupRatio?: number;
+  readonly schedule?: string;
+  readonly weightDecay?: number;
+  readonly maxGradNorm?: number;
+  readonly maxLength?: number;
+  /** The loss's registry name (TRL's `loss_type` for the losses both know, e.g. "sigmoid"). */
+  readonly loss?: string;
+  /** A JSON file with the iteration's settings and the run config (selfplay's `iter-<t>/config.json`). */
+  readonly runConfig?: string;
 }
 
 /** Placeholder name → the value it stands for (undefined: not given). */
@@ -90,6 +104,16 @@ const placeholderValues = (v: TrainCommandValues): Record<string, string | undef
     : v.loraTargets === "all-linear"
     ? "all-linear"
     : v.loraTargets.join(","),
+  lora_dropout: v.loraDropout?.toString(),
+  batch_size: v.batchSize?.toString(),
+  gradient_accumulation: v.gradientAccumulation?.toString(),
+  warmup_ratio: v.warmupRatio?.toString(),
+  schedule: v.schedule,
+  weight_decay: v.weightDecay?.toString(),
+  max_grad_norm: v.maxGradNorm?.toString(),
+  max_length: v.maxLength?.toString(),
+  loss: v.loss,
+  run_config: v.runConfig,
 });
 
 /**
@@ -239,6 +263,8 @@ export const runTrainCommand = async (options: RunCommandOptions): Promise<numbe
 
 /**
  * Write the pairs an external trainer reads: `pairs.dpo.jsonl` and `pairs.dpo.parquet` in `dir`.
+ * `extraColumns` (one object per record) are added to the JSONL rows only, e.g. the token ids
+ * (`prompt_input_ids`, …) a trainer can use instead of tokenizing the text again.
  * Every record must carry both reference log-probs (the trainer must not compute its own
  * reference); a record without one is a {@link DataError} naming it, raised before anything is
  * written.
@@ -253,6 +279,7 @@ export const runTrainCommand = async (options: RunCommandOptions): Promise<numbe
 export const writeTrainingPairs = async (
   dir: string,
   records: readonly PreferenceRecord[],
+  extraColumns?: readonly Readonly<Record<string, unknown>>[],
 ): Promise<{ jsonl: string; parquet: string }> => {
   const problems: DataProblem[] = [];
   records.forEach((r, i) => {
@@ -273,7 +300,8 @@ export const writeTrainingPairs = async (
   if (records.length === 0) problems.push({ where: dir, message: "no pairs to train on" });
   if (problems.length > 0) throw new DataError(problems.slice(0, 10), Math.max(0, problems.length - 10));
   const jsonl = join(dir, "pairs.dpo.jsonl"), parquet = join(dir, "pairs.dpo.parquet");
-  await writeTrlDpoJsonl(jsonl, records);
+  if (extraColumns === undefined) await writeTrlDpoJsonl(jsonl, records);
+  else await writeJsonlAtomic(jsonl, records.map((r, i) => ({ ...toTrlDpoRow(r), ...extraColumns[i] })));
   await writeTrlDpoParquet(parquet, records);
   return { jsonl, parquet };
 };
@@ -300,6 +328,8 @@ export interface TrainOnCommandOptions {
   readonly iterationDir: string;
   /** The iteration's pairs, with their α-mixed reference log-probs. */
   readonly records: readonly PreferenceRecord[];
+  /** Columns added to each JSONL row (see {@link writeTrainingPairs}). */
+  readonly extraColumns?: readonly Readonly<Record<string, unknown>>[];
   /** The placeholder values other than the paths this function chooses. */
   readonly values: Omit<TrainCommandValues, "pairsJsonl" | "pairsParquet" | "outputDir">;
   /** What the trained adapter must agree with. */
@@ -348,7 +378,7 @@ export const trainOnCommand = async (options: TrainOnCommandOptions): Promise<Tr
   };
   const command = renderTrainCommand(options.template, { ...options.values, ...paths }); // template errors first
   await checkEmptyOutput(outputDir);
-  await writeTrainingPairs(dir, options.records);
+  await writeTrainingPairs(dir, options.records, options.extraColumns);
   const seconds = await runTrainCommand({
     command,
     logPath,

@@ -93,6 +93,8 @@ export const commitPhase = async (
   const saveOptions = { baseModel: ready.modelDir ?? config.model, tokenizerDir: ready.tokenizerDir };
   await saveIterate(iterateParamsDir(store, it.t, spec.finetune), base, spec, trained.params, saveOptions);
   files.push(spec.finetune === "lora" ? "adapter" : "model");
+  if (config.training.engine === "command") files.push("trainer"); // the pairs, log and outputs of the command (train-command.ts)
+  if (await store.exists(join(it.dir, "sampler"))) files.push("sampler"); // the GFlowNet sampler(s) it fitted
   if (trained.ema !== null) {
     await saveIterate(join(it.dir, "ema"), base, spec, trained.ema, saveOptions);
     files.push("ema");

@@ -1,7 +1,8 @@
 /**
  * Phase 2 of an iteration, the losers: for each (example, opponent) pair a loser y_l ∼ π_i(·|x)
- * from its assigned window member (generation.ts; optionally from the geometric-mixture sampler),
- * or one reused from an earlier iteration that generated it with the same sampler. Kept in
+ * from its assigned window member (generation.ts), or from the geometric mixture of that member
+ * and π_base (`generation.sampler` "resample", or "gflownet": gflownet-sampler.ts fits its sampler
+ * first), or one reused from an earlier iteration that generated it with the same sampler. Kept in
  * `iter-<t>/generations.jsonl`, which a resumed iteration reads back; with `workers` > 1 the
  * pool's workers decode whole batches next to this thread. With `generation.engine: "openai"` the
  * losers come from an OpenAI-compatible server instead, one request per (iterate, example)
@@ -23,8 +24,10 @@ import { join } from "node:path";
 import process from "node:process";
 import { forkRng } from "../../core/rng.ts";
 import { type Iterate, planGenerations } from "../../samplers/history.ts";
+import type { GeometricSamplingConfig, RunConfig } from "../config.ts";
 import { truncateLoser } from "../examples.ts";
 import { generateLosers, type GenerateLosersOptions, type GenerationRow, samplerKey } from "../generation.ts";
+import { type GFlowNetLoserSampler, gflownetSamplerKey, prepareGFlowNetSampler } from "../gflownet-sampler.ts";
 import { generateLosersOpenAi } from "../generation-openai.ts";
 import { jsonLines, resumable } from "./resumable.ts";
 import type { IterationStart, Losers, Opponents, RunContext } from "./state.ts";
@@ -64,21 +67,28 @@ const common = (ctx: RunContext, it: IterationStart, groups: Common["groups"]): 
   };
 };
 
-/** The local engine: this thread, and with `workers` > 1 the pool's workers decoding whole batches next to it. */
-const locally = async (ctx: RunContext, it: IterationStart, groups: Common["groups"]): Promise<GenerationRow[]> => {
+/** The resampling sampler's settings when `generation.sampler` is "resample", else null. */
+const resampling = (config: RunConfig): GeometricSamplingConfig | null =>
+  config.generation.sampler === "resample" ? { ...config.geometricSampling, enabled: true } : null;
+
+/**
+ * The local engine: this thread, and with `workers` > 1 the pool's workers decoding whole batches
+ * next to it (not with the GFlowNet sampler, whose adapter they do not load).
+ */
+const locally = async (ctx: RunContext, it: IterationStart, groups: Common["groups"], gflownet: GFlowNetLoserSampler | null): Promise<GenerationRow[]> => {
   const { config, base, spec } = ctx.iterates.ready;
   const count = groups.reduce((s, g) => s + g.exampleIds.length, 0);
-  const geometric = config.geometricSampling.enabled ? config.geometricSampling : null;
   // Worth it only with more than one batch to decode.
-  const pool = config.workers > 1 && count > config.generation.batchSize
+  const pool = config.workers > 1 && count > config.generation.batchSize && gflownet === null
     ? await (await import("../../train/pool.ts")).createWorkerPool({ threads: config.workers, base, spec })
     : null;
   return await generateLosers({
     ...common(ctx, it, groups),
     ...(pool === null ? {} : { pool: { workers: pool, dirOf: (iterate: Iterate) => ctx.iterates.dirOf(iterate) } }),
-    loadPolicy: (iterate) => ctx.iterates.load(iterate),
+    ...(gflownet === null ? {} : { sampler: gflownet, generation: { ...config.generation, maxNewTokens: gflownet.maxNewTokens } }),
+    loadPolicy: (iterate) => gflownet?.loadPolicy(iterate) ?? ctx.iterates.load(iterate),
     basePolicy: ctx.iterates.basePolicy,
-    geometric,
+    geometric: resampling(config),
     alpha: it.params.alpha,
     workDir: join(it.work, "generate"),
     readBatch: async (path) => (await ctx.store.readJson(path)) as GenerationRow[] | null,
@@ -107,8 +117,9 @@ const onServer = async (ctx: RunContext, it: IterationStart, groups: Common["gro
 /** Decode the losers not stored yet, and return every assigned pair's loser (each once). */
 const generate = async (ctx: RunContext, it: IterationStart, opponents: Opponents): Promise<GenerationRow[]> => {
   const { config } = ctx.iterates.ready;
-  const geometric = config.geometricSampling.enabled ? config.geometricSampling : null;
-  const sampler = samplerKey(geometric, it.params.alpha);
+  const sampler = config.generation.sampler === "gflownet"
+    ? gflownetSamplerKey(config.generation.gflownet, it.params.alpha)
+    : samplerKey(resampling(config), it.params.alpha);
   const stored = config.reuseGenerations ? await storedGenerations(ctx, it.t) : new Map<string, Map<number, GenerationRow>>();
   const storedIds = new Map<string, string[]>();
   for (const m of opponents.window.members) {
@@ -117,8 +128,10 @@ const generate = async (ctx: RunContext, it: IterationStart, opponents: Opponent
   }
   const plan = planGenerations(opponents.assigned, storedIds, { reuse: config.reuseGenerations });
   const note = plan.reuse.length > 0 ? `${plan.reuse.length} loser(s) reused from earlier iterations` : undefined;
+  // The GFlowNet sampler is fitted (or read back) first, for the members that generate.
+  const gflownet = config.generation.sampler === "gflownet" ? await prepareGFlowNetSampler(ctx, it, plan.generate) : null;
   await ctx.emit({ type: "phase-start", iteration: it.t, phase: "generate", total: plan.generateCount, note });
-  const fresh = await (config.generation.engine === "openai" ? onServer : locally)(ctx, it, plan.generate);
+  const fresh = config.generation.engine === "openai" ? await onServer(ctx, it, plan.generate) : await locally(ctx, it, plan.generate, gflownet);
   const freshBy = new Map(fresh.map((r) => [`${r.iterateId}|${r.exampleIndex}`, r]));
   const used = new Map<string, GenerationRow>();
   for (const p of opponents.assigned) {

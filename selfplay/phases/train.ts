@@ -1,7 +1,8 @@
 /**
  * Phase 4 of an iteration, training: π_t from π_{t−1} (π_1 from a fresh adapter, i.e. from π_base;
  * with full fine-tuning from π_base's weights) for E epochs on the pairs and their stored lp_ref,
- * through train/'s `trainIteration` (AdamW, the schedule, the EMA when the opponent or the reference
+ * through train/'s `trainIteration` (with `training.engine: "command"`, by an external trainer instead:
+ * train-command.ts) (AdamW, the schedule, the EMA when the opponent or the reference
  * is the EMA). Training is resumable by its own per-epoch checkpoints in `iter-<t>/work/train/`.
  *
  * @example
@@ -24,16 +25,34 @@ import type { TrainingPair } from "../../train/step.ts";
 import { trainIteration } from "../../train/train.ts";
 import { iterateParamsDir } from "../iterates.ts";
 import { listsByPrompt } from "../listwise.ts";
+import { commandTrainPhase } from "./train-command.ts";
 import type { IterationStart, Losers, References, RunContext, Trained } from "./state.ts";
 
 const seedOf = (rng: Rng): number => nextUint32(rng)[0] >>> 1;
+
+/**
+ * The random streams of iteration t's training, forked from the run's root stream
+ * (`rngFromSeed(config.seed)`): the seed of the fresh LoRA adapter π_1 starts from, and the stream
+ * of the epochs' data order and dropout. Exported so an external trainer (scripts/dpo-on-pairs.ts)
+ * can train exactly as this phase does.
+ *
+ * @example
+ * ```ts
+ * import { rngFromSeed } from "../../core/rng.ts";
+ * const { loraInitSeed, rng } = trainingStreams(rngFromSeed(42), 2);
+ * ```
+ */
+export const trainingStreams = (root: Rng, t: number): { loraInitSeed: number; rng: Rng } => ({
+  loraInitSeed: seedOf(forkRng(root, "lora-init")),
+  rng: forkRng(root, `train-${t}`),
+});
 
 /** π_t's starting parameters, and the EMA's when one is kept. */
 const startingPoint = async (ctx: RunContext, t: number): Promise<{ init: ParamSnapshot; emaInit: ParamSnapshot | null }> => {
   const { config, spec, base } = ctx.iterates.ready;
   const { store } = ctx;
   const init: ParamSnapshot = t === 1
-    ? (spec.finetune === "lora" ? await freshLoraSnapshot(base, spec.lora, seedOf(forkRng(ctx.root, "lora-init"))) : await modelSnapshot(base))
+    ? (spec.finetune === "lora" ? await freshLoraSnapshot(base, spec.lora, trainingStreams(ctx.root, t).loraInitSeed) : await modelSnapshot(base))
     : await loadIterateSnapshot(iterateParamsDir(store, t - 1, spec.finetune), base, spec);
   const needsEma = config.opponent === "ema" || config.reference.mixture === "ema";
   const emaInit = !needsEma ? null : t === 1 ? init : await loadIterateSnapshot(join(store.iterDir(t - 1), "ema"), base, spec);
@@ -72,6 +91,7 @@ const checkWarmup = async (ctx: RunContext, it: IterationStart, pairs: number): 
  * ```
  */
 export const trainPhase = (ctx: RunContext, it: IterationStart, losers: Losers, references: References): Promise<Trained> => {
+  if (ctx.iterates.ready.config.training.engine === "command") return commandTrainPhase(ctx, it, losers, references);
   const pairs: TrainingPair[] = losers.pairs.map((p, i) => ({
     promptIds: p.example.promptIds,
     chosenIds: p.example.chosenIds,
@@ -113,7 +133,7 @@ export const trainOnPairs = async (ctx: RunContext, it: IterationStart, pairs: r
     lossParams: config.loss.params,
     training: config.training,
     ema: emaInit === null ? null : { decay: config.ema.decay, init: emaInit },
-    rng: forkRng(ctx.root, `train-${it.t}`),
+    rng: trainingStreams(ctx.root, it.t).rng,
     checkpointDir: join(it.work, "train"),
     onResume: (epochs, steps) => ctx.emit({ type: "info", message: `iteration ${it.t}: training resumes after epoch ${epochs} (step ${steps})` }),
     onStep: async (row, total) => {
