@@ -133,6 +133,41 @@ const resolveModelDir = async (config: RunConfig, resolve: PrepareRunOptions["re
   throw new Error(`model folder ${config.model} does not exist (set "model" to a Hugging Face model folder)`);
 };
 
+/** The SFT examples (given, or read from data.train), tokenized and cut to the limits, with warnings. */
+const tokenizeData = async (
+  config: RunConfig,
+  tokenizer: Tokenizer,
+  vocabSize: number,
+  given: PrepareRunOptions["data"],
+): Promise<{ examples: ReturnType<typeof prepareExamples>["examples"]; warnings: string[] }> => {
+  const chatTemplate = tokenizer.chatTemplate === undefined ? undefined : (
+    messages: readonly { role: string; content: string }[],
+    addGenerationPrompt: boolean,
+  ) => applyChatTemplate(tokenizer, messages, { addGenerationPrompt });
+  const sft = given ?? await loadSftExamples(config.data.train, {
+    schema: config.data.schema,
+    turns: config.data.turns,
+    format: config.data.format,
+    maxExamples: config.data.maxExamples,
+    ...(chatTemplate === undefined ? {} : { chatTemplate }),
+  });
+  const limited = config.data.maxExamples === null ? sft : sft.slice(0, config.data.maxExamples);
+  const prepared = prepareExamples(limited, tokenizer, {
+    maxLength: config.maxLength,
+    maxPromptLength: config.maxPromptLength,
+    vocabSize,
+  });
+  const warnings: string[] = [];
+  if (prepared.boundaryWarning !== null) warnings.push(`${prepared.boundaryCount} example(s): ${prepared.boundaryWarning}`);
+  if (prepared.promptsTruncated > 0) {
+    warnings.push(`${prepared.promptsTruncated} prompt(s) were cut to their last ${config.maxPromptLength} tokens (maxPromptLength)`);
+  }
+  if (prepared.completionsTruncated > 0) {
+    warnings.push(`${prepared.completionsTruncated} answer(s) were cut to fit maxLength ${config.maxLength}`);
+  }
+  return { examples: prepared.examples, warnings };
+};
+
 /**
  * Check and load everything a run needs (see the module doc). Throws with a clear message on the
  * first bad input; writes nothing.
@@ -174,34 +209,9 @@ export const prepareRun = async (options: PrepareRunOptions): Promise<PreparedRu
     else if (tokenizerDir === null) throw new Error('no tokenizer: pass one, or set "tokenizer" in the run config to a folder');
     else tokenizer = await loadTokenizer(tokenizerDir);
     checkTokenizerFits(tokenizer, base.config.vocabSize);
-
-    const chatTemplate = tokenizer.chatTemplate === undefined ? undefined : (
-      messages: readonly { role: string; content: string }[],
-      addGenerationPrompt: boolean,
-    ) => applyChatTemplate(tokenizer, messages, { addGenerationPrompt });
-    const sft = options.data ?? await loadSftExamples(config.data.train, {
-      schema: config.data.schema,
-      turns: config.data.turns,
-      format: config.data.format,
-      maxExamples: config.data.maxExamples,
-      ...(chatTemplate === undefined ? {} : { chatTemplate }),
-    });
-    const limited = config.data.maxExamples === null ? sft : sft.slice(0, config.data.maxExamples);
-    const prepared = prepareExamples(limited, tokenizer, {
-      maxLength: config.maxLength,
-      maxPromptLength: config.maxPromptLength,
-      vocabSize: base.config.vocabSize,
-    });
+    const prepared = await tokenizeData(config, tokenizer, base.config.vocabSize, options.data);
     preflightRun(config, base.config, prepared.examples, modelDir === null ? "its config" : join(modelDir, "config.json"));
-    if (prepared.boundaryWarning !== null) {
-      warnings.push(`${prepared.boundaryCount} example(s): ${prepared.boundaryWarning}`);
-    }
-    if (prepared.promptsTruncated > 0) {
-      warnings.push(`${prepared.promptsTruncated} prompt(s) were cut to their last ${config.maxPromptLength} tokens (maxPromptLength)`);
-    }
-    if (prepared.completionsTruncated > 0) {
-      warnings.push(`${prepared.completionsTruncated} answer(s) were cut to fit maxLength ${config.maxLength}`);
-    }
+    warnings.push(...prepared.warnings);
     const fingerprints: RunFingerprints = {
       config: configFingerprint(config, [...fingerprintIgnoredKeys, "backend", "workers", "threads", "imports"]),
       data: examplesFingerprint(prepared.examples),
