@@ -26,11 +26,30 @@ export interface ReadmeInput {
 
 export const fmt = (x: number, digits = 3): string => (Number.isFinite(x) ? x.toFixed(digits) : String(x));
 
+/** The "How good it is" section: the model's evaluation on the whole task, overall and per family. */
+const qualitySection = (e: ReadmeInput["evaluation"]): string => {
+  const fam = (r: Partial<Record<string, number>>): string =>
+    ["add", "rev", "up", "cap"].map((f) => `${f} ${fmt(r[f] ?? NaN)}`).join(", ");
+  return `## How good it is
+
+Evaluated over all ${e.prompts} prompts of the task, weighted by the prompt distribution (see
+eval/evaluate-synthetic.ts):
+
+| metric | value |
+| --- | --- |
+| exact-match accuracy (greedy) | ${fmt(e.exactMatch)} |
+| KL(p_data ‖ π) (nats, exact over the support) | ${fmt(e.kl)} |
+| model mass on the support of p_data | ${fmt(e.massOnSupport)} |
+| held-out NLL per token (nats) | ${fmt(e.heldOutNll)} |
+| held-out perplexity | ${fmt(e.perplexity)} |
+
+Per family — exact match: ${fam(e.exactMatchByFamily)}; KL: ${fam(e.klByFamily)}.
+`;
+};
+
 /** The README of assets/embedded/ (the deliberately short run). */
 export const readme = (options: ReadmeInput): string => {
   const e = options.evaluation;
-  const fam = (r: Partial<Record<string, number>>): string =>
-    ["add", "rev", "up", "cap"].map((f) => `${f} ${fmt(r[f] ?? NaN)}`).join(", ");
   return `# The embedded base model
 
 A small decoder language model shipped with alpha-spin so that \`npm run spin\` runs self-play
@@ -71,21 +90,7 @@ same weights):
 ${options.command}
 \`\`\`
 
-## How good it is
-
-Evaluated over all ${e.prompts} prompts of the task, weighted by the prompt distribution (see
-eval/evaluate-synthetic.ts):
-
-| metric | value |
-| --- | --- |
-| exact-match accuracy (greedy) | ${fmt(e.exactMatch)} |
-| KL(p_data ‖ π) (nats, exact over the support) | ${fmt(e.kl)} |
-| model mass on the support of p_data | ${fmt(e.massOnSupport)} |
-| held-out NLL per token (nats) | ${fmt(e.heldOutNll)} |
-| held-out perplexity | ${fmt(e.perplexity)} |
-
-Per family — exact match: ${fam(e.exactMatchByFamily)}; KL: ${fam(e.klByFamily)}.
-`;
+${qualitySection(e)}`;
 };
 
 
@@ -93,8 +98,6 @@ Per family — exact match: ${fam(e.exactMatchByFamily)}; KL: ${fam(e.klByFamily
 export const convergedReadme = (options: ReadmeInput): string => {
   const e = options.evaluation;
   const s = options.stopping;
-  const fam = (r: Partial<Record<string, number>>): string =>
-    ["add", "rev", "up", "cap"].map((f) => `${f} ${fmt(r[f] ?? NaN)}`).join(", ");
   const curve = s.curve.map((p) => `| ${p.step} | ${fmt(p.value, 4)} |${p.step === s.bestStep ? " best |" : " |"}`).join("\n");
   return `# The embedded SFT-converged base model
 
@@ -129,19 +132,5 @@ ${options.command}
 | --- | --- | --- |
 ${curve}
 
-## How good it is
-
-Evaluated over all ${e.prompts} prompts of the task, weighted by the prompt distribution (see
-eval/evaluate-synthetic.ts):
-
-| metric | value |
-| --- | --- |
-| exact-match accuracy (greedy) | ${fmt(e.exactMatch)} |
-| KL(p_data ‖ π) (nats, exact over the support) | ${fmt(e.kl)} |
-| model mass on the support of p_data | ${fmt(e.massOnSupport)} |
-| held-out NLL per token (nats) | ${fmt(e.heldOutNll)} |
-| held-out perplexity | ${fmt(e.perplexity)} |
-
-Per family — exact match: ${fam(e.exactMatchByFamily)}; KL: ${fam(e.klByFamily)}.
-`;
+${qualitySection(e)}`;
 };
