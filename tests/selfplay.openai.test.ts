@@ -5,13 +5,18 @@
 // tolerance. Then a server stopped during generation: the run fails naming the request, keeps what it
 // stored, and after a restart `alpha-spin train --resume` ends where an uninterrupted run ends, with
 // no (iterate, example) answered twice (every request counted through the client's fetch).
+// Also the server as a child process killed with SIGKILL while a generation request is under way,
+// restarted on the same port, and the run resumed: the same result, nothing answered twice.
+import { type ChildProcess, spawn } from "node:child_process";
 import { readdir, readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import process from "node:process";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { startServe } from "../cli/serve.ts";
 import { trainCommand } from "../cli/train.ts";
 import { readPeftAdapter } from "../models/peft.ts";
 import { runSelfPlay } from "../selfplay/loop.ts";
-import { assert, assertClose, test } from "./harness.ts";
+import { assert, assertClose, isDeno, test } from "./harness.ts";
 import { setupFixture, smallConfig } from "./selfplay.support.ts";
 
 const fixture = await setupFixture();
@@ -171,6 +176,55 @@ test("selfplay openai: a server that cannot load adapters fails the run at π_1 
     assert.ok((await readdir(join(fixture.dir, "runs", "no-loading", "iter-1"))).includes("COMPLETE.json"));
   } finally {
     await server.close();
+  }
+});
+
+/** `alpha-spin serve` as a child process of this runtime; resolves once it listens, with its port. */
+const serveProcess = (port: number): Promise<{ child: ChildProcess; port: number; url: string }> => {
+  const repo = dirname(dirname(fileURLToPath(import.meta.url)));
+  const bin = join(repo, "cli", "bin.ts");
+  const args = ["serve", "--model", "embedded", "--port", String(port), "--backend", "cpu", "--allow-adapter-loading"];
+  const argv = isDeno
+    ? ["run", "-A", "--config", join(repo, "deno.json"), bin, ...args]
+    : ["--import", pathToFileURL(join(repo, "node_modules", "tsx", "dist", "loader.mjs")).href, bin, ...args];
+  const child = spawn(process.execPath, argv, { stdio: ["ignore", "ignore", "pipe"] });
+  return new Promise((resolve, reject) => {
+    let stderr = "";
+    child.stderr!.on("data", (d) => {
+      stderr += String(d);
+      const m = / at (http:\/\/127\.0\.0\.1:(\d+)\/v1)/.exec(stderr);
+      if (m !== null) resolve({ child, port: Number(m[2]), url: m[1] });
+    });
+    child.on("error", reject);
+    child.on("exit", (code) => reject(new Error(`serve exited (${code}) before listening: ${stderr}`)));
+  });
+};
+
+test("selfplay openai: the server process killed with SIGKILL during a generation request; restarted, the run resumes to the uninterrupted result", async () => {
+  let server = await serveProcess(0);
+  const configPath = join(fixture.dir, "sigkill.json");
+  const config = configFor("sigkill", null);
+  await writeFile(configPath, JSON.stringify({ ...config, generation: { maxNewTokens: 6, batchSize: 4, openai: { concurrency: 1, maxRetries: 0, backoffMs: 10 } } }));
+  const flags = () => ["--generation-engine", "openai", "--reference-engine", "openai", "--openai-base-url", server.url, "--openai-model", "embedded"];
+  // The 3rd generation request is sent, then the server process dies while it is being answered.
+  const counter = countRequests((n) => {
+    if (n === 3) setTimeout(() => server.child.kill("SIGKILL"), 0);
+    return Promise.resolve();
+  });
+  try {
+    await assert.rejects(trainCommand(["--config", configPath, "--quiet", ...flags()]), (e: Error) => {
+      assert.match(e.message, /^generation\.openai \(http:\/\/127\.0\.0\.1:\d+\/v1\): base\/example 2 \(p3\): .*2 of 4 answers are stored/s, e.message);
+      return true;
+    });
+    assert.deepEqual((await readdir(join(fixture.dir, "runs", "sigkill", "iter-1", "work", "generate", "base"))).sort(), ["0.json", "1.json"]);
+    server = await serveProcess(server.port);
+    assert.equal(await trainCommand(["--config", configPath, "--resume", "--quiet", ...flags()]), 0);
+    assertSameAsLocal(await outcome(join(fixture.dir, "runs", "sigkill")));
+    assert.equal(counter.answered.size, 8);
+    assert.ok([...counter.answered.values()].every((n) => n === 1), "an answered example was asked again");
+  } finally {
+    counter.restore();
+    server.child.kill("SIGKILL");
   }
 });
 
