@@ -87,7 +87,7 @@ const checkWarmup = async (ctx: RunContext, it: IterationStart, pairs: number): 
  * declare const start: IterationStart;
  * declare const losers: Losers;
  * declare const references: References;
- * const { params, ema, metrics } = await trainPhase(context, start, losers, references);
+ * const { weights, ema, metrics } = await trainPhase(context, start, losers, references);
  * ```
  */
 export const trainPhase = (ctx: RunContext, it: IterationStart, losers: Losers, references: References): Promise<Trained> => {
