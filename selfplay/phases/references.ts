@@ -87,7 +87,7 @@ const compute = async (
     onProgress: (done, total) => ctx.emit({ type: "progress", iteration: it.t, phase: "reference", done, total }),
     signal: ctx.signal,
   });
-  return { lpRef: geometricReferences(it.params.alpha, reference.rows), cacheFile: basename(reference.path), cached: reference.cached };
+  return { lpRef: geometricReferences(it.settings.alpha, reference.rows), cacheFile: basename(reference.path), cached: reference.cached };
 };
 
 /**
