@@ -136,7 +136,7 @@ export type { MetricsRow } from "./train/checkpoint.ts";
 
 // selfplay/: the loop and its run config.
 export { runSelfPlay, type RunSelfPlayOptions, type SelfPlayResult } from "./selfplay/loop.ts";
-export { decodeRunConfig, iterationParams, resolveRunConfig, type RunConfig } from "./selfplay/config.ts";
+export { decodeRunConfig, iterationSettings, resolveRunConfig, type RunConfig } from "./selfplay/config.ts";
 export { DecodedRun } from "./selfplay/decoded-run.ts";
 export type { SelfPlayEvent, SelfPlayEventHandler } from "./selfplay/events.ts";
 export type { OracleAnswer, PreferenceOracle, PreferenceQuery } from "./selfplay/oracle.ts";

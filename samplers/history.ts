@@ -45,7 +45,7 @@ export interface OpponentWindow {
   /** Mixture weight of each member, aligned with `members`; non-negative, sum 1. */
   readonly weights: readonly number[];
   /** The history length the window was built with ("all" for fictitious play). */
-  readonly h: HistoryLength;
+  readonly windowSize: HistoryLength;
 }
 
 const checkIterates = (iterates: readonly Iterate[]): Iterate[] => {
@@ -119,7 +119,7 @@ export const opponentWindow = (
     }
     w = [...weights];
   }
-  return { members, weights: w, h: all ? "all" : h };
+  return { members, weights: w, windowSize: all ? "all" : h };
 };
 
 /** One training pair's opponent: which SFT example, and which iterate generates its loser. */

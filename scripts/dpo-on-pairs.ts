@@ -164,7 +164,7 @@ const main = async (): Promise<void> => {
       workers: run.workers,
       workerImports: imports,
     });
-    await saveIterate(args.get("output-dir")!, base, spec, result.params, { baseModel, tokenizerDir: null });
+    await saveIterate(args.get("output-dir")!, base, spec, result.weights, { baseModel, tokenizerDir: null });
   } finally {
     await rm(checkpointDir, { recursive: true, force: true });
     base.dispose();

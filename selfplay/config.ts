@@ -1,13 +1,13 @@
 /**
  * The α-SPIN run config (`run.json`): an io-ts codec with defaults and cross-field rules,
- * {@link resolveRunConfig} to get a fully defaulted config, {@link iterationParams} for the α, β,
+ * {@link resolveRunConfig} to get a fully defaulted config, {@link iterationSettings} for the α, β,
  * learning rate and epochs of iteration t, and {@link configFingerprint} for resume checks.
  * Every key, its default and its rule are listed in docs/config.md.
  *
  * @example
  * ```ts
  * const config = resolveRunConfig({ name: "demo", data: { train: "ultrachat.jsonl" }, beta: [0.1, 0.1, 5] });
- * iterationParams(config, 3); // { alpha: 1, beta: 5, lr: 5e-5, epochs: 3 }
+ * iterationSettings(config, 3); // { alpha: 1, beta: 5, lr: 5e-5, epochs: 3 }
  * ```
  *
  * @module
@@ -127,7 +127,7 @@ const referenceIssues = (config: RunConfig, options: RunConfigOptions): CheckIss
   const loss = registry.get(config.loss.name);
   const allow = config.loss.allowNonInvariant;
   for (let it = 2; it <= config.iterations; it++) {
-    const refusal = alphaSpinRefusal(loss, iterationParams(config, it).alpha, allow === undefined ? {} : { allowNonInvariant: allow });
+    const refusal = alphaSpinRefusal(loss, iterationSettings(config, it).alpha, allow === undefined ? {} : { allowNonInvariant: allow });
     if (refusal !== undefined) {
       return [{
         path: ["loss", "name"],
@@ -208,7 +208,7 @@ export const resolveRunConfig = (raw: unknown, options: RunConfigOptions = {}): 
 };
 
 /** The settings of one iteration, after per-iteration lists and KL weights are resolved. */
-export interface IterationParams {
+export interface IterationSettings {
   /** Weight of π_{t−1} in the geometric reference. */
   readonly alpha: number;
   /** The loss temperature β (β + λ when given as KL weights). */
@@ -223,11 +223,11 @@ export interface IterationParams {
  *
  * @example
  * ```ts
- * iterationParams(resolveRunConfig({ name: "x", data: { train: "a.jsonl" }, klWeights: { beta: 0.3, lambda: 0.1 } }), 1);
+ * iterationSettings(resolveRunConfig({ name: "x", data: { train: "a.jsonl" }, klWeights: { beta: 0.3, lambda: 0.1 } }), 1);
  * // { alpha: 0.75, beta: 0.4, lr: 5e-5, epochs: 3 }
  * ```
  */
-export const iterationParams = (config: RunConfig, t: number): IterationParams => {
+export const iterationSettings = (config: RunConfig, t: number): IterationSettings => {
   if (!Number.isInteger(t) || t < 1 || t > config.iterations) {
     throw new RangeError(`iteration must be an integer in [1, ${config.iterations}], got ${t}`);
   }

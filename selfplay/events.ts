@@ -15,7 +15,7 @@
  * @module
  */
 import type { MetricsRow } from "../train/checkpoint.ts";
-import type { IterationParams } from "./config.ts";
+import type { IterationSettings } from "./config.ts";
 
 /**
  * The phases of an iteration that report progress ("sampler": the GFlowNet sampler's fit, before
@@ -48,7 +48,7 @@ export type SelfPlayEvent =
   | { readonly type: "warning"; readonly message: string }
   /** Something worth a line that is not a problem (e.g. where a resumed iteration continues). */
   | { readonly type: "info"; readonly message: string }
-  | { readonly type: "iteration-start"; readonly iteration: number; readonly params: IterationParams }
+  | { readonly type: "iteration-start"; readonly iteration: number; readonly params: IterationSettings }
   | {
     readonly type: "window";
     readonly iteration: number;

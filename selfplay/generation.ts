@@ -148,41 +148,41 @@ const chunk = <A>(items: readonly A[], size: number): A[][] => {
  * const rows = await generateLosers(options);
  * ```
  */
-export const generateLosers = async (o: GenerateLosersOptions): Promise<GenerationRow[]> => {
-  const total = o.groups.reduce((s, g) => s + g.exampleIds.length, 0);
-  const geometric = o.geometric !== null && o.geometric.enabled ? o.geometric : null;
+export const generateLosers = async (options: GenerateLosersOptions): Promise<GenerationRow[]> => {
+  const total = options.groups.reduce((s, g) => s + g.exampleIds.length, 0);
+  const geometric = options.geometric !== null && options.geometric.enabled ? options.geometric : null;
   const k = geometric?.candidates ?? 1;
-  const sampler = o.sampler?.key ?? samplerKey(geometric, o.alpha);
-  const eos = [...new Set([...o.basePolicy.config.eosTokenIds, ...(o.tokenizer.eosId === undefined ? [] : [o.tokenizer.eosId])])];
+  const sampler = options.sampler?.key ?? samplerKey(geometric, options.alpha);
+  const eos = [...new Set([...options.basePolicy.config.eosTokenIds, ...(options.tokenizer.eosId === undefined ? [] : [options.tokenizer.eosId])])];
   const settings = { k, sampler, eos };
   const rows: GenerationRow[] = [];
   let done = 0;
   const throwIfAborted = (): void => {
-    if (o.signal?.aborted) throw o.signal.reason instanceof Error ? o.signal.reason : new Error("aborted");
+    if (options.signal?.aborted) throw options.signal.reason instanceof Error ? options.signal.reason : new Error("aborted");
   };
-  for (const group of o.groups) {
-    const batches = chunk(group.exampleIds, o.generation.batchSize);
+  for (const group of options.groups) {
+    const batches = chunk(group.exampleIds, options.generation.batchSize);
     const parts: GenerationRow[][] = new Array(batches.length);
     const pending: number[] = [];
-    const pathOf = (b: number): string => join(o.workDir, `${group.iterate.id}-${b}.json`);
+    const pathOf = (b: number): string => join(options.workDir, `${group.iterate.id}-${b}.json`);
     for (let b = 0; b < batches.length; b++) {
       throwIfAborted();
-      const part = await o.readBatch(pathOf(b));
+      const part = await options.readBatch(pathOf(b));
       if (part === null) pending.push(b);
       else {
         parts[b] = part;
         done += batches[b].length;
-        await o.onProgress?.(done, total);
+        await options.onProgress?.(done, total);
       }
     }
     // Each thread takes the next missing batch until none is left; a failure stops the others.
     let failed = false;
     const next = (): number | undefined => (failed ? undefined : pending.shift());
     const finish = async (b: number, part: GenerationRow[]): Promise<void> => {
-      await o.writeBatch(pathOf(b), part);
+      await options.writeBatch(pathOf(b), part);
       parts[b] = part;
       done += batches[b].length;
-      await o.onProgress?.(done, total);
+      await options.onProgress?.(done, total);
     };
     const runner = async (decode: (request: BatchRequest) => Promise<WorkerGenerated>, setup: () => Promise<void>) => {
       let ready = false;
@@ -190,8 +190,8 @@ export const generateLosers = async (o: GenerateLosersOptions): Promise<Generati
         for (let b = next(); b !== undefined; b = next()) {
           throwIfAborted();
           if (!ready) await setup(), ready = true;
-          const request = batchRequest(o, group.iterate, batches[b], forkRng(o.rng, `${group.iterate.id}/${b}`), settings);
-          await finish(b, rowsOf(o, group.iterate, request, await decode(request), settings));
+          const request = batchRequest(options, group.iterate, batches[b], forkRng(options.rng, `${group.iterate.id}/${b}`), settings);
+          await finish(b, rowsOf(options, group.iterate, request, await decode(request), settings));
         }
       } catch (e) {
         failed = true;
@@ -202,15 +202,15 @@ export const generateLosers = async (o: GenerateLosersOptions): Promise<Generati
     try {
       const here = runner(
         async (r) => {
-          const { mixtureAlpha, ...options } = r.options;
+          const { mixtureAlpha, ...decoding } = r.options;
           return await loaded!.policy.generate(r.prompts, {
-            ...options,
-            ...(mixtureAlpha === undefined ? {} : { mixture: { base: o.basePolicy, alpha: mixtureAlpha } }),
+            ...decoding,
+            ...(mixtureAlpha === undefined ? {} : { mixture: { base: options.basePolicy, alpha: mixtureAlpha } }),
           });
         },
-        async () => void (loaded = await o.loadPolicy(group.iterate)),
+        async () => void (loaded = await options.loadPolicy(group.iterate)),
       );
-      const pool = o.pool;
+      const pool = options.pool;
       const others = pool === undefined ? [] : Array.from({ length: pool.workers.threads - 1 }, (_, i) =>
         runner(
           (r) => pool.workers.generate(i + 1, r.prompts, r.options),
@@ -236,24 +236,24 @@ interface BatchRequest {
 }
 
 const batchRequest = (
-  o: GenerateLosersOptions,
+  options: GenerateLosersOptions,
   iterate: Iterate,
   exampleIds: readonly string[],
   rng: Rng,
   s: { k: number; eos: number[] },
 ): BatchRequest => {
-  const examples = exampleIds.map((id) => o.examples[Number(id)]);
+  const examples = exampleIds.map((id) => options.examples[Number(id)]);
   const prompts = examples.flatMap((e) => Array.from({ length: s.k }, () => e.promptIds));
-  const config = o.basePolicy.config;
+  const config = options.basePolicy.config;
   const longest = Math.max(...prompts.map((p) => p.length));
-  let maxNewTokens = Math.max(1, Math.min(o.generation.maxNewTokens, o.maxLength - Math.min(...prompts.map((p) => p.length))));
+  let maxNewTokens = Math.max(1, Math.min(options.generation.maxNewTokens, options.maxLength - Math.min(...prompts.map((p) => p.length))));
   if (config.family === "gpt2") {
     maxNewTokens = Math.min(maxNewTokens, config.maxPositions - longest + 1);
     if (maxNewTokens < 1) {
       throw new RangeError(`a prompt of ${longest} tokens leaves no room to generate within the model's ${config.maxPositions} positions`);
     }
   }
-  const { temperature, topK, topP, minP } = o.generation;
+  const { temperature, topK, topP, minP } = options.generation;
   const sampling = temperature === 0 ? { greedy: true } : { temperature, topK: topK === 0 ? Infinity : topK, topP, minP };
   return {
     examples,
@@ -263,15 +263,15 @@ const batchRequest = (
       maxNewTokens,
       eosTokenIds: s.eos,
       rng: forkRng(rng, "sample"),
-      ...(o.generation.seeding === "example" ? { rowSeeds: examples.map((e) => exampleSeed(o.rng, iterate.id, e.index)) } : {}),
-      ...(s.k > 1 || o.geometric?.enabled ? { mixtureAlpha: o.alpha } : {}),
+      ...(options.generation.seeding === "example" ? { rowSeeds: examples.map((e) => exampleSeed(options.rng, iterate.id, e.index)) } : {}),
+      ...(s.k > 1 || options.geometric?.enabled ? { mixtureAlpha: options.alpha } : {}),
     },
     resampleRng: forkRng(rng, "resample"),
   };
 };
 
 const rowsOf = (
-  o: GenerateLosersOptions,
+  options: GenerateLosersOptions,
   iterate: Iterate,
   r: BatchRequest,
   out: WorkerGenerated,
@@ -280,9 +280,9 @@ const rowsOf = (
   r.examples.map((example, i) => {
     let pick = i * s.k;
     let extra: { ess?: number; logMeanWeight?: number } = {};
-    if (o.geometric?.enabled) {
+    if (options.geometric?.enabled) {
       const logZ = out.logZ.slice(i * s.k, (i + 1) * s.k);
-      const res = resampleGeometric(forkRng(r.resampleRng, example.index), logZ, 1, o.geometric.resample);
+      const res = resampleGeometric(forkRng(r.resampleRng, example.index), logZ, 1, options.geometric.resample);
       pick = i * s.k + res.indices[0];
       extra = { ess: res.ess, logMeanWeight: res.logMeanWeight };
     }
@@ -294,10 +294,10 @@ const rowsOf = (
       iterateId: iterate.id,
       sampler: s.sampler,
       ids,
-      text: o.tokenizer.decode(ids, { skipSpecialTokens: true }),
+      text: options.tokenizer.decode(ids, { skipSpecialTokens: true }),
       finished: out.finished[pick],
-      generatedAt: o.iteration,
+      generatedAt: options.iteration,
       ...extra,
-      ...o.sampler?.rowFields(iterate),
+      ...options.sampler?.rowFields(iterate),
     };
   });

@@ -143,7 +143,7 @@ const fitMember = async (
       sampler: sampler.policy,
       prev: prev.policy,
       base: ctx.iterates.basePolicy,
-      alpha: it.params.alpha,
+      alpha: it.settings.alpha,
       prompts,
       maxNewTokens: L,
       steps: g.steps,
@@ -164,7 +164,7 @@ const fitMember = async (
     const record: GFlowNetFitRecord = {
       iteration: it.t,
       member: member.id,
-      alpha: it.params.alpha,
+      alpha: it.settings.alpha,
       settings: g,
       maxNewTokens: L,
       prompts: prompts.length,
@@ -214,7 +214,7 @@ export const prepareGFlowNetSampler = async (
   const { config, examples, base } = ctx.iterates.ready;
   const L = samplerAnswerLength(config, examples.map((e) => e.promptIds), base.config);
   const fitted = new Map<string, GFlowNetFitRecord>();
-  const toFit = groups.filter((g) => exactTarget(g.iterate, it.params.alpha) === null && g.exampleIds.length > 0);
+  const toFit = groups.filter((g) => exactTarget(g.iterate, it.settings.alpha) === null && g.exampleIds.length > 0);
   if (toFit.length > 0) {
     const total = toFit.length * config.generation.gflownet.steps;
     await ctx.emit({ type: "phase-start", iteration: it.t, phase: "sampler", total, note: `${toFit.length} sampler(s), L = ${L}` });
@@ -235,10 +235,10 @@ export const prepareGFlowNetSampler = async (
   }
   const spec = samplerSpec(config);
   return {
-    key: gflownetSamplerKey(config.generation.gflownet, it.params.alpha),
+    key: gflownetSamplerKey(config.generation.gflownet, it.settings.alpha),
     maxNewTokens: L,
     loadPolicy: async (member) => {
-      const exact = exactTarget(member, it.params.alpha);
+      const exact = exactTarget(member, it.settings.alpha);
       if (exact !== null) return await ctx.iterates.load(exact);
       if (!fitted.has(member.id)) throw new Error(`internal: no GFlowNet sampler was prepared for ${member.id}`);
       const snapshot = await loadIterateSnapshot(join(it.dir, "sampler", member.id), base, spec);

@@ -130,22 +130,22 @@ const CHUNK_SEQUENCES = 64;
  * const { rows, cached } = await computeReferences(options); // cached: read from the cache file
  * ```
  */
-export const computeReferences = async (o: ComputeReferencesOptions): Promise<{ rows: ReferenceLogProbs[]; path: string; cached: boolean }> => {
-  const weights = o.prevWeights ?? o.prev.map(() => 1 / o.prev.length);
-  if (o.prev.length === 0 || weights.length !== o.prev.length) throw new RangeError("computeReferences: need prev models with one weight each");
-  const prevModels = o.prev.map((m, i) => ({ id: m.id, weight: weights[i] }));
-  const fingerprint = referenceFingerprint(o.pairs, prevModels, o.base.id);
-  const path = join(o.cacheDir, `${fingerprint.slice(0, 32)}.json`);
-  const cached = await o.readJson(path) as ReferenceCache | null;
-  if (cached !== null && cached.fingerprint === fingerprint && cached.rows.length === o.pairs.length) {
-    await o.onCached?.(path);
+export const computeReferences = async (options: ComputeReferencesOptions): Promise<{ rows: ReferenceLogProbs[]; path: string; cached: boolean }> => {
+  const weights = options.prevWeights ?? options.prev.map(() => 1 / options.prev.length);
+  if (options.prev.length === 0 || weights.length !== options.prev.length) throw new RangeError("computeReferences: need prev models with one weight each");
+  const prevModels = options.prev.map((m, i) => ({ id: m.id, weight: weights[i] }));
+  const fingerprint = referenceFingerprint(options.pairs, prevModels, options.base.id);
+  const path = join(options.cacheDir, `${fingerprint.slice(0, 32)}.json`);
+  const cached = await options.readJson(path) as ReferenceCache | null;
+  if (cached !== null && cached.fingerprint === fingerprint && cached.rows.length === options.pairs.length) {
+    await options.onCached?.(path);
     return { rows: [...cached.rows], path, cached: true };
   }
   // Sequences to score: one winner per example, one loser per pair.
   const winnerOf = new Map<number, number>();
   const prompts: (readonly number[])[] = [], completions: (readonly number[])[] = [];
   const chosenIndex: number[] = [], rejectedIndex: number[] = [];
-  for (const p of o.pairs) {
+  for (const p of options.pairs) {
     let w = winnerOf.get(p.exampleIndex);
     if (w === undefined) {
       w = prompts.length;
@@ -155,13 +155,13 @@ export const computeReferences = async (o: ComputeReferencesOptions): Promise<{ 
     }
     chosenIndex.push(w);
   }
-  for (const p of o.pairs) {
+  for (const p of options.pairs) {
     rejectedIndex.push(prompts.length);
     prompts.push(p.promptIds);
     completions.push(p.rejectedIds);
   }
   // Each distinct model once: the base first, then the prev models it is not.
-  const models = [o.base, ...o.prev.filter((m, i) => m.id !== o.base.id && o.prev.findIndex((n) => n.id === m.id) === i)];
+  const models = [options.base, ...options.prev.filter((m, i) => m.id !== options.base.id && options.prev.findIndex((n) => n.id === m.id) === i)];
   const total = prompts.length * models.length;
   const scores = new Map<string, number[]>();
   let done = 0;
@@ -170,36 +170,36 @@ export const computeReferences = async (o: ComputeReferencesOptions): Promise<{ 
     let loaded: { readonly policy: Policy; dispose(): void } | null = null;
     try {
       for (let start = 0; start < prompts.length; start += CHUNK_SEQUENCES) {
-        if (o.signal?.aborted) throw o.signal.reason instanceof Error ? o.signal.reason : new Error("aborted");
+        if (options.signal?.aborted) throw options.signal.reason instanceof Error ? options.signal.reason : new Error("aborted");
         const end = Math.min(prompts.length, start + CHUNK_SEQUENCES);
-        const chunkPath = join(o.workDir, `model${m}-${start}.json`);
-        const stored = await o.readJson(chunkPath) as { fingerprint: string; model: string; values: number[] } | null;
+        const chunkPath = join(options.workDir, `model${m}-${start}.json`);
+        const stored = await options.readJson(chunkPath) as { fingerprint: string; model: string; values: number[] } | null;
         let part: number[];
         if (stored !== null && stored.fingerprint === fingerprint && stored.model === model.id && stored.values.length === end - start) {
           part = stored.values;
         } else if (model.score !== undefined) {
           part = await model.score(prompts.slice(start, end), completions.slice(start, end));
-          await o.writeJson(chunkPath, { fingerprint, model: model.id, values: part });
+          await options.writeJson(chunkPath, { fingerprint, model: model.id, values: part });
         } else {
           loaded ??= await model.load();
           part = (await loaded.policy.sequenceLogProbs(prompts.slice(start, end), completions.slice(start, end), {
-            batchSize: o.batchSize,
+            batchSize: options.batchSize,
           })).logProbs;
-          await o.writeJson(chunkPath, { fingerprint, model: model.id, values: part });
+          await options.writeJson(chunkPath, { fingerprint, model: model.id, values: part });
         }
         values.push(...part);
         done += end - start;
-        await o.onProgress?.(done, total);
+        await options.onProgress?.(done, total);
       }
     } finally {
       loaded?.dispose();
     }
     scores.set(model.id, values);
   }
-  const baseScores = scores.get(o.base.id)!;
-  const parts = o.prev.map((m) => scores.get(m.id)!);
+  const baseScores = scores.get(options.base.id)!;
+  const parts = options.prev.map((m) => scores.get(m.id)!);
   const prevScores = parts.length === 1 ? parts[0] : mixture(parts, weights);
-  const rows = o.pairs.map((_, i): ReferenceLogProbs => ({
+  const rows = options.pairs.map((_, i): ReferenceLogProbs => ({
     lpPrevChosen: prevScores[chosenIndex[i]],
     lpPrevRejected: prevScores[rejectedIndex[i]],
     lpBaseChosen: baseScores[chosenIndex[i]],
@@ -208,8 +208,8 @@ export const computeReferences = async (o: ComputeReferencesOptions): Promise<{ 
       prevParts: { chosen: parts.map((p) => p[chosenIndex[i]]), rejected: parts.map((p) => p[rejectedIndex[i]]) },
     }),
   }));
-  const content: ReferenceCache = { fingerprint, prevModels, baseModel: o.base.id, rows };
-  await o.writeJson(path, content);
+  const content: ReferenceCache = { fingerprint, prevModels, baseModel: options.base.id, rows };
+  await options.writeJson(path, content);
   return { rows, path, cached: false };
 };
 

@@ -28,7 +28,7 @@ import { loadHfModel } from "../models/hf-load.ts";
 import { loadTokenizer } from "../models/hf-tokenizer.ts";
 import type { Tokenizer } from "../models/tokenizer.ts";
 import type { Transformer } from "../models/transformer.ts";
-import { configFingerprint, fingerprintIgnoredKeys, iterationParams, type RunConfig } from "./config.ts";
+import { configFingerprint, fingerprintIgnoredKeys, iterationSettings, type RunConfig } from "./config.ts";
 import { DecodedRun } from "./decoded-run.ts";
 import { checkTokenizerFits, examplesFingerprint, type PreparedExample, prepareExamples } from "./examples.ts";
 import { folderFingerprint, modelFingerprint } from "./fingerprint.ts";
@@ -116,7 +116,7 @@ const checkLoss = (config: RunConfig, registry: LossRegistry): AnyLoss => {
     );
   }
   for (let t = 1; t <= config.iterations; t++) {
-    const { beta } = iterationParams(config, t);
+    const { beta } = iterationSettings(config, t);
     try {
       loss.resolveParams({ ...config.loss.params, ...("beta" in loss.defaults ? { beta } : {}) });
     } catch (e) {

@@ -7,7 +7,7 @@ import { assert, test } from "./harness.ts";
 import {
   configFingerprint,
   decodeRunConfig,
-  iterationParams,
+  iterationSettings,
   resolveRunConfig,
   type RunConfig,
 } from "../selfplay/config.ts";
@@ -117,9 +117,9 @@ test("klWeights map to β' = β + λ and α = β / (β + λ) per iteration", () 
   const c = resolveRunConfig({ ...minimal, klWeights: { beta: [0.3, 0.2], lambda: 0.1 } });
   assert.equal(c.alpha, null);
   assert.equal(c.beta, null);
-  const p1 = iterationParams(c, 1);
+  const p1 = iterationSettings(c, 1);
   assert.ok(Math.abs(p1.beta - 0.4) < 1e-15 && Math.abs(p1.alpha - 0.75) < 1e-15, JSON.stringify(p1));
-  const p3 = iterationParams(c, 3);
+  const p3 = iterationSettings(c, 3);
   assert.ok(Math.abs(p3.beta - 0.3) < 1e-15 && Math.abs(p3.alpha - 2 / 3) < 1e-15, JSON.stringify(p3));
 });
 
@@ -131,15 +131,15 @@ test("per-iteration lists: SPIN's recipe (β, lr, epochs change at later iterati
     beta: [0.1, 0.1, 0.1, 5],
     training: { lr: [5e-7, 5e-7, 1e-7], epochs: [3, 6] },
   });
-  const params = [1, 2, 3, 4].map((it) => iterationParams(c, it));
+  const params = [1, 2, 3, 4].map((it) => iterationSettings(c, it));
   assert.deepEqual(params, [
     { alpha: 1, beta: 0.1, lr: 5e-7, epochs: 3 },
     { alpha: 1, beta: 0.1, lr: 5e-7, epochs: 6 },
     { alpha: 1, beta: 0.1, lr: 1e-7, epochs: 6 },
     { alpha: 1, beta: 5, lr: 1e-7, epochs: 6 },
   ]);
-  assert.throws(() => iterationParams(c, 5), RangeError);
-  assert.throws(() => iterationParams(c, 0), RangeError);
+  assert.throws(() => iterationSettings(c, 5), RangeError);
+  assert.throws(() => iterationSettings(c, 0), RangeError);
 });
 
 test("a per-iteration list longer than iterations is refused", () => {
@@ -265,5 +265,5 @@ test("the example run.json in docs/config.md is a valid config", () => {
   assert.ok(block !== null, "docs/config.md has an ## Example json block");
   const c = resolveRunConfig(JSON.parse(block[1]));
   assert.equal(c.iterations, 4);
-  assert.deepEqual(iterationParams(c, 4), { alpha: 0.8, beta: 5, lr: 2e-6, epochs: 6 });
+  assert.deepEqual(iterationSettings(c, 4), { alpha: 0.8, beta: 5, lr: 2e-6, epochs: 6 });
 });

@@ -30,7 +30,7 @@ test("opponentWindow: h = 1 is the last iterate, h = 2 the last two, all/∞ eve
   assert.deepEqual(ids(Infinity), ["base", "iter-1", "iter-2", "iter-3"]);
   assert.deepEqual(ids(10), ["base", "iter-1", "iter-2", "iter-3"]);
   assert.deepEqual(opponentWindow(past, 2).weights, [0.5, 0.5]);
-  assert.equal(opponentWindow(past, Infinity).h, "all");
+  assert.equal(opponentWindow(past, Infinity).windowSize, "all");
   // Iterates may come in any order; at t = 1 every h gives π_base alone.
   assert.deepEqual(opponentWindow([...past].reverse(), 1).members, [past[3]]);
   assert.deepEqual(opponentWindow(pastIterates(1), 2).members, [{ index: 0, id: "base" }]);

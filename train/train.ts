@@ -123,7 +123,7 @@ export interface TrainIterationOptions {
 
 /** The trained parameters, the EMA (or null), and every step's metrics. */
 export interface TrainIterationResult {
-  readonly params: ParamSnapshot;
+  readonly weights: ParamSnapshot;
   readonly ema: ParamSnapshot | null;
   readonly metrics: readonly MetricsRow[];
 }
@@ -176,7 +176,7 @@ interface Plan {
  * @example
  * ```ts
  * declare const options: TrainIterationOptions;
- * const { params, metrics } = await trainIteration(options);
+ * const { weights, metrics } = await trainIteration(options);
  * ```
  */
 export const trainIteration = async (options: TrainIterationOptions): Promise<TrainIterationResult> => {
@@ -202,7 +202,7 @@ export const trainIteration = async (options: TrainIterationOptions): Promise<Tr
   } finally {
     await pool?.close();
   }
-  return { params: progress.weights, ema: progress.ema, metrics: progress.metrics };
+  return { weights: progress.weights, ema: progress.ema, metrics: progress.metrics };
 };
 
 /** The trainable policy, its optimizer (state restored) and the EMA variables of one epoch. */

@@ -91,7 +91,7 @@ export const commitPhase = async (
   const { spec, base, config } = ready;
   const files: string[] = ["config.json", "window.json", "generations.jsonl", "metrics.jsonl", ...extra];
   const saveOptions = { baseModel: ready.modelDir ?? config.model, tokenizerDir: ready.tokenizerDir };
-  await saveIterate(iterateParamsDir(store, it.t, spec.finetune), base, spec, trained.params, saveOptions);
+  await saveIterate(iterateParamsDir(store, it.t, spec.finetune), base, spec, trained.weights, saveOptions);
   files.push(spec.finetune === "lora" ? "adapter" : "model");
   if (config.training.engine === "command") files.push("trainer"); // the pairs, log and outputs of the command (train-command.ts)
   if (await store.exists(join(it.dir, "sampler"))) files.push("sampler"); // the GFlowNet sampler(s) it fitted

@@ -89,7 +89,7 @@ const locally = async (ctx: RunContext, it: IterationStart, groups: Common["grou
     loadPolicy: (iterate) => gflownet?.loadPolicy(iterate) ?? ctx.iterates.load(iterate),
     basePolicy: ctx.iterates.basePolicy,
     geometric: resampling(config),
-    alpha: it.params.alpha,
+    alpha: it.settings.alpha,
     workDir: join(it.work, "generate"),
     readBatch: async (path) => (await ctx.store.readJson(path)) as GenerationRow[] | null,
     writeBatch: (path, rows) => ctx.store.writeCompactJson(path, rows),
@@ -118,8 +118,8 @@ const onServer = async (ctx: RunContext, it: IterationStart, groups: Common["gro
 const generate = async (ctx: RunContext, it: IterationStart, opponents: Opponents): Promise<GenerationRow[]> => {
   const { config } = ctx.iterates.ready;
   const sampler = config.generation.sampler === "gflownet"
-    ? gflownetSamplerKey(config.generation.gflownet, it.params.alpha)
-    : samplerKey(resampling(config), it.params.alpha);
+    ? gflownetSamplerKey(config.generation.gflownet, it.settings.alpha)
+    : samplerKey(resampling(config), it.settings.alpha);
   const stored = config.reuseGenerations ? await storedGenerations(ctx, it.t) : new Map<string, Map<number, GenerationRow>>();
   const storedIds = new Map<string, string[]>();
   for (const m of opponents.window.members) {

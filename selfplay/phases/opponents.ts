@@ -48,7 +48,7 @@ const pickOpponents = (ctx: RunContext, t: number): WindowRecord => {
   return {
     iteration: t,
     opponent: config.opponent,
-    h: window.h,
+    h: window.windowSize,
     assignment: config.assignment,
     members,
     pairs: pairs.map((p) => ({ example: p.exampleIndex, iterate: p.iterate.id })),
@@ -59,7 +59,7 @@ const pickOpponents = (ctx: RunContext, t: number): WindowRecord => {
 const opponentsOf = (record: WindowRecord): Opponents => {
   const byId = new Map(record.members.map((m) => [m.id, { index: m.index, id: m.id }]));
   return {
-    window: { members: [...byId.values()], weights: record.members.map((m) => m.weight), h: record.h },
+    window: { members: [...byId.values()], weights: record.members.map((m) => m.weight), windowSize: record.h },
     members: record.members,
     assigned: record.pairs.map((p) => ({ exampleIndex: p.example, exampleId: String(p.example), iterate: byId.get(p.iterate)! })),
   };
@@ -83,7 +83,7 @@ export const opponentsPhase = async (ctx: RunContext, it: IterationStart): Promi
   await ctx.emit({
     type: "window",
     iteration: it.t,
-    h: opponents.window.h,
+    h: opponents.window.windowSize,
     opponent: config.opponent,
     assignment: config.assignment,
     members: [...opponents.members],

@@ -74,7 +74,7 @@ const compute = async (
   const distinct = new Set([fingerprints.model, ...prev.map((m) => m.id)]).size;
   const winners = new Set(pairs.map((p) => p.exampleIndex)).size;
   await ctx.emit({ type: "phase-start", iteration: it.t, phase: "reference", total: (pairs.length + winners) * distinct });
-  const reference = await computeReferences({
+  const computed = await computeReferences({
     pairs,
     prev,
     prevWeights: config.reference.mixture === "arithmetic" ? opponents.window.weights : [1],
@@ -87,7 +87,7 @@ const compute = async (
     onProgress: (done, total) => ctx.emit({ type: "progress", iteration: it.t, phase: "reference", done, total }),
     signal: ctx.signal,
   });
-  return { lpRef: geometricReferences(it.params.alpha, reference.rows), cacheFile: basename(reference.path), cached: reference.cached };
+  return { lpRef: geometricReferences(it.settings.alpha, computed.rows), cacheFile: basename(computed.path), cached: computed.cached };
 };
 
 /**

@@ -105,7 +105,7 @@ const trainRewardModel = async (ctx: RunContext, it: IterationStart, samples: Sa
     workers: config.workers,
     workerImports: ctx.workerImports ?? [],
   });
-  await saveIterate(paramsDir(ctx), base, spec, trained.params, { baseModel: ready.modelDir ?? config.model, tokenizerDir: ready.tokenizerDir });
+  await saveIterate(paramsDir(ctx), base, spec, trained.weights, { baseModel: ready.modelDir ?? config.model, tokenizerDir: ready.tokenizerDir });
   await ctx.emit({ type: "phase-end", iteration: it.t, phase: "reward-model" });
   return { pairs: pairs.length, beta: bt.beta, last: trained.metrics[trained.metrics.length - 1] ?? null };
 };

@@ -13,7 +13,7 @@
  * @module
  */
 import { join } from "node:path";
-import { iterationParams } from "../config.ts";
+import { iterationSettings } from "../config.ts";
 import type { IterationStart, RunContext } from "./state.ts";
 
 /**
@@ -23,17 +23,17 @@ import type { IterationStart, RunContext } from "./state.ts";
  * ```ts
  * import type { RunContext } from "./state.ts";
  * declare const context: RunContext;
- * const { params } = await startIteration(context, 2);
+ * const { settings } = await startIteration(context, 2);
  * ```
  */
 export const startIteration = async (ctx: RunContext, t: number): Promise<IterationStart> => {
   const ready = ctx.iterates.ready, { config } = ready;
-  const params = iterationParams(config, t);
-  const it = { t, params, dir: ctx.store.iterDir(t), work: ctx.store.workDir(t) };
-  await ctx.emit({ type: "iteration-start", iteration: t, params });
+  const settings = iterationSettings(config, t);
+  const it = { t, settings, dir: ctx.store.iterDir(t), work: ctx.store.workDir(t) };
+  await ctx.emit({ type: "iteration-start", iteration: t, params: settings });
   await ctx.store.writeJson(join(it.dir, "config.json"), {
     iteration: t,
-    ...params,
+    ...settings,
     backend: ready.backend,
     loss: config.loss,
     reference: config.reference.mixture,

@@ -12,7 +12,7 @@ import type { Rng } from "../../core/rng.ts";
 import type { OpponentPair, OpponentWindow } from "../../samplers/history.ts";
 import type { MetricsRow } from "../../train/checkpoint.ts";
 import type { TrainIterationResult } from "../../train/train.ts";
-import type { IterationParams } from "../config.ts";
+import type { IterationSettings } from "../config.ts";
 import type { SelfPlayEventHandler, WindowMember } from "../events.ts";
 import type { PreparedExample } from "../examples.ts";
 import type { GenerationRow } from "../generation.ts";
@@ -39,7 +39,7 @@ export interface RunContext {
 export interface IterationStart {
   readonly t: number;
   /** α, β, learning rate and epochs of iteration t. */
-  readonly params: IterationParams;
+  readonly settings: IterationSettings;
   /** runs/<name>/iter-<t>: what the iteration keeps. */
   readonly dir: string;
   /** runs/<name>/iter-<t>/work: progress inside phases, removed when the iteration completes. */

@@ -96,12 +96,12 @@ const commandValues = (ctx: RunContext, it: IterationStart): Omit<TrainCommandVa
   return {
     baseModel: modelDir === null ? config.model : resolve(modelDir),
     initAdapter: it.t === 1 ? null : resolve(iterateParamsDir(ctx.store, it.t - 1, "lora")),
-    beta: it.params.beta,
+    beta: it.settings.beta,
     iteration: it.t,
     seed: nextUint32(forkRng(ctx.root, `train-command-${it.t}`))[0] >>> 1,
-    alpha: it.params.alpha,
-    learningRate: it.params.lr,
-    epochs: it.params.epochs,
+    alpha: it.settings.alpha,
+    learningRate: it.settings.lr,
+    epochs: it.settings.epochs,
     loraR: spec.lora.r,
     loraAlpha: spec.lora.alpha,
     loraTargets: spec.lora.targetModules ?? defaultLoraTargets(base.config),
@@ -217,7 +217,7 @@ const runAttempt = async (ctx: RunContext, it: IterationStart, losers: Losers, r
  * declare const start: IterationStart;
  * declare const losers: Losers;
  * declare const references: References;
- * const { params } = await commandTrainPhase(context, start, losers, references);
+ * const { weights } = await commandTrainPhase(context, start, losers, references);
  * ```
  */
 export const commandTrainPhase = async (ctx: RunContext, it: IterationStart, losers: Losers, references: References): Promise<Trained> => {
@@ -225,9 +225,9 @@ export const commandTrainPhase = async (ctx: RunContext, it: IterationStart, los
   await ctx.emit({ type: "phase-start", iteration: it.t, phase: "train", total: 1, note: "external command" });
   const path = join(it.dir, "trainer", "command.json");
   const { value, resumed } = await resumable(ctx.store, path, jsonFile<CommandTrainingRecord>(), () => runAttempt(ctx, it, losers, references));
-  const params = await loadIterateSnapshot(iterateParamsDir(ctx.store, it.t, "lora"), base, spec);
+  const weights = await loadIterateSnapshot(iterateParamsDir(ctx.store, it.t, "lora"), base, spec);
   const how = resumed ? "imported before this resume" : `exit 0 after ${value.seconds.toFixed(1)} s`;
   await ctx.emit({ type: "progress", iteration: it.t, phase: "train", done: 1, total: 1, payload: { seconds: value.seconds } });
   await ctx.emit({ type: "phase-end", iteration: it.t, phase: "train", note: `training command attempt ${value.attempt}, ${how}; log ${value.logPath}` });
-  return { params, ema: null, metrics: [] };
+  return { weights, ema: null, metrics: [] };
 };

@@ -63,7 +63,7 @@ const startingPoint = async (ctx: RunContext, t: number): Promise<{ init: ParamS
 const checkWarmup = async (ctx: RunContext, it: IterationStart, pairs: number): Promise<number> => {
   const { training } = ctx.iterates.ready.config;
   const stepsPerEpoch = Math.ceil(Math.ceil(pairs / training.batchSize) / training.gradientAccumulation);
-  const updates = stepsPerEpoch * it.params.epochs, warmup = Math.ceil(training.warmupRatio * updates);
+  const updates = stepsPerEpoch * it.settings.epochs, warmup = Math.ceil(training.warmupRatio * updates);
   if (warmup > 0 && updates <= warmup) {
     await ctx.emit({
       type: "warning",
@@ -87,7 +87,7 @@ const checkWarmup = async (ctx: RunContext, it: IterationStart, pairs: number): 
  * declare const start: IterationStart;
  * declare const losers: Losers;
  * declare const references: References;
- * const { params, ema, metrics } = await trainPhase(context, start, losers, references);
+ * const { weights, ema, metrics } = await trainPhase(context, start, losers, references);
  * ```
  */
 export const trainPhase = (ctx: RunContext, it: IterationStart, losers: Losers, references: References): Promise<Trained> => {
@@ -126,9 +126,9 @@ export const trainOnPairs = async (ctx: RunContext, it: IterationStart, pairs: r
     base,
     spec,
     init,
-    beta: it.params.beta,
-    lr: it.params.lr,
-    epochs: it.params.epochs,
+    beta: it.settings.beta,
+    lr: it.settings.lr,
+    epochs: it.settings.epochs,
     loss,
     lossParams: config.loss.params,
     training: config.training,
