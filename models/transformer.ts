@@ -233,14 +233,14 @@ export class Transformer {
   }
 
   /** Layer i run by checkpoint.ts: its intermediates are recomputed in the backward pass. */
-  #checkpointedBlock(i: number, x: tf.Tensor2D, bias: tf.Tensor4D, rope: RotaryAngles | null, o: ForwardOptions) {
+  #checkpointedBlock(i: number, x: tf.Tensor2D, bias: tf.Tensor4D, rope: RotaryAngles | null, options: ForwardOptions) {
     const [b, t] = [bias.shape[0], bias.shape[2]];
     const run = (input: tf.Tensor2D, [mask, cos, sin]: readonly tf.Tensor[]) => {
       const angles = cos === undefined ? null : { cos, sin } as RotaryAngles;
-      return this.#block(i, input, b, t, mask as tf.Tensor4D, angles, null, o).x;
+      return this.#block(i, input, b, t, mask as tf.Tensor4D, angles, null, options).x;
     };
     const constants = rope === null ? [bias] : [bias, rope.cos, rope.sin];
-    return checkpointed(run, x, constants, layerVariables(o.checkpoint ?? [], layerPrefix(this.config, i)));
+    return checkpointed(run, x, constants, layerVariables(options.checkpoint ?? [], layerPrefix(this.config, i)));
   }
 
   #w(name: string): tf.Variable {

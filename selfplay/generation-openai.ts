@@ -41,11 +41,11 @@ export interface OpenAiLosersOptions extends
 }
 
 /** Most new tokens of one example: as the local engine's bound for a batch of that prompt alone. */
-const maxTokensOf = (o: OpenAiLosersOptions, example: PreparedExample): number => {
+const maxTokensOf = (options: OpenAiLosersOptions, example: PreparedExample): number => {
   const n = example.promptIds.length;
-  let max = Math.max(1, Math.min(o.generation.maxNewTokens, o.maxLength - n));
-  if (o.maxPositions !== null) max = Math.min(max, o.maxPositions - n + 1);
-  if (max < 1) throw new RangeError(`example ${example.id}: a prompt of ${n} tokens leaves no room to generate within ${o.maxPositions} positions`);
+  let max = Math.max(1, Math.min(options.generation.maxNewTokens, options.maxLength - n));
+  if (options.maxPositions !== null) max = Math.min(max, options.maxPositions - n + 1);
+  if (max < 1) throw new RangeError(`example ${example.id}: a prompt of ${n} tokens leaves no room to generate within ${options.maxPositions} positions`);
   return max;
 };
 
@@ -58,31 +58,31 @@ const maxTokensOf = (o: OpenAiLosersOptions, example: PreparedExample): number =
  * const rows = await generateLosersOpenAi(options);
  * ```
  */
-export const generateLosersOpenAi = async (o: OpenAiLosersOptions): Promise<GenerationRow[]> => {
-  const total = o.groups.reduce((s, g) => s + g.exampleIds.length, 0);
-  const { temperature, topK, topP, minP } = o.generation;
+export const generateLosersOpenAi = async (options: OpenAiLosersOptions): Promise<GenerationRow[]> => {
+  const total = options.groups.reduce((s, g) => s + g.exampleIds.length, 0);
+  const { temperature, topK, topP, minP } = options.generation;
   const rows = new Map<string, GenerationRow>();
   const pending: { request: GenerationRequest; iterate: Iterate; example: PreparedExample; path: string }[] = [];
   let done = 0;
-  for (const group of o.groups) {
+  for (const group of options.groups) {
     for (const id of group.exampleIds) {
-      const example = o.examples[Number(id)];
-      const path = join(o.workDir, group.iterate.id, `${example.index}.json`);
-      const stored = await o.readRow(path);
+      const example = options.examples[Number(id)];
+      const path = join(options.workDir, group.iterate.id, `${example.index}.json`);
+      const stored = await options.readRow(path);
       if (stored !== null) {
         rows.set(`${group.iterate.id}/${example.index}`, stored);
-        await o.onProgress?.(++done, total);
+        await options.onProgress?.(++done, total);
         continue;
       }
       const request: GenerationRequest = {
         id: `${group.iterate.id}/example ${example.index} (${example.id})`,
         promptIds: example.promptIds,
-        maxTokens: maxTokensOf(o, example),
+        maxTokens: maxTokensOf(options, example),
         temperature,
         topP,
         ...(topK > 0 ? { topK } : {}),
         ...(minP > 0 ? { minP } : {}),
-        seed: exampleSeed(o.rng, group.iterate.id, example.index),
+        seed: exampleSeed(options.rng, group.iterate.id, example.index),
       };
       pending.push({ request, iterate: group.iterate, example, path });
     }
@@ -97,28 +97,28 @@ export const generateLosersOpenAi = async (o: OpenAiLosersOptions): Promise<Gene
       iterateId: p.iterate.id,
       sampler: "plain",
       ids: result.tokenIds,
-      text: o.tokenizer.decode(result.tokenIds, { skipSpecialTokens: true }),
+      text: options.tokenizer.decode(result.tokenIds, { skipSpecialTokens: true }),
       finished: result.finishReason === "stop",
-      generatedAt: o.iteration,
+      generatedAt: options.iteration,
     };
-    await o.writeRow(p.path, row);
+    await options.writeRow(p.path, row);
     rows.set(`${p.iterate.id}/${p.example.index}`, row);
-    await o.onProgress?.(++done, total);
+    await options.onProgress?.(++done, total);
     // A stop asked for: this answer is stored; no further request starts (the engine stops on a throw).
-    if (o.signal?.aborted) throw o.signal.reason instanceof Error ? o.signal.reason : new Error("aborted");
+    if (options.signal?.aborted) throw options.signal.reason instanceof Error ? options.signal.reason : new Error("aborted");
   };
-  if (o.signal?.aborted) throw o.signal.reason instanceof Error ? o.signal.reason : new Error("aborted");
+  if (options.signal?.aborted) throw options.signal.reason instanceof Error ? options.signal.reason : new Error("aborted");
   try {
     const names = new Map<string, string>();
-    for (const p of pending) if (!names.has(p.iterate.id)) names.set(p.iterate.id, await o.servedName(p.iterate));
-    await o.engine.generate(pending.map((p) => ({ ...p.request, model: names.get(p.iterate.id)! })), store);
+    for (const p of pending) if (!names.has(p.iterate.id)) names.set(p.iterate.id, await options.servedName(p.iterate));
+    await options.engine.generate(pending.map((p) => ({ ...p.request, model: names.get(p.iterate.id)! })), store);
   } catch (e) {
-    if (o.signal?.aborted) throw e;
+    if (options.signal?.aborted) throw e;
     throw new Error(
-      `generation.openai (${o.engine.config.baseUrl}): ${(e as Error).message}. ${done} of ${total} answers are stored ` +
-        `in ${o.workDir}; resume the run (alpha-spin train --resume) to ask only for the rest`,
+      `generation.openai (${options.engine.config.baseUrl}): ${(e as Error).message}. ${done} of ${total} answers are stored ` +
+        `in ${options.workDir}; resume the run (alpha-spin train --resume) to ask only for the rest`,
       { cause: e },
     );
   }
-  return o.groups.flatMap((g) => g.exampleIds.map((id) => rows.get(`${g.iterate.id}/${o.examples[Number(id)].index}`)!));
+  return options.groups.flatMap((g) => g.exampleIds.map((id) => rows.get(`${g.iterate.id}/${options.examples[Number(id)].index}`)!));
 };
