@@ -121,6 +121,29 @@ export const referenceFingerprint = (
 
 const CHUNK_SEQUENCES = 64;
 
+/** The sequences to score, in order: one winner per example, then one loser per pair; each pair's indices. */
+const sequencesToScore = (pairs: ComputeReferencesOptions["pairs"]) => {
+  const winnerOf = new Map<number, number>();
+  const prompts: (readonly number[])[] = [], completions: (readonly number[])[] = [];
+  const chosenIndex: number[] = [], rejectedIndex: number[] = [];
+  for (const p of pairs) {
+    let w = winnerOf.get(p.exampleIndex);
+    if (w === undefined) {
+      w = prompts.length;
+      winnerOf.set(p.exampleIndex, w);
+      prompts.push(p.promptIds);
+      completions.push(p.chosenIds);
+    }
+    chosenIndex.push(w);
+  }
+  for (const p of pairs) {
+    rejectedIndex.push(prompts.length);
+    prompts.push(p.promptIds);
+    completions.push(p.rejectedIds);
+  }
+  return { prompts, completions, chosenIndex, rejectedIndex };
+};
+
 /**
  * Compute (or read from the cache) the reference log-probs of every pair, in pair order.
  *
@@ -141,25 +164,7 @@ export const computeReferences = async (options: ComputeReferencesOptions): Prom
     await options.onCached?.(path);
     return { rows: [...cached.rows], path, cached: true };
   }
-  // Sequences to score: one winner per example, one loser per pair.
-  const winnerOf = new Map<number, number>();
-  const prompts: (readonly number[])[] = [], completions: (readonly number[])[] = [];
-  const chosenIndex: number[] = [], rejectedIndex: number[] = [];
-  for (const p of options.pairs) {
-    let w = winnerOf.get(p.exampleIndex);
-    if (w === undefined) {
-      w = prompts.length;
-      winnerOf.set(p.exampleIndex, w);
-      prompts.push(p.promptIds);
-      completions.push(p.chosenIds);
-    }
-    chosenIndex.push(w);
-  }
-  for (const p of options.pairs) {
-    rejectedIndex.push(prompts.length);
-    prompts.push(p.promptIds);
-    completions.push(p.rejectedIds);
-  }
+  const { prompts, completions, chosenIndex, rejectedIndex } = sequencesToScore(options.pairs);
   // Each distinct model once: the base first, then the prev models it is not.
   const models = [options.base, ...options.prev.filter((m, i) => m.id !== options.base.id && options.prev.findIndex((n) => n.id === m.id) === i)];
   const total = prompts.length * models.length;

@@ -34,13 +34,13 @@
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { forkRng, nextUint32 } from "../../core/rng.ts";
-import type { PreferenceRecord } from "../../data/export.ts";
 import { defaultLoraTargets } from "../../models/lora.ts";
 import { renderTrainCommand, type TrainCommandValues, trainOnCommand } from "../../train/external-command.ts";
 import { loadIterateSnapshot } from "../../train/params.ts";
 import { missingCommandEnv, type TrainingCommandConfig } from "../config-training-engine.ts";
 import type { RunConfig } from "../config-types.ts";
 import { iterateParamsDir } from "../iterates.ts";
+import { spinRecords } from "./commit.ts";
 import { jsonFile, resumable } from "./resumable.ts";
 import type { IterationStart, Losers, References, RunContext, Trained } from "./state.ts";
 
@@ -155,15 +155,7 @@ const runAttempt = async (ctx: RunContext, it: IterationStart, losers: Losers, r
   const { config, spec, base, modelDir } = ctx.iterates.ready;
   const command = config.training.command as TrainingCommandConfig;
   const trainerDir = join(it.dir, "trainer");
-  const records: PreferenceRecord[] = losers.pairs.map((p, i) => ({
-    id: p.example.id,
-    prompt: p.example.prompt,
-    promptMessages: p.example.promptMessages,
-    chosen: p.example.completion,
-    rejected: p.row.text,
-    refChosenLogp: references.lpRef[i].lpRefChosen,
-    refRejectedLogp: references.lpRef[i].lpRefRejected,
-  }));
+  const records = spinRecords(losers, references); // the exports' rows: the stored lp_ref, pair by pair
   const extraColumns = losers.pairs.map((p) => ({
     prompt_input_ids: p.example.promptIds,
     chosen_input_ids: p.example.chosenIds,
