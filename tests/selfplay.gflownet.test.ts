@@ -6,11 +6,10 @@
 // adapters and metrics, and a finished fit is not run again.
 // An explicit generation.sampler "resample" runs exactly what geometricSampling.enabled ran.
 import * as tf from "@tensorflow/tfjs";
-import { spawn } from "node:child_process";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import process from "node:process";
-import { assert, isDeno, test } from "./harness.ts";
+import { assert, test } from "./harness.ts";
+import { runChildUntilKilled } from "./selfplay.child-kill.ts";
 import { forkRng, rngFromSeed } from "../core/rng.ts";
 import { TransformerPolicy } from "../models/policy.ts";
 import { folderFingerprint } from "../selfplay/fingerprint.ts";
@@ -162,21 +161,7 @@ test("a child process killed with SIGKILL mid-fit resumes to the same results", 
   const config = configFor("sigkill-fit");
   const configPath = join(fixture.dir, "sigkill-fit.json");
   await writeFile(configPath, JSON.stringify(config));
-  const script = join(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "selfplay.child-run.ts");
-  const argv = isDeno ? ["run", "-A", script, configPath, "fit:2:2"] : ["--import", "tsx", script, configPath, "fit:2:2"];
-  const output = await new Promise<string>((resolve, reject) => {
-    const child = spawn(process.execPath, argv, { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "", err = "";
-    child.stdout.on("data", (chunk) => {
-      out += String(chunk);
-      if (out.includes("FIT 2 2")) child.kill("SIGKILL");
-    });
-    child.stderr.on("data", (chunk) => (err += String(chunk)));
-    child.on("close", (code, signal) => {
-      if (signal === "SIGKILL") resolve(out);
-      else reject(new Error(`the child ended with code ${code} before it was killed:\n${out}\n${err}`));
-    });
-  });
+  const output = await runChildUntilKilled(configPath, "fit:2:2", "FIT 2 2");
   assert.ok(!output.includes("DONE"));
   const left = await readdir(join(String(config.outputDir), "iter-2"));
   assert.ok(!left.includes("COMPLETE.json") && !left.includes("generations.jsonl"));

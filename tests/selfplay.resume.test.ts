@@ -2,11 +2,10 @@
 // (an event handler that throws, an AbortSignal, and a real SIGKILL of a child process) and then
 // resumed ends with exactly the metrics and adapters of the uninterrupted run (cpu backend, LoRA
 // dropout on, so the per-epoch dropout streams are checked too).
-import { spawn } from "node:child_process";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import process from "node:process";
-import { assert, isDeno, test } from "./harness.ts";
+import { assert, test } from "./harness.ts";
+import { runChildUntilKilled } from "./selfplay.child-kill.ts";
 import { runSelfPlay } from "../selfplay/loop.ts";
 import type { SelfPlayEvent } from "../selfplay/events.ts";
 import { jsonFile, jsonLines, resumable } from "../selfplay/phases/resumable.ts";
@@ -102,21 +101,7 @@ test("a child process killed with SIGKILL mid-training resumes to the same resul
   const config = configFor("sigkill");
   const configPath = join(fixture.dir, "sigkill.json");
   await writeFile(configPath, JSON.stringify(config));
-  const script = join(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "selfplay.child-run.ts");
-  const argv = isDeno ? ["run", "-A", script, configPath, "2:6"] : ["--import", "tsx", script, configPath, "2:6"];
-  const output = await new Promise<string>((resolve, reject) => {
-    const child = spawn(process.execPath, argv, { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "", err = "";
-    child.stdout.on("data", (chunk) => {
-      out += String(chunk);
-      if (out.includes("STEP 2 6")) child.kill("SIGKILL");
-    });
-    child.stderr.on("data", (chunk) => (err += String(chunk)));
-    child.on("close", (code, signal) => {
-      if (signal === "SIGKILL") resolve(out);
-      else reject(new Error(`the child ended with code ${code} before it was killed:\n${out}\n${err}`));
-    });
-  });
+  const output = await runChildUntilKilled(configPath, "2:6", "STEP 2 6");
   assert.ok(!output.includes("DONE"));
   assert.ok(!(await readdir(join(String(config.outputDir), "iter-2"))).includes("COMPLETE.json"));
   const resumed = await runSelfPlay({ config, resume: true });

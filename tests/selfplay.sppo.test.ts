@@ -5,11 +5,10 @@
 // are recomputed here, kills (a throwing handler, SIGKILL of a child process) and --resume equal to
 // the uninterrupted run, a user-module oracle that
 // is called, and the Bradley–Terry reward-model oracle (resumable too).
-import { spawn } from "node:child_process";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import process from "node:process";
-import { assert, isDeno, test } from "./harness.ts";
+import { assert, test } from "./harness.ts";
+import { runChildUntilKilled } from "./selfplay.child-kill.ts";
 import { answerDistribution, makeSyntheticTask } from "../data/synthetic.ts";
 import { decodeRunConfig } from "../selfplay/config.ts";
 import { runSelfPlay } from "../selfplay/loop.ts";
@@ -200,18 +199,7 @@ test("a child process running SPPO killed with SIGKILL mid-training resumes to t
   const config = sppoConfig("sigkill");
   const configPath = join(dir, "sigkill.json");
   await writeFile(configPath, JSON.stringify(config));
-  const script = join(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "selfplay.child-run.ts");
-  const argv = isDeno ? ["run", "-A", script, configPath, "2:3"] : ["--import", "tsx", script, configPath, "2:3"];
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn(process.execPath, argv, { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "", err = "";
-    child.stdout.on("data", (chunk) => {
-      out += String(chunk);
-      if (out.includes("STEP 2 3")) child.kill("SIGKILL");
-    });
-    child.stderr.on("data", (chunk) => (err += String(chunk)));
-    child.on("close", (code, signal) => signal === "SIGKILL" ? resolve() : reject(new Error(`the child ended with code ${code}:\n${out}\n${err}`)));
-  });
+  await runChildUntilKilled(configPath, "2:3", "STEP 2 3");
   assert.ok(!(await readdir(join(String(config.outputDir), "iter-2"))).includes("COMPLETE.json"));
   const resumed = await runSelfPlay({ config, resume: true });
   assert.equal(resumed.startedAt, 2);
