@@ -18,7 +18,6 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import process from "node:process";
@@ -26,18 +25,11 @@ import { loadBackend } from "../backends/load.ts";
 import type { BackendRequest } from "../backends/types.ts";
 import { type CommandSpec, parseOrExit } from "../cli/args.ts";
 import { evaluationPrompts, parseVariants, runSpinVariant, type SpinSettings } from "../cli/spin.ts";
-import { forkRng, rngFromSeed, shuffleArray } from "../core/rng.ts";
-import { makeSyntheticTask, type SyntheticExample, type WeightedPrompt } from "../data/synthetic.ts";
-import { encodePair } from "../eval/evaluate.ts";
-import type { SyntheticEvaluation } from "../eval/evaluate-synthetic.ts";
-import { createLoraAdapter } from "../models/lora.ts";
-import type { Tokenizer } from "../models/tokenizer.ts";
-import type { Transformer } from "../models/transformer.ts";
-import { AdamW } from "../train/optim.ts";
-import { learningRateAt, makeSchedule } from "../train/schedule.ts";
+import { makeSyntheticTask } from "../data/synthetic.ts";
 import { evaluateSynthetic } from "../eval/evaluate-synthetic.ts";
 import { meanSpread } from "../eval/metrics.ts";
 import { formatMetric } from "../eval/report-table.ts";
+import { continuedSft } from "./saturation-variants.ts";
 import { writeReport } from "../eval/report.ts";
 import type { IterationMetrics, ReportVariant } from "../eval/report-types.ts";
 import { loadHfModel } from "../models/hf-load.ts";
@@ -68,60 +60,6 @@ const spec = {
   },
   positionals: [],
 } as const satisfies CommandSpec;
-
-/** What the SFT baseline needs. */
-interface SftBaselineOptions {
-  readonly base: Transformer;
-  readonly tokenizer: Tokenizer;
-  readonly train: readonly SyntheticExample[];
-  readonly heldOut: readonly SyntheticExample[];
-  readonly prompts: readonly WeightedPrompt[] | undefined;
-  readonly iterations: number;
-  readonly epochs: number;
-  readonly lr: number;
-  readonly seed: number;
-}
-
-/**
- * The baseline: continued supervised fine-tuning (cross-entropy on the winners) with the default
- * run's LoRA adapter, batch size, optimizer and per-iteration schedule, for the same number of
- * optimizer steps as an h = 1 run, evaluated after each "iteration" of steps.
- */
-const sftBaseline = async (options: SftBaselineOptions): Promise<SyntheticEvaluation[]> => {
-  const adapter = createLoraAdapter(options.base, { r: 8, alpha: 16, targetModules: "all-linear", seed: options.seed });
-  const policy = new TransformerPolicy(options.base, adapter);
-  const variables = policy.trainableVariables();
-  const optimizer = new AdamW(variables, { weightDecay: 0, maxGradNorm: 1 });
-  const encoded = options.train.map((ex) => encodePair(options.tokenizer, ex));
-  const batchSize = 32, perEpoch = Math.ceil(encoded.length / batchSize);
-  const out: SyntheticEvaluation[] = [];
-  try {
-    for (let t = 1; t <= options.iterations; t++) {
-      const schedule = makeSchedule({ kind: "linear", peakLr: options.lr, totalSteps: perEpoch * options.epochs, warmupRatio: 0.1 });
-      let step = 0;
-      for (let e = 0; e < options.epochs; e++) {
-        const [order] = shuffleArray(forkRng(rngFromSeed(options.seed), `sft-${t}-${e}`), encoded.map((_, i) => i));
-        for (let b = 0; b < perEpoch; b++) {
-          const batch = order.slice(b * batchSize, (b + 1) * batchSize).map((i) => encoded[i]);
-          const { value, grads } = tf.variableGrads(() => {
-            const s = policy.sequenceLogProbsTensor(batch.map((x) => x.promptIds), batch.map((x) => x.completionIds), { training: true });
-            return tf.div(tf.neg(tf.sum(s.logProbs)), tf.sum(s.tokenCounts)) as tf.Scalar;
-          }, variables);
-          const norm = optimizer.step(variables.map((v) => grads[v.name]), learningRateAt(schedule, step++));
-          tf.dispose([value, norm, ...Object.values(grads)]);
-        }
-      }
-      out.push(await evaluateSynthetic({ policy, tokenizer: options.tokenizer }, {
-        heldOut: options.heldOut,
-        ...(options.prompts === undefined ? {} : { prompts: options.prompts }),
-      }));
-    }
-  } finally {
-    optimizer.dispose();
-    adapter.dispose();
-  }
-  return out;
-};
 
 type Key = "exactMatch" | "kl" | "heldOutNll" | "rewardMargin" | "rewardAccuracy";
 const keys: readonly Key[] = ["exactMatch", "kl", "heldOutNll", "rewardMargin", "rewardAccuracy"];
@@ -213,7 +151,8 @@ const main = async (): Promise<number> => {
     const runs: IterationMetrics[][] = [];
     for (let seed = 1; seed <= f.seeds; seed++) {
       const t0 = Date.now();
-      const evals = await sftBaseline({ base, tokenizer, train, heldOut, prompts, iterations: f.iterations, epochs: f.epochs, lr: f.lr, seed });
+      // The baseline: continued SFT on the winners, same LoRA, batch, optimizer and steps as an h = 1 run.
+      const { evaluations: evals } = await continuedSft({ base, tokenizer, train, heldOut, prompts, iterations: f.iterations, epochs: f.epochs, lr: f.lr, seed });
       const rows = [baseEvaluation, ...evals].map((e, t): IterationMetrics => ({
         iteration: t,
         exactMatch: e.exactMatch,
